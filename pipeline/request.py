@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 
@@ -55,3 +55,21 @@ class SheetResult:
     @property
     def ok(self) -> bool:
         return self.request is not None and not self.problems
+
+
+def to_dict(request: Request) -> dict:
+    """Plain JSON-ready form, for the work folder and the manifest."""
+    data = asdict(request)
+    data["request_date"] = request.request_date.isoformat()
+    data["attachments"] = list(request.attachments)
+    return data
+
+
+def from_dict(data: dict) -> Request:
+    return Request(
+        **{**data,
+           "request_date": date.fromisoformat(data["request_date"]),
+           "attachments": tuple(data.get("attachments", ())),
+           "provider": Person(**data["provider"]),
+           "approver": Person(**data["approver"]),
+           "publisher": Person(**data["publisher"])})

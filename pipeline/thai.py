@@ -90,3 +90,35 @@ def name_key(name: str) -> str:
                 text = text[len(title):].lstrip()
                 changed = True
     return re.sub(r"\s+", "", text)
+
+
+_MONTH_LOOKUP = {
+    **{name: i for i, name in enumerate(MONTHS, start=1)},
+    **{abbr.replace(".", ""): i for i, abbr in enumerate(MONTHS_ABBR, start=1)},
+}
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_WORDED_DATE = re.compile(r"^(\d{1,2})\s*([^\d\s]+)\s*(?:พ\.?ศ\.?)?\s*(\d{4})$")
+
+
+def _gregorian_year(year: int) -> int:
+    """A year as typed: from 2400 on it is Buddhist Era (Gregorian 2400 is far off)."""
+    return year - BE_OFFSET if year >= 2400 else year
+
+
+def parse_date(text: str) -> date | None:
+    """A date typed as text: ``25/11/2569``, ``25 พ.ย. 2569``, ``๒๕ พฤศจิกายน ๒๕๖๙``,
+    ``2026-11-25`` or ``25/11/2026``. None when it is not a real date."""
+    value = arabic_digits(normalize_text(text))
+    try:
+        if m := _ISO_DATE.match(value):
+            return date(_gregorian_year(int(m[1])), int(m[2]), int(m[3]))
+        if m := _NUMERIC_DATE.match(value):
+            return date(_gregorian_year(int(m[3])), int(m[2]), int(m[1]))
+        if m := _WORDED_DATE.match(value):
+            month = _MONTH_LOOKUP.get(m[2].replace(".", ""))
+            if month:
+                return date(_gregorian_year(int(m[3])), month, int(m[1]))
+    except ValueError:
+        return None
+    return None

@@ -1,0 +1,183 @@
+"""The ``pipeline`` command: parse, call the library, print. No logic lives here."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline import bundle, demo, sheet, verify, workspace
+from pipeline import config as config_mod
+from pipeline.journal import State
+from pipeline.processing import Outcome, Processor
+from pipeline.watch import WatchOptions, watch
+
+log = logging.getLogger("pipeline")
+
+
+def _setup_logging(ws_root: Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if ws_root is not None and (ws_root / ".pipeline").is_dir():
+        handlers.append(logging.FileHandler(ws_root / ".pipeline" / "pipeline.log",
+                                            encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _load(ctx: click.Context) -> config_mod.Config:
+    try:
+        config = config_mod.load(ctx.obj["workspace"])
+    except config_mod.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    _setup_logging(config.workspace.root)
+    return config
+
+
+def _report(outcome: Outcome) -> None:
+    """One line per request: where its bundle is, or why it was rejected."""
+    name = outcome.source.name
+    if outcome.state == State.ARCHIVED:
+        click.echo(f"{outcome.request_id}  {name}  -> {outcome.bundle}")
+    elif outcome.state == State.REJECTED:
+        click.echo(f"{outcome.request_id}  {name}  REJECTED / ไม่รับคำขอ", err=True)
+        for p in outcome.problems:
+            click.echo(f"    - {p}", err=True)
+        if outcome.rejection:
+            click.echo(f"    report: {outcome.rejection.report}", err=True)
+    else:
+        click.echo(f"{outcome.request_id}  {name}  {outcome.state}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--workspace", "-w", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), envvar="PIPELINE_WORKSPACE", show_default=True,
+              help="The workspace folder (pipeline.toml, inbox/, outbox/). "
+                   "Also PIPELINE_WORKSPACE.")
+@click.pass_context
+def main(ctx: click.Context, workspace: Path) -> None:
+    """Approve, sign and archive what the office publishes on its website.
+
+    Staff drop filled request sheets (.xlsx) into inbox/; the pipeline renders the official
+    approval form, signs it for the provider and the director, and archives a bundle per
+    request in outbox/.
+    """
+    ctx.obj = {"workspace": workspace}
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--demo", "with_demo", is_flag=True,
+              help="Also make demo certificates (demo only!), a config that uses them and a "
+                   "filled sample request in samples/.")
+@click.pass_context
+def init(ctx: click.Context, directory: Path | None, with_demo: bool) -> None:
+    """Create a workspace (default: the --workspace folder)."""
+    root = directory or ctx.obj["workspace"]
+    if with_demo:
+        made = demo.create(root)
+        click.echo(f"demo workspace ready: {made.config.workspace.root}")
+        click.echo(f"sample request: {made.sample}")
+    else:
+        ws = workspace.init(root)
+        click.echo(f"workspace ready: {ws.root}; now edit {ws.config_file}")
+
+
+@main.command("new-request")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def new_request(ctx: click.Context, file: Path) -> None:
+    """Write a blank request sheet (.xlsx) for staff to fill in."""
+    if file.suffix.lower() != ".xlsx":
+        raise click.BadParameter("the file name must end in .xlsx", param_hint="FILE")
+    sheet.new_request(file, _load(ctx))
+    click.echo(f"blank request sheet written: {file}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def process(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Process the given sheets now. Exit 1 if any was rejected.
+
+    The files are copied, never moved or changed; rejection reports go to inbox/rejected/.
+    """
+    config = _load(ctx)
+    rejected = False
+    with Processor(config) as processor:
+        for file in files:
+            outcome = processor.process(file)
+            _report(outcome)
+            rejected |= outcome.state == State.REJECTED
+    sys.exit(1 if rejected else 0)
+
+
+@main.command("watch")
+@click.option("--once", is_flag=True, help="Process everything in the inbox, then exit.")
+@click.option("--polling", is_flag=True,
+              help="Poll the folder instead of waiting for events (for network shares).")
+@click.option("--settle", type=float, default=1.0, show_default=True,
+              help="Seconds a file must stay unchanged before it is taken.")
+@click.option("--rescan", type=float, default=10.0, show_default=True,
+              help="Seconds between full rescans of the inbox.")
+@click.pass_context
+def watch_cmd(ctx: click.Context, once: bool, polling: bool, settle: float,
+              rescan: float) -> None:
+    """Watch inbox/ and process every sheet dropped there (Ctrl+C to stop)."""
+    config = _load(ctx)
+    options = WatchOptions(once=once, settle=settle, rescan=rescan, polling=polling)
+    with Processor(config) as processor:
+        watch(processor, options, on_outcome=_report)
+
+
+@main.command("demo")
+@click.pass_context
+def demo_cmd(ctx: click.Context) -> None:
+    """Make a demo workspace, process the sample request, and show the result."""
+    made = demo.create(ctx.obj["workspace"])
+    config = made.config
+    _setup_logging(config.workspace.root)
+    dropped = config.workspace.inbox / made.sample.name
+    shutil.copyfile(made.sample, dropped)
+    click.echo(f"dropped {made.sample.name} into {config.workspace.inbox}")
+    with Processor(config) as processor:
+        outcomes = watch(processor, WatchOptions(once=True, settle=0), on_outcome=_report)
+    bundles = [o.bundle for o in outcomes if o.bundle]
+    ok = bool(bundles) and _print_verification(bundles, config.trust_roots)
+    sys.exit(0 if ok else 1)
+
+
+def _print_verification(paths: list[Path], trust_roots: tuple[Path, ...]) -> bool:
+    all_ok = True
+    for path in paths:
+        try:
+            report = verify.verify_path(path, trust_roots)
+        except verify.VerificationError as exc:
+            click.echo(f"{path}: {exc}", err=True)
+            all_ok = False
+            continue
+        click.echo(f"{path}:")
+        for problem in report.bundle_problems:
+            click.echo(f"  bundle: {problem}")
+        for s in report.signatures:
+            verdict = "OK" if s.intact and s.trusted else "NOT OK"
+            click.echo(f"  [{verdict}] {s.role}: {s.signer}  intact={'yes' if s.intact else 'no'}"
+                       f"  trusted={'yes' if s.trusted else 'no'}  {s.message}".rstrip())
+        all_ok &= report.ok
+    return all_ok
+
+
+@main.command("verify")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def verify_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Check signed PDFs or bundle folders: signer, intact, trusted (by the workspace's roots).
+
+    Exit 0 when every signature is intact and trusted and every bundle matches its manifest.
+    """
+    config = _load(ctx)
+    sys.exit(0 if _print_verification(list(paths), config.trust_roots) else 1)

@@ -1,0 +1,72 @@
+"""Durable file operations: what is written is on disk before anything depends on it."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``path`` atomically: a reader sees the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    fsync_dir(path.parent)
+
+
+def copy_file(src: Path, dst: Path) -> None:
+    """Copy byte for byte, atomically and durably."""
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    with src.open("rb") as fin, tmp.open("wb") as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
+        fout.flush()
+        os.fsync(fout.fileno())
+    shutil.copystat(src, tmp)
+    tmp.replace(dst)
+    fsync_dir(dst.parent)
+
+
+def unique_path(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name (2)``, ``name (3)``… when taken: nothing is overwritten."""
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{stem} ({n}){suffix}"
+        n += 1
+    return candidate
+
+
+def move(src: Path, dst: Path) -> None:
+    """Rename, or copy durably then delete when ``src`` and ``dst`` are on different
+    file systems (an inbox on a network share)."""
+    try:
+        src.rename(dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        copy_file(src, dst)
+        src.unlink()
+    fsync_dir(dst.parent)

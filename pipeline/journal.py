@@ -1,0 +1,148 @@
+"""The journal: every request's state, in SQLite (WAL), so nothing is lost or done twice.
+
+A request is recorded before any work starts on it; each completed step moves it forward.
+After a crash the journal says where every request was, and the steps are idempotent, so
+resuming from the recorded state gives the same result.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from pipeline import thai
+
+
+class State(StrEnum):
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    RENDERED = "rendered"
+    PROVIDER_SIGNED = "provider-signed"
+    AWAITING_DIRECTOR = "awaiting-director"
+    SIGNED = "signed"
+    ARCHIVED = "archived"
+    REJECTED = "rejected"
+
+
+FINAL_STATES = (State.ARCHIVED, State.REJECTED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY,
+    source_name TEXT NOT NULL,
+    source_path TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    state TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    taken INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS requests_sha ON requests(source_sha256);
+CREATE INDEX IF NOT EXISTS requests_state ON requests(state);
+CREATE TABLE IF NOT EXISTS counters (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    source_name: str
+    source_path: Path
+    source_sha256: str
+    state: State
+    received_at: datetime
+    updated_at: datetime
+    message: str
+    taken: bool  # the pipeline moved the sheet out of the inbox (else it copied it)
+
+
+class Journal:
+    def __init__(self, path: Path, id_prefix: str = "REQ") -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._prefix = id_prefix
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def claim(self, source: Path, sha256: str, now: datetime, *, taken: bool) -> Entry:
+        """Record a new request and give it the next ID of its Buddhist-Era year,
+        e.g. ``REQ-2569-00042``: readable, sortable, never reused."""
+        year = thai.be_year(now.astimezone(thai.BANGKOK))
+        with self._transaction() as db:
+            row = db.execute("SELECT last FROM counters WHERE year = ?", (year,)).fetchone()
+            number = (row[0] if row else 0) + 1
+            db.execute("INSERT OR REPLACE INTO counters(year, last) VALUES (?, ?)", (year, number))
+            request_id = f"{self._prefix}-{year}-{number:05d}"
+            stamp = now.isoformat()
+            db.execute(
+                "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+                (request_id, source.name, str(source), sha256, State.RECEIVED, stamp, stamp,
+                 int(taken)),
+            )
+        entry = self.get(request_id)
+        assert entry is not None
+        return entry
+
+    def advance(self, request_id: str, state: State, now: datetime, message: str = "") -> None:
+        self._db.execute(
+            "UPDATE requests SET state = ?, updated_at = ?, message = ? WHERE id = ?",
+            (state, now.isoformat(), message, request_id),
+        )
+
+    def get(self, request_id: str) -> Entry | None:
+        row = self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
+        return _entry(row) if row else None
+
+    def find_live(self, sha256: str) -> Entry | None:
+        """The request, not rejected, made from a sheet with these exact bytes."""
+        row = self._db.execute(
+            "SELECT * FROM requests WHERE source_sha256 = ? AND state != ? ORDER BY id LIMIT 1",
+            (sha256, State.REJECTED),
+        ).fetchone()
+        return _entry(row) if row else None
+
+    def unfinished(self) -> list[Entry]:
+        rows = self._db.execute(
+            "SELECT * FROM requests WHERE state NOT IN (?, ?, ?) ORDER BY id",
+            (*FINAL_STATES, State.AWAITING_DIRECTOR),
+        ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def in_state(self, state: State) -> list[Entry]:
+        rows = self._db.execute(
+            "SELECT * FROM requests WHERE state = ? ORDER BY id", (state,)).fetchall()
+        return [_entry(r) for r in rows]
+
+
+def _entry(row: tuple) -> Entry:
+    return Entry(
+        id=row[0],
+        source_name=row[1],
+        source_path=Path(row[2]),
+        source_sha256=row[3],
+        state=State(row[4]),
+        received_at=datetime.fromisoformat(row[5]),
+        updated_at=datetime.fromisoformat(row[6]),
+        message=row[7],
+        taken=bool(row[8]),
+    )

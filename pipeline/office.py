@@ -1,0 +1,268 @@
+"""LibreOffice as a document converter: the only module that talks to it.
+
+One ``soffice`` process is started on demand and kept for every document, because a cold start
+costs about a second and a warm conversion well under a tenth of that. It is driven over UNO from
+this process (``import uno`` needs Debian's python3-uno, hence the venv made from
+``/usr/bin/python3 --system-site-packages``). LibreOffice is a large program fed files from
+outside, so each conversion runs under a watchdog: a process that died is started again, one
+that hangs is killed with its whole process group and started again, and after a bounded number
+of attempts the caller gets a :class:`ConversionError`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import uno
+from com.sun.star.beans import PropertyValue
+from com.sun.star.connection import NoConnectException
+from com.sun.star.lang import DisposedException
+from com.sun.star.uno import Exception as UnoException
+
+ATTEMPTS = 2
+POLL_INTERVAL = 0.05  # seconds between connection attempts while soffice starts
+STOP_GRACE = 5.0  # seconds soffice gets to exit on SIGTERM before SIGKILL
+# soffice.bin exits with this code after creating a new profile, expecting to be started again
+# (oosplash, behind the `soffice` script, normally does that).
+_RESTART_REQUESTED = 81
+
+# PDF/A-2b with every font embedded; Word bookmarks become named destinations, which is how
+# the signing step finds where each signature goes.
+PDF_EXPORT = {
+    "SelectPdfVersion": 2,
+    "EmbedStandardFonts": True,
+    "ExportBookmarksToPDFDestination": True,
+}
+
+
+class ConversionError(Exception):
+    """A document could not be converted; the message says which and why."""
+
+
+class _OfficeFailure(Exception):
+    """LibreOffice itself failed (died, hung, would not start): worth a restart and a retry."""
+
+
+def _props(**values: object) -> tuple[PropertyValue, ...]:
+    return tuple(PropertyValue(Name=name, Value=value) for name, value in values.items())
+
+
+def _soffice_bin() -> Path:
+    """``soffice.bin`` itself, not the ``soffice`` script: its pid is the process that converts,
+    so killing it (or its process group) really stops LibreOffice."""
+    script = shutil.which("soffice")
+    if script is None:
+        raise ConversionError("LibreOffice is not installed (soffice not found on PATH; "
+                              "install libreoffice-writer-nogui)")
+    binary = Path(script).resolve().with_name("soffice.bin")
+    if not binary.is_file():
+        raise ConversionError(f"{binary} not found next to {script}")
+    return binary
+
+
+class _Office:
+    """One running ``soffice.bin`` in its own process group, and the UNO desktop connected to it."""
+
+    def __init__(self, profile: Path) -> None:
+        self._pipe = f"pipeline-{os.getpid()}-{secrets.token_hex(4)}"
+        self._command = [
+            str(_soffice_bin()), "--headless", "--invisible", "--norestore", "--nologo",
+            "--nodefault", "--nolockcheck", f"-env:UserInstallation={profile.as_uri()}",
+            f"--accept=pipe,name={self._pipe};urp;StarOffice.ComponentContext",
+        ]
+        self.process = self._spawn(self._command)
+        self.desktop: object | None = None
+
+    @staticmethod
+    def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def connect(self, deadline: float) -> None:
+        """Poll until soffice accepts the UNO connection (a no-op once connected)."""
+        if self.desktop is not None:
+            return
+        local = uno.getComponentContext()
+        resolver = local.ServiceManager.createInstanceWithContext(
+            "com.sun.star.bridge.UnoUrlResolver", local)
+        url = f"uno:pipe,name={self._pipe};urp;StarOffice.ComponentContext"
+        while True:
+            code = self.process.poll()
+            if code == _RESTART_REQUESTED:
+                self.process = self._spawn(self._command)
+            elif code is not None:
+                raise _OfficeFailure(f"soffice exited with code {code} while starting")
+            try:
+                context = resolver.resolve(url)
+            except NoConnectException:
+                if time.monotonic() > deadline:
+                    raise _OfficeFailure("soffice did not accept a connection in time") from None
+                time.sleep(POLL_INTERVAL)
+                continue
+            self.desktop = context.ServiceManager.createInstanceWithContext(
+                "com.sun.star.frame.Desktop", context)
+            return
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (works on a stopped process too) and reap it."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if soffice has not exited after STOP_GRACE seconds."""
+        if self.alive:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(STOP_GRACE)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+    def convert(self, source: Path, target: Path) -> None:
+        """Load ``source`` hidden, export it to ``target`` as PDF, close it."""
+        filter_data = uno.Any("[]com.sun.star.beans.PropertyValue", _props(**PDF_EXPORT))
+        document = self.desktop.loadComponentFromURL(
+            source.as_uri(), "_blank", 0, _props(Hidden=True, ReadOnly=True))
+        if document is None:
+            raise ConversionError(f"LibreOffice could not open {source}")
+        try:
+            document.storeToURL(target.as_uri(), _props(
+                FilterName="writer_pdf_Export", FilterData=filter_data, Overwrite=True))
+        finally:
+            document.close(True)
+
+
+@dataclass
+class _State:
+    """What a Converter owns, kept apart so that its finalizer does not keep it alive."""
+
+    office: _Office | None = None
+    temp_profile: Path | None = None
+
+    def release(self) -> None:
+        if self.office is not None:
+            self.office.stop()
+            self.office = None
+        if self.temp_profile is not None:
+            shutil.rmtree(self.temp_profile, ignore_errors=True)
+            self.temp_profile = None
+
+
+class Converter:
+    """Converts .docx files to PDF/A with one long-lived LibreOffice, one document at a time.
+
+    Use as a context manager, or call :meth:`close`; a converter still open when it is garbage
+    collected or when the interpreter exits is closed then.
+    """
+
+    def __init__(self, *, timeout: float = 60.0, profile_dir: Path | None = None) -> None:
+        self.timeout = timeout
+        self._state = _State()
+        if profile_dir is None:
+            self._state.temp_profile = Path(tempfile.mkdtemp(prefix="pipeline-lo-"))
+            profile_dir = self._state.temp_profile
+        self._profile = profile_dir.resolve()
+        self._lock = threading.Lock()
+        self._close = weakref.finalize(self, self._state.release)
+
+    def __enter__(self) -> Converter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The pid of the running soffice.bin, None before the first conversion."""
+        office = self._state.office
+        return office.process.pid if office is not None else None
+
+    def close(self) -> None:
+        """Stop LibreOffice and remove the temporary profile; later calls do nothing."""
+        with self._lock:
+            self._close()
+
+    def convert(self, docx: Path, pdf: Path) -> None:
+        """Write ``docx`` as PDF/A-2b to ``pdf``, atomically: ``pdf`` is either the complete new
+        file or untouched. Raises ConversionError when LibreOffice cannot do it."""
+        source = docx.resolve()
+        if not source.is_file():
+            raise FileNotFoundError(source)
+        target = pdf.resolve()
+        with self._lock:
+            if not self._close.alive:
+                raise ValueError("convert() on a closed Converter")
+            fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                           suffix=".part")
+            os.close(fd)
+            try:
+                self._convert_with_retries(source, Path(partial))
+                os.replace(partial, target)
+            finally:
+                Path(partial).unlink(missing_ok=True)
+
+    def _convert_with_retries(self, source: Path, target: Path) -> None:
+        failures = []
+        for _ in range(ATTEMPTS):
+            try:
+                self._convert_once(source, target)
+                return
+            except _OfficeFailure as failure:
+                failures.append(str(failure))
+                if self._state.office is not None:
+                    self._state.office.kill()
+                    self._state.office = None
+        raise ConversionError(f"LibreOffice failed to convert {source} "
+                              f"{ATTEMPTS} times: {'; '.join(failures)}")
+
+    def _convert_once(self, source: Path, target: Path) -> None:
+        """One attempt, (re)starting soffice if needed, under a watchdog that kills it at the
+        deadline. Failures of LibreOffice itself become _OfficeFailure; errors about the
+        document stay ConversionError and are not retried."""
+        deadline = time.monotonic() + self.timeout
+        office = self._state.office
+        if office is None or not office.alive:
+            if office is not None:
+                office.kill()
+            office = self._state.office = _Office(self._profile)
+        hung = threading.Event()
+
+        def on_timeout() -> None:
+            hung.set()
+            office.kill()  # unblocks a UNO call waiting on it: the bridge is disposed
+
+        watchdog = threading.Timer(self.timeout, on_timeout)
+        watchdog.start()
+        try:
+            office.connect(deadline)
+            office.convert(source, target)
+        except (UnoException, _OfficeFailure) as exc:
+            if hung.is_set():
+                raise _OfficeFailure(f"no answer within {self.timeout:g} s") from None
+            if isinstance(exc, _OfficeFailure):
+                raise
+            reason = exc.Message or type(exc).__name__
+            if isinstance(exc, DisposedException) or not office.alive:
+                raise _OfficeFailure(f"soffice stopped ({reason})") from None
+            raise ConversionError(f"LibreOffice could not convert {source}: {reason}") from None
+        finally:
+            watchdog.cancel()

@@ -1,0 +1,220 @@
+"""One request through every step: claim, read, render, sign twice, archive.
+
+Each step reads what the previous one left in the request's work folder and writes its own
+result atomically, then the journal records it. Re-running a step after a crash therefore
+gives the same result, and ``resume`` finishes whatever a crash interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline import bundle, fsutil, index, render, sheet, signing, thai, verify
+from pipeline.config import Config, SignerConfig
+from pipeline.journal import Entry, Journal, State
+from pipeline.office import Converter
+from pipeline.rejection import Rejection, reject
+from pipeline.request import Problem, Request, from_dict, to_dict
+
+SOURCE = "source.xlsx"
+REQUEST_JSON = "request.json"
+FORM_PDF = "form.pdf"
+FIELDS_PDF = "form-fields.pdf"
+PROVIDER_PDF = "provider-signed.pdf"
+SIGNED_PDF = "signed.pdf"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source: Path
+    request_id: str | None
+    state: State
+    bundle: Path | None = None
+    rejection: Rejection | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Processor:
+    """Holds what is costly to set up (LibreOffice, parsed keys, the journal) for many requests."""
+
+    def __init__(self, config: Config, converter: Converter | None = None) -> None:
+        self.config = config
+        self.ws = config.workspace
+        self.journal = Journal(self.ws.journal_file, config.id_prefix)
+        self._own_converter = converter is None
+        self.converter = converter or Converter(timeout=config.office_timeout)
+        self._signers: dict[Path, signing.LoadedSigner] = {}
+
+    def close(self) -> None:
+        self.journal.close()
+        if self._own_converter:
+            self.converter.close()
+
+    def __enter__(self) -> Processor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- intake -------------------------------------------------------------------------
+    def process(self, source: Path, *, take: bool = False) -> Outcome:
+        """Process one sheet. ``take`` (the watcher) moves it out of the inbox into the
+        pipeline's hands; otherwise (the command line) it is copied and left where it is."""
+        source = source.resolve()
+        sha = fsutil.sha256_file(source)
+        existing = self.journal.find_live(sha)
+        entry = self.journal.claim(source, sha, _now(), taken=take)
+        work = self._work(entry.id)
+        work.mkdir(parents=True, exist_ok=True)
+        if existing is not None:
+            problem = Problem("", "", f"ไฟล์นี้ส่งมาแล้ว เป็นคำขอเลขที่ {existing.id}",
+                              f"this exact file was already received as request {existing.id}")
+            return self._reject(entry, source, (problem,), move=take)
+        self._fetch(entry, source, work / SOURCE)
+        return self._run(entry.id)
+
+    def resume(self) -> list[Outcome]:
+        """Finish every request a crash or stop left between steps."""
+        return [self._run(e.id) for e in self.journal.unfinished()]
+
+    # -- the steps ----------------------------------------------------------------------
+    def _work(self, request_id: str) -> Path:
+        return self.ws.work / request_id
+
+    def _run(self, request_id: str) -> Outcome:
+        entry = self.journal.get(request_id)
+        assert entry is not None
+        work = self._work(request_id)
+        if entry.state == State.RECEIVED:
+            if not (work / SOURCE).exists():  # crashed between claim and fetch
+                self._fetch(entry, entry.source_path, work / SOURCE)
+            problems = self._validate(entry, work)
+            if problems:
+                return self._reject(entry, work / SOURCE, problems, move=entry.taken)
+            self._advance(entry, State.VALIDATED)
+        request = from_dict(json.loads((work / REQUEST_JSON).read_text(encoding="utf-8")))
+        state = self.journal.get(request_id).state
+        if state == State.VALIDATED:
+            render.render_pdf(request, request_id, self.config.template, work / FORM_PDF,
+                              self.converter)
+            signing.add_signature_fields(work / FORM_PDF, work / FIELDS_PDF)
+            state = self._advance(entry, State.RENDERED)
+        if state == State.RENDERED:
+            provider = self._provider(request)
+            assert provider is not None  # checked in validation
+            signing.sign(work / FIELDS_PDF, work / PROVIDER_PDF, role="provider",
+                         signer=self._signer(provider), person=request.provider,
+                         font=self.config.font, certify=True)
+            state = self._advance(entry, State.PROVIDER_SIGNED)
+        if state == State.PROVIDER_SIGNED:
+            if not self.config.auto_approve:
+                self._advance(entry, State.AWAITING_DIRECTOR)
+                return Outcome(entry.source_path, request_id, State.AWAITING_DIRECTOR)
+            state = self.approve(request_id)
+        if state == State.AWAITING_DIRECTOR:
+            return Outcome(entry.source_path, request_id, state)
+        return self._archive(entry, request)
+
+    def approve(self, request_id: str) -> State:
+        """The director's signature on a provider-signed request."""
+        entry = self.journal.get(request_id)
+        assert entry is not None and entry.state in (State.PROVIDER_SIGNED,
+                                                     State.AWAITING_DIRECTOR)
+        work = self._work(request_id)
+        director = self.config.director
+        signing.sign(work / PROVIDER_PDF, work / SIGNED_PDF, role="director",
+                     signer=self._signer(director), person=director.person,
+                     font=self.config.font)
+        return self._advance(entry, State.SIGNED)
+
+    def _validate(self, entry: Entry, work: Path) -> tuple[Problem, ...]:
+        result = sheet.read_sheet(work / SOURCE, self.config)
+        if not result.ok:
+            return result.problems
+        request = result.request
+        assert request is not None
+        problems = []
+        if self._provider(request) is None:
+            problems.append(Problem(
+                "provider_name", "",
+                f"ไม่มีกุญแจลงนามของ {request.provider.name} ในระบบ "
+                "(ผู้ดูแลต้องลงทะเบียนใน pipeline.toml ก่อน)",
+                f"no signing key is registered for {request.provider.name} "
+                "(the administrator must add it to pipeline.toml)"))
+        attachments = work / "attachments"
+        attachments.mkdir(exist_ok=True)
+        origin = entry.source_path.parent
+        missing = [n for n in request.attachments
+                   if not (attachments / n).is_file() and not (origin / n).is_file()]
+        if missing:
+            problems.append(Problem(
+                "attachments", "", f"ไม่พบไฟล์แนบ {', '.join(missing)} ข้างแบบฟอร์ม",
+                f"attachment(s) {', '.join(missing)} not found beside the sheet"))
+        if problems:
+            return tuple(problems)
+        for name in request.attachments:
+            if not (attachments / name).is_file():
+                self._fetch(entry, origin / name, attachments / name)
+        fsutil.write_bytes(work / REQUEST_JSON,
+                           json.dumps(to_dict(request), ensure_ascii=False).encode("utf-8"))
+        return ()
+
+    @staticmethod
+    def _fetch(entry: Entry, src: Path, dst: Path) -> None:
+        """Bring a file into the work folder: moved out of the inbox when the pipeline takes
+        it, copied when it was named on the command line."""
+        (fsutil.move if entry.taken else fsutil.copy_file)(src, dst)
+
+    def _provider(self, request: Request) -> SignerConfig | None:
+        key = thai.name_key(request.provider.name)
+        return next((p for p in self.config.providers if thai.name_key(p.person.name) == key),
+                    None)
+
+    def _signer(self, who: SignerConfig) -> signing.LoadedSigner:
+        if who.key.pkcs12 not in self._signers:
+            self._signers[who.key.pkcs12] = signing.load_signer(who.key)
+        return self._signers[who.key.pkcs12]
+
+    def _archive(self, entry: Entry, request: Request) -> Outcome:
+        work = self._work(entry.id)
+        signed = work / SIGNED_PDF
+        statuses = verify.verify_pdf(signed, self.config.trust_roots)
+        content = bundle.BundleContent(
+            request_id=entry.id,
+            request=request,
+            signed_pdf=signed,
+            sheet=work / SOURCE,
+            sheet_name=entry.source_name,
+            attachments=tuple(work / "attachments" / n for n in request.attachments),
+            signatures=tuple(bundle.SignatureRecord(s.role, s.signer, s.cert_sha256, s.signed_at)
+                             for s in statuses),
+            received_at=entry.received_at,
+            archived_at=_now(),
+            status="approved",
+        )
+        folder = bundle.write_bundle(self.ws.outbox, content)
+        index.rebuild(self.ws.outbox)
+        self._advance(entry, State.ARCHIVED)
+        shutil.rmtree(work, ignore_errors=True)
+        return Outcome(entry.source_path, entry.id, State.ARCHIVED, bundle=folder)
+
+    def _reject(self, entry: Entry, held: Path, problems: tuple[Problem, ...], *,
+                move: bool) -> Outcome:
+        rejection = reject(held if move else entry.source_path, entry.source_name,
+                           self.ws.rejected, problems, _now(), request_id=entry.id, move=move)
+        self._advance(entry, State.REJECTED, "; ".join(p.english for p in problems))
+        shutil.rmtree(self._work(entry.id), ignore_errors=True)
+        return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
+                       problems=problems)
+
+    def _advance(self, entry: Entry, state: State, message: str = "") -> State:
+        self.journal.advance(entry.id, state, _now(), message)
+        return state

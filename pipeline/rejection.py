@@ -1,0 +1,55 @@
+"""Rejections a clerk can act on: the sheet kept under its own name in ``inbox/rejected/``,
+beside a report in Thai then English and a copy with the offending cells highlighted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pipeline import fsutil, sheet, thai
+from pipeline.request import Problem
+
+
+@dataclass(frozen=True)
+class Rejection:
+    sheet: Path  # where the clerk's file is now
+    report: Path
+    annotated: Path | None
+
+
+def report_text(name: str, problems: tuple[Problem, ...], when: datetime,
+                request_id: str | None) -> str:
+    lines = [
+        f"ไฟล์ / file: {name}",
+        f"เวลา / time: {thai.long_datetime(when, digits=False)}",
+    ]
+    if request_id:
+        lines.append(f"เลขที่คำขอ / request ID: {request_id}")
+    lines += ["", "คำขอนี้ยังไม่ได้ดำเนินการ เพราะ:", ""]
+    lines += [f"{i}. {p.thai}" + (f" (ช่อง {p.cell})" if p.cell else "")
+              for i, p in enumerate(problems, start=1)]
+    lines += ["", "แก้ไขแล้วบันทึกเป็น .xlsx และวางไฟล์ในโฟลเดอร์ inbox อีกครั้ง", "",
+              "This request was not processed because:", ""]
+    lines += [f"{i}. {p.english}" + (f" (cell {p.cell})" if p.cell else "")
+              for i, p in enumerate(problems, start=1)]
+    lines += ["", "Fix it, save as .xlsx and drop it into the inbox folder again.", ""]
+    return "\r\n".join(lines)
+
+
+def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem, ...],
+           when: datetime, *, request_id: str | None = None, move: bool) -> Rejection:
+    """Write the report (and highlighted copy) first, then, when the pipeline holds the sheet
+    (``move``), move it beside them under the clerk's own ``name``. A sheet given on the
+    command line stays where it is."""
+    rejected_dir.mkdir(parents=True, exist_ok=True)
+    target = fsutil.unique_path(rejected_dir, name)
+    report = rejected_dir / f"{target.name}.error.txt"
+    text = report_text(name, problems, when, request_id)
+    fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
+    annotated = rejected_dir / f"{target.stem}.corrected.xlsx"
+    if not (any(p.cell for p in problems) and sheet.annotate(source, annotated, problems)):
+        annotated = None
+    if move:
+        fsutil.move(source, target)
+    return Rejection(target if move else source, report, annotated)

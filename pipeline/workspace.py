@@ -1,0 +1,86 @@
+"""Creating a workspace: its folders, a starting ``pipeline.toml`` and the form template."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pipeline import fsutil
+from pipeline.config import CONFIG_NAME, DEFAULT_FONT, Workspace
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_FILES = ("approval_form.docx",)
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[\n" + "".join(f"    {_toml_str(v)},\n" for v in values) + "]"
+
+
+def config_text(*, unit: str, work_groups: list[str], director: dict[str, str],
+                auto_approve: bool, publisher: dict[str, str],
+                providers: list[dict[str, str]], trust_roots: list[str], header: str = "") -> str:
+    """A commented ``pipeline.toml``. Signing keys are named here, passphrases never are:
+    only the environment variable or file that holds each one."""
+
+    def table(values: dict[str, str]) -> str:
+        return "".join(f"{k} = {_toml_str(v)}\n" for k, v in values.items())
+
+    parts = [
+        header,
+        "[unit]\n",
+        f"name = {_toml_str(unit)}\n",
+        "# Request IDs look like REQ-2569-00001 (prefix, Buddhist-Era year, number).\n",
+        'id_prefix = "REQ"\n',
+        f"work_groups = {_toml_list(work_groups)}\n",
+        "# categories = [...]  # default: the ten kinds of the publication framework\n\n",
+        "# The head of the office, who approves (ผู้อนุมัติรับรอง).\n[director]\n",
+        table(director),
+        f"auto_approve = {'true' if auto_approve else 'false'}\n\n",
+        "# The webmaster (ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่).\n[publisher]\n",
+        table(publisher),
+        "\n",
+    ]
+    for p in providers:
+        parts += ["# A person who may provide information (ผู้รับผิดชอบการให้ข้อมูล).\n",
+                  "[[providers]]\n", table(p), "\n"]
+    parts += [
+        "[signing]\n",
+        "# Certificates (PEM) whose chains are trusted when verifying.\n",
+        f"trust_roots = {_toml_list(trust_roots)}\n",
+        f"font = {_toml_str(str(DEFAULT_FONT))}\n",
+        'template = "templates/approval_form.docx"\n\n',
+        "[office]\n# Seconds LibreOffice may take for one document before it is restarted.\n",
+        "timeout = 60\n",
+    ]
+    return "".join(parts)
+
+
+EXAMPLE_CONFIG = config_text(
+    header="# pipeline.toml: edit the names and key files below for your office.\n\n",
+    unit="สำนักงานสาธารณสุขอำเภอ...",
+    work_groups=["กลุ่มงานบริหารทั่วไป"],
+    director={"name": "ชื่อ นามสกุล", "position": "สาธารณสุขอำเภอ...",
+              "pkcs12": "keys/director.p12", "passphrase_env": "PIPELINE_DIRECTOR_PASSPHRASE"},
+    auto_approve=False,
+    publisher={"name": "ชื่อ นามสกุล", "position": "นักวิชาการคอมพิวเตอร์"},
+    providers=[{"name": "ชื่อ นามสกุล", "position": "ตำแหน่ง", "pkcs12": "keys/provider.p12",
+                "passphrase_env": "PIPELINE_PROVIDER_PASSPHRASE"}],
+    trust_roots=["keys/root.pem"],
+)
+
+
+def init(root: Path, config: str = EXAMPLE_CONFIG) -> Workspace:
+    """Create what is missing; never overwrite what the office already has."""
+    ws = Workspace(root.resolve())
+    for folder in (ws.root, ws.inbox, ws.outbox, ws.templates, ws.state):
+        folder.mkdir(parents=True, exist_ok=True)
+    for name in TEMPLATE_FILES:
+        if not (ws.templates / name).exists():
+            shutil.copyfile(BUILTIN_TEMPLATES / name, ws.templates / name)
+    if not ws.config_file.exists():
+        fsutil.write_bytes(ws.root / CONFIG_NAME, config.encode("utf-8"))
+    return ws

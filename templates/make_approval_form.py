@@ -1,0 +1,225 @@
+"""Write ``templates/approval_form.docx``, the Ministry of Public Health's publication request form.
+
+Run it with the project's environment: ``.venv/bin/python templates/make_approval_form.py``.
+
+The form is generated, not drawn by hand, so that the rules it must keep are written down:
+
+- every ``{{ placeholder }}`` sits in one run, so docxtpl sees it whole;
+- each signature block has an empty, centred stamp paragraph exactly ``STAMP_HEIGHT`` high that
+  carries a bookmark (``SigProvider``, ``SigDirector``, ``SigPublisher``). LibreOffice exports the
+  bookmark as a PDF named destination at the top centre of that paragraph, and the signing step
+  places a 210 x 62 pt signature field below that point, so the column must be wider than the
+  field and the paragraph must stay empty;
+- Laksaman 16 pt throughout (metric compatible with TH Sarabun PSK, the official face).
+
+Staff may edit the result in Word or LibreOffice as long as they keep those three things.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
+
+FONT = "Laksaman"
+FONT_SIZE = Pt(16)
+STAMP_HEIGHT = Pt(64)
+DOTS = ".................................."
+
+TITLE = "แบบฟอร์มการขอเผยแพร่ข้อมูลผ่านเว็บไซต์ของหน่วยงานในสังกัดสำนักงานปลัดกระทรวงสาธารณสุข"
+SUBTITLE = ("ตามประกาศสำนักงานปลัดกระทรวงสาธารณสุข เรื่อง แนวทางการเผยแพร่ข้อมูลต่อสาธารณะ"
+            "ผ่านเว็บไซต์ของหน่วยงาน พ.ศ. ๒๕๖๑")
+
+# (label, value) rows of the bordered box; a value of None puts the next row's text under the label.
+BOX_ROWS = (
+    ("ชื่อหน่วยงาน:", "{{ unit }}  กลุ่มงาน {{ work_group }}"),
+    ("วัน/เดือน/ปี:", "{{ request_date }}"),
+    ("หัวข้อ:", "{{ title }}"),
+    ("รายละเอียดข้อมูล (โดยสรุปหรือเอกสารแนบ):", None),
+    ("", "{{ detail }}"),
+    ("Link ภายนอก:", "{{ link }}"),
+    ("หมายเหตุ:", "{{ note }}"),
+)
+BOX_LABEL_WIDTH = Mm(30)
+
+# (role, placeholder prefix, bookmark). Bookmark names must not contain "_": LibreOffice writes it
+# as "5F" in destination names.
+SIGNERS = (
+    ("ผู้รับผิดชอบการให้ข้อมูล", "provider", "SigProvider"),
+    ("ผู้อนุมัติรับรอง", "approver", "SigDirector"),
+    ("ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่", "publisher", "SigPublisher"),
+)
+
+# Schema order of w:tblPr children that may follow w:tblBorders (Word rejects other orders).
+_AFTER_TBL_BORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption",
+                      "w:tblDescription", "w:tblPrChange")
+_PLACEHOLDER = re.compile(r"(\{\{ \w+ \}\})")
+
+
+def build() -> Document:
+    doc = Document()
+    _setup_page_and_font(doc)
+    body_width = _body_width(doc)
+
+    title = _paragraph(doc.add_paragraph(), TITLE, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    title.paragraph_format.space_after = Pt(0)
+    _paragraph(doc.add_paragraph(), SUBTITLE, align=WD_ALIGN_PARAGRAPH.CENTER)
+    request_line = _paragraph(doc.add_paragraph(),
+                              "เลขที่คำขอ {{ request_id }}   ประเภทข้อมูล {{ category }}")
+    request_line.paragraph_format.space_before = Pt(12)
+    request_line.paragraph_format.space_after = Pt(6)
+
+    _box(doc, body_width)
+    doc.add_paragraph().paragraph_format.space_after = Pt(6)
+    _signatures(doc, body_width)
+
+    props = doc.core_properties
+    props.title = TITLE
+    props.subject = SUBTITLE
+    props.author = props.last_modified_by = ""
+    props.comments = props.keywords = props.category = ""
+    props.language = "th-TH"
+    return doc
+
+
+def _setup_page_and_font(doc: Document) -> None:
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(15)
+    section.left_margin, section.right_margin = Mm(25), Mm(20)
+
+    # Explicit fonts in the document defaults: the theme attributes python-docx's template uses
+    # would win over them and bring back Calibri. Thai is a complex script, so w:cs and szCs
+    # are what Thai text actually uses; the th-TH language also picks LibreOffice's Thai rules.
+    rpr = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    for child in list(rpr):
+        rpr.remove(child)
+    fonts = _element("w:rFonts", ascii=FONT, hAnsi=FONT, eastAsia=FONT, cs=FONT)
+    size = str(int(FONT_SIZE.pt * 2))
+    rpr.extend([fonts, _element("w:sz", val=size), _element("w:szCs", val=size),
+                _element("w:lang", val="th-TH", eastAsia="th-TH", bidi="th-TH")])
+
+    normal = doc.styles["Normal"].paragraph_format
+    normal.space_before = normal.space_after = Pt(0)
+    normal.line_spacing = 1.0
+
+
+def _body_width(doc: Document) -> int:
+    section = doc.sections[0]
+    return section.page_width - section.left_margin - section.right_margin
+
+
+def _box(doc: Document, width: int) -> None:
+    """The bordered box: a label column and a value column, one row per item."""
+    table = _table(doc, rows=len(BOX_ROWS), widths=(BOX_LABEL_WIDTH, width - BOX_LABEL_WIDTH))
+    _borders(table, "top", "left", "bottom", "right")
+    rows = iter(zip(table.rows, BOX_ROWS, strict=True))
+    for row, (label, value) in rows:
+        label_cell, value_cell = row.cells
+        if value is None:  # a long label over the whole width, its value in the next row
+            label_cell = label_cell.merge(value_cell)
+            next_row, (_, value) = next(rows)
+            value_cell = next_row.cells[0].merge(next_row.cells[1])
+        if label:
+            _paragraph(label_cell.paragraphs[0], label, bold=True)
+        _paragraph(value_cell.paragraphs[0], value)
+    _cell_margins(table, top=Pt(2), bottom=Pt(2))
+
+
+def _signatures(doc: Document, width: int) -> None:
+    """Provider and approver side by side, the publisher centred below; no row splits."""
+    table = _table(doc, rows=2, widths=(width // 2, width - width // 2))
+    for row in table.rows:
+        row._tr.get_or_add_trPr().append(_element("w:cantSplit"))
+    bottom = table.rows[1].cells[0].merge(table.rows[1].cells[1])
+    cells = (table.rows[0].cells[0], table.rows[0].cells[1], bottom)
+    for bookmark_id, (cell, signer) in enumerate(zip(cells, SIGNERS, strict=True)):
+        _signature_block(cell, *signer, bookmark_id=bookmark_id)
+    bottom.paragraphs[0].paragraph_format.space_before = Pt(12)
+
+
+def _signature_block(cell: _Cell, role: str, prefix: str, bookmark: str, *,
+                     bookmark_id: int) -> None:
+    lines = (role, None, f"(ลงชื่อ){DOTS}", f"( {{{{ {prefix}_name }}}} )",
+             f"ตำแหน่ง {{{{ {prefix}_position }}}}", f"วันที่ {{{{ {prefix}_date }}}}")
+    paragraph = cell.paragraphs[0]
+    for i, text in enumerate(lines):
+        if i:
+            paragraph = cell.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        if text is None:
+            _stamp_area(paragraph, bookmark, bookmark_id)
+        else:
+            _paragraph(paragraph, text, bold=(i == 0))
+
+
+def _stamp_area(paragraph: Paragraph, bookmark: str, bookmark_id: int) -> None:
+    """An empty line exactly STAMP_HEIGHT high holding the bookmark the signer looks up."""
+    fmt = paragraph.paragraph_format
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.line_spacing = STAMP_HEIGHT
+    fmt.space_before = fmt.space_after = Pt(0)
+    paragraph._p.append(_element("w:bookmarkStart", id=str(bookmark_id), name=bookmark))
+    paragraph._p.append(_element("w:bookmarkEnd", id=str(bookmark_id)))
+
+
+def _paragraph(paragraph: Paragraph, text: str, *, align: int | None = None,
+               bold: bool = False) -> Paragraph:
+    """Fill ``paragraph`` with ``text``, one run per placeholder so docxtpl finds each whole."""
+    if align is not None:
+        paragraph.alignment = align
+    for piece in _PLACEHOLDER.split(text):
+        if piece:
+            paragraph.add_run(piece).bold = bold or None
+    return paragraph
+
+
+def _table(doc: Document, rows: int, widths: tuple[int, ...]) -> Table:
+    table = doc.add_table(rows=rows, cols=len(widths))
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, w in zip(table.columns, widths, strict=True):
+        column.width = w
+        for cell in column.cells:
+            cell.width = w
+    return table
+
+
+def _borders(table: Table, *edges: str) -> None:
+    borders = OxmlElement("w:tblBorders")
+    for edge in edges:
+        borders.append(_element(f"w:{edge}", val="single", sz="8", space="0", color="000000"))
+    table._tbl.tblPr.insert_element_before(borders, *_AFTER_TBL_BORDERS)
+
+
+def _cell_margins(table: Table, *, top: Pt, bottom: Pt) -> None:
+    margins = OxmlElement("w:tblCellMar")
+    for edge, value in (("top", top), ("bottom", bottom)):
+        margins.append(_element(f"w:{edge}", w=str(int(value.pt * 20)), type="dxa"))
+    table._tbl.tblPr.insert_element_before(margins, *_AFTER_TBL_BORDERS[3:])
+
+
+def _element(tag: str, **attrs: str) -> OxmlElement:
+    element = OxmlElement(tag)
+    for name, value in attrs.items():
+        element.set(qn(f"w:{name}"), value)
+    return element
+
+
+def main(argv: list[str]) -> None:
+    out = Path(argv[1]) if len(argv) > 1 else Path(__file__).with_name("approval_form.docx")
+    build().save(out)
+    print(out)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
