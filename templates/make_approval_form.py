@@ -32,6 +32,9 @@ from docx.text.paragraph import Paragraph
 
 FONT = "Laksaman"
 FONT_SIZE = Pt(16)
+# Laksaman's own line height is 1.7 em, too loose to fit the form on one page; 1.5 em still
+# keeps stacked marks (ปู่ย่า) of adjacent lines apart.
+LINE_HEIGHT = Pt(24)
 STAMP_HEIGHT = Pt(64)
 DOTS = ".................................."
 
@@ -49,7 +52,7 @@ BOX_ROWS = (
     ("Link ภายนอก:", "{{ link }}"),
     ("หมายเหตุ:", "{{ note }}"),
 )
-BOX_LABEL_WIDTH = Mm(30)
+BOX_LABEL_WIDTH = Mm(39)  # "Link ภายนอก:" in bold on one line
 
 # (role, placeholder prefix, bookmark). Bookmark names must not contain "_": LibreOffice writes it
 # as "5F" in destination names.
@@ -70,16 +73,16 @@ def build() -> Document:
     _setup_page_and_font(doc)
     body_width = _body_width(doc)
 
-    title = _paragraph(doc.add_paragraph(), TITLE, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
-    title.paragraph_format.space_after = Pt(0)
+    _paragraph(doc.add_paragraph(), TITLE, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
     _paragraph(doc.add_paragraph(), SUBTITLE, align=WD_ALIGN_PARAGRAPH.CENTER)
     request_line = _paragraph(doc.add_paragraph(),
                               "เลขที่คำขอ {{ request_id }}   ประเภทข้อมูล {{ category }}")
-    request_line.paragraph_format.space_before = Pt(12)
-    request_line.paragraph_format.space_after = Pt(6)
+    request_line.paragraph_format.space_before = Pt(6)
+    request_line.paragraph_format.space_after = Pt(4)
 
     _box(doc, body_width)
-    doc.add_paragraph().paragraph_format.space_after = Pt(6)
+    gap = doc.add_paragraph().paragraph_format
+    gap.line_spacing = Pt(12)
     _signatures(doc, body_width)
 
     props = doc.core_properties
@@ -94,7 +97,7 @@ def build() -> Document:
 def _setup_page_and_font(doc: Document) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(20), Mm(15)
+    section.top_margin, section.bottom_margin = Mm(15), Mm(12)
     section.left_margin, section.right_margin = Mm(25), Mm(20)
 
     # Explicit fonts in the document defaults: the theme attributes python-docx's template uses
@@ -110,7 +113,8 @@ def _setup_page_and_font(doc: Document) -> None:
 
     normal = doc.styles["Normal"].paragraph_format
     normal.space_before = normal.space_after = Pt(0)
-    normal.line_spacing = 1.0
+    normal.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    normal.line_spacing = LINE_HEIGHT
 
 
 def _body_width(doc: Document) -> int:
@@ -132,7 +136,7 @@ def _box(doc: Document, width: int) -> None:
         if label:
             _paragraph(label_cell.paragraphs[0], label, bold=True)
         _paragraph(value_cell.paragraphs[0], value)
-    _cell_margins(table, top=Pt(2), bottom=Pt(2))
+    _cell_margins(table, top=Pt(1), bottom=Pt(1))
 
 
 def _signatures(doc: Document, width: int) -> None:

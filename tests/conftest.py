@@ -15,3 +15,32 @@ def converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     with Converter(profile_dir=tmp_path_factory.mktemp("lo-profile")) as conv:
         yield conv
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo workspace (PKI, config, sample request) made once; tests take copies."""
+    from pipeline import demo
+
+    return demo.create(tmp_path_factory.mktemp("demo-template") / "ws").config.workspace.root
+
+
+@pytest.fixture
+def demo_ws(demo_template: Path, tmp_path: Path):
+    """A private copy of the demo workspace for one test."""
+    import shutil
+
+    from pipeline import config
+
+    root = tmp_path / "ws"
+    shutil.copytree(demo_template, root)
+    return config.load(root)
+
+
+@pytest.fixture
+def processor(demo_ws, converter):
+    """A processor on the test's workspace, sharing the session's LibreOffice."""
+    from pipeline.processing import Processor
+
+    with Processor(demo_ws, converter=converter) as proc:
+        yield proc

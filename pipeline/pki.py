@@ -1,0 +1,265 @@
+"""A demo and test PKI: root CA -> intermediate CA -> one signing certificate per person.
+
+Everything here is for demonstrations and tests only: the CA names say ``DEMO ONLY`` and the
+CA keys sit next to the certificates (encrypted with the demo passphrase) so that later steps
+can issue more from them (expired or revoked signers, CRLs, OCSP responses, a timestamp
+authority directly under the root). Files in the PKI folder:
+
+``root.pem``, ``intermediate.pem``            CA certificates (PEM), the trust anchors to hand out
+``root-key.pem``, ``intermediate-key.pem``    CA keys (PKCS#8, encrypted)
+``<who>.p12``                                 a person's key, certificate and chain (PKCS#12)
+``passphrase.txt``                            the passphrase of all of the above
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pipeline.config import KeySource
+from pipeline.request import Person
+
+KEY_SIZE = 2048
+# id-kp-documentSigning (RFC 9336); emailProtection is added beside it because NSS (poppler's
+# pdfsig, Firefox) checks signing certificates for the e-mail signer usage.
+DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+
+ROOT_CERT, ROOT_KEY = "root.pem", "root-key.pem"
+INTERMEDIATE_CERT, INTERMEDIATE_KEY = "intermediate.pem", "intermediate-key.pem"
+PASSPHRASE_FILE = "passphrase.txt"
+_CA_FILES = {"root": (ROOT_CERT, ROOT_KEY), "intermediate": (INTERMEDIATE_CERT, INTERMEDIATE_KEY)}
+
+# CAs start well in the past so that back-dated end-entity certificates (an expired signer,
+# a signature made last year) still nest inside their issuer's validity.
+_CA_BACKDATE = timedelta(days=3 * 365)
+_ROOT_LIFETIME = timedelta(days=20 * 365)
+_INTERMEDIATE_LIFETIME = timedelta(days=10 * 365)
+_SIGNER_LIFETIME = timedelta(days=2 * 365)
+_CLOCK_SKEW = timedelta(minutes=5)
+_CN_MAX_BYTES = 64  # as `cryptography` counts the RFC 5280 upper bound
+_WHO = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+class PKIError(Exception):
+    """The PKI folder is incomplete or a request to it is malformed."""
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A certification authority able to issue: its certificate and private key."""
+
+    certificate: x509.Certificate
+    key: rsa.RSAPrivateKey
+
+
+@dataclass(frozen=True)
+class DemoPKI:
+    """Where the files of a demo PKI are."""
+
+    directory: Path
+    root_pem: Path
+    intermediate_pem: Path
+    pkcs12: dict[str, Path]
+    passphrase_file: Path
+
+    def key_source(self, who: str) -> KeySource:
+        """The key of ``who`` as the pipeline's configuration would name it."""
+        try:
+            return KeySource(pkcs12=self.pkcs12[who], passphrase_file=self.passphrase_file)
+        except KeyError:
+            raise PKIError(f"no key for {who!r} in {self.directory}") from None
+
+    def authority(self, which: str) -> Authority:
+        """The ``"root"`` or ``"intermediate"`` CA with its key, to issue more from it."""
+        if which not in _CA_FILES:
+            raise PKIError(f"unknown authority {which!r}: use 'root' or 'intermediate'")
+        cert_name, key_name = _CA_FILES[which]
+        passphrase = self.passphrase_file.read_bytes().rstrip(b"\r\n")
+        key = serialization.load_pem_private_key(
+            (self.directory / key_name).read_bytes(), passphrase
+        )
+        assert isinstance(key, rsa.RSAPrivateKey)
+        cert = x509.load_pem_x509_certificate((self.directory / cert_name).read_bytes())
+        return Authority(cert, key)
+
+
+def create_pki(
+    directory: Path, unit: str, people: Mapping[str, Person], passphrase: bytes
+) -> DemoPKI:
+    """Create a root CA, an intermediate CA and a PKCS#12 signing key for each of ``people``
+    (keyed by a short file-safe name such as ``"director"``) in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    ca_from = now - _CA_BACKDATE
+    root_key, root_name = _new_key(), _ca_subject("Root CA", unit)
+    root = Authority(
+        _issue(root_name, root_key, root_name, root_key.public_key(),
+               _ca_extensions(path_length=1), ca_from, ca_from + _ROOT_LIFETIME),
+        root_key,
+    )
+    intermediate_key = _new_key()
+    intermediate = Authority(
+        _issue(root_name, root_key, _ca_subject("Intermediate CA", unit),
+               intermediate_key.public_key(), _ca_extensions(path_length=0),
+               ca_from, ca_from + _INTERMEDIATE_LIFETIME),
+        intermediate_key,
+    )
+    encryption = serialization.BestAvailableEncryption(passphrase)
+    for which, authority in (("root", root), ("intermediate", intermediate)):
+        cert_name, key_name = _CA_FILES[which]
+        pem = serialization.Encoding.PEM
+        _write(directory / cert_name, authority.certificate.public_bytes(pem))
+        _write(directory / key_name, authority.key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, encryption
+        ), private=True)
+    _write(directory / PASSPHRASE_FILE, passphrase + b"\n", private=True)
+    for who, person in people.items():
+        _write_signer(directory, intermediate, root.certificate, who, person, passphrase,
+                      now - _CLOCK_SKEW, now + _SIGNER_LIFETIME)
+    return load_pki(directory)
+
+
+def add_signer(
+    pki: DemoPKI,
+    who: str,
+    person: Person,
+    *,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> DemoPKI:
+    """Issue one more signing certificate from the intermediate CA, e.g. an expired one
+    (``not_after`` in the past); returns the PKI with ``who`` added."""
+    now = datetime.now(UTC)
+    passphrase = pki.passphrase_file.read_bytes().rstrip(b"\r\n")
+    _write_signer(pki.directory, pki.authority("intermediate"), pki.authority("root").certificate,
+                  who, person, passphrase,
+                  not_before or now - _CLOCK_SKEW, not_after or now + _SIGNER_LIFETIME)
+    return load_pki(pki.directory)
+
+
+def load_pki(directory: Path) -> DemoPKI:
+    """Find the files of a PKI made by :func:`create_pki` again."""
+    pki = DemoPKI(
+        directory=directory,
+        root_pem=directory / ROOT_CERT,
+        intermediate_pem=directory / INTERMEDIATE_CERT,
+        pkcs12={p.stem: p for p in sorted(directory.glob("*.p12"))},
+        passphrase_file=directory / PASSPHRASE_FILE,
+    )
+    missing = [p.name for p in (pki.root_pem, pki.intermediate_pem, pki.passphrase_file)
+               if not p.is_file()]
+    if missing:
+        raise PKIError(f"{directory} is not a demo PKI: {', '.join(missing)} missing")
+    return pki
+
+
+def _write_signer(
+    directory: Path,
+    issuer: Authority,
+    root: x509.Certificate,
+    who: str,
+    person: Person,
+    passphrase: bytes,
+    not_before: datetime,
+    not_after: datetime,
+) -> None:
+    if not _WHO.fullmatch(who):
+        raise PKIError(f"{who!r} cannot name a key file: use lower-case letters, digits, - and _")
+    unit = issuer.certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    key = _new_key()
+    cert = _issue(issuer.certificate.subject, issuer.key, _signer_subject(person, str(unit)),
+                  key.public_key(), _signer_extensions(), not_before, not_after)
+    data = pkcs12.serialize_key_and_certificates(
+        person.name.encode(), key, cert, [issuer.certificate, root],
+        serialization.BestAvailableEncryption(passphrase),
+    )
+    _write(directory / f"{who}.p12", data, private=True)
+
+
+def _issue(
+    issuer_name: x509.Name,
+    issuer_key: rsa.RSAPrivateKey,
+    subject: x509.Name,
+    public_key: rsa.RSAPublicKey,
+    extensions: Iterable[tuple[x509.ExtensionType, bool]],
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.Certificate:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+    )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _ca_extensions(path_length: int) -> list[tuple[x509.ExtensionType, bool]]:
+    return [
+        (x509.BasicConstraints(ca=True, path_length=path_length), True),
+        (_key_usage(key_cert_sign=True, crl_sign=True), True),
+    ]
+
+
+def _signer_extensions() -> list[tuple[x509.ExtensionType, bool]]:
+    return [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (_key_usage(digital_signature=True, content_commitment=True), True),
+        (x509.ExtendedKeyUsage([DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]), False),
+    ]
+
+
+def _key_usage(**usages: bool) -> x509.KeyUsage:
+    names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+             "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
+    return x509.KeyUsage(**{name: usages.get(name, False) for name in names})
+
+
+def _ca_subject(kind: str, unit: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, f"DEMO ONLY {kind}"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, unit),
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "TH"),
+    ])
+
+
+def _signer_subject(person: Person, unit: str) -> x509.Name:
+    if len(person.name.encode()) > _CN_MAX_BYTES:
+        raise PKIError(f"{person.name}: a certificate's common name holds at most "
+                       f"{_CN_MAX_BYTES} UTF-8 bytes (about 21 Thai characters)")
+    return x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, person.name),
+        x509.NameAttribute(NameOID.TITLE, person.position),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, unit),
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "TH"),
+    ])
+
+
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
+
+
+def _write(path: Path, data: bytes, *, private: bool = False) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
