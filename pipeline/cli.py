@@ -23,8 +23,9 @@ def _setup_logging(ws_root: Path | None) -> None:
     if ws_root is not None and (ws_root / ".pipeline").is_dir():
         handlers.append(logging.FileHandler(ws_root / ".pipeline" / "pipeline.log",
                                             encoding="utf-8"))
-    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.INFO)
 
 
 def _load(ctx: click.Context) -> config_mod.Config:

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -30,9 +31,9 @@ from com.sun.star.connection import NoConnectException
 from com.sun.star.lang import DisposedException
 from com.sun.star.uno import Exception as UnoException
 
-ATTEMPTS = 2
+ATTEMPTS = 2  # a conversion is tried on at most this many soffice processes
 POLL_INTERVAL = 0.05  # seconds between connection attempts while soffice starts
-STOP_GRACE = 5.0  # seconds soffice gets to exit on SIGTERM before SIGKILL
+STOP_GRACE = 5.0  # seconds soffice gets to quit when asked before it is killed
 # soffice.bin exits with this code after creating a new profile, expecting to be started again
 # (oosplash, behind the `soffice` script, normally does that).
 _RESTART_REQUESTED = 81
@@ -59,11 +60,11 @@ def _props(**values: object) -> tuple[PropertyValue, ...]:
 
 
 def _soffice_bin() -> Path:
-    """``soffice.bin`` itself, not the ``soffice`` script: its pid is the process that converts,
-    so killing it (or its process group) really stops LibreOffice."""
+    """``soffice.bin`` itself rather than the ``soffice`` script, whose launcher stays in
+    between: the pid we hold is then the process that converts."""
     script = shutil.which("soffice")
     if script is None:
-        raise ConversionError("LibreOffice is not installed (soffice not found on PATH; "
+        raise ConversionError("LibreOffice is not installed (no soffice on PATH; "
                               "install libreoffice-writer-nogui)")
     binary = Path(script).resolve().with_name("soffice.bin")
     if not binary.is_file():
@@ -71,8 +72,33 @@ def _soffice_bin() -> Path:
     return binary
 
 
+class _Watchdog:
+    """Calls ``on_timeout`` after ``seconds`` unless the ``with`` block has ended first."""
+
+    def __init__(self, seconds: float, on_timeout: Callable[[], None]) -> None:
+        self.fired = threading.Event()
+
+        def fire() -> None:
+            self.fired.set()
+            on_timeout()
+
+        self._timer = threading.Timer(seconds, fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+
 class _Office:
-    """One running ``soffice.bin`` in its own process group, and the UNO desktop connected to it."""
+    """One ``soffice.bin`` in its own process group, and the UNO desktop connected to it.
+
+    Its temporary files go to ``<profile>/tmp``, cleared at each start, so that a killed process
+    leaves nothing behind in /tmp.
+    """
 
     def __init__(self, profile: Path) -> None:
         self._pipe = f"pipeline-{os.getpid()}-{secrets.token_hex(4)}"
@@ -81,16 +107,24 @@ class _Office:
             "--nodefault", "--nolockcheck", f"-env:UserInstallation={profile.as_uri()}",
             f"--accept=pipe,name={self._pipe};urp;StarOffice.ComponentContext",
         ]
-        self.process = self._spawn(self._command)
+        tmp = profile / "tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self._env = os.environ | {"TMPDIR": str(tmp)}
         self.desktop: object | None = None
+        self.process = self._spawn()
 
-    @staticmethod
-    def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self._command, env=self._env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def connect(self, deadline: float) -> None:
-        """Poll until soffice accepts the UNO connection (a no-op once connected)."""
+        """Poll until soffice accepts the UNO connection (nothing to do once connected)."""
         if self.desktop is not None:
             return
         local = uno.getComponentContext()
@@ -100,41 +134,18 @@ class _Office:
         while True:
             code = self.process.poll()
             if code == _RESTART_REQUESTED:
-                self.process = self._spawn(self._command)
+                self.process = self._spawn()
             elif code is not None:
                 raise _OfficeFailure(f"soffice exited with code {code} while starting")
             try:
                 context = resolver.resolve(url)
+                break
             except NoConnectException:
                 if time.monotonic() > deadline:
                     raise _OfficeFailure("soffice did not accept a connection in time") from None
                 time.sleep(POLL_INTERVAL)
-                continue
-            self.desktop = context.ServiceManager.createInstanceWithContext(
-                "com.sun.star.frame.Desktop", context)
-            return
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (works on a stopped process too) and reap it."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if soffice has not exited after STOP_GRACE seconds."""
-        if self.alive:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(STOP_GRACE)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
-        self.kill()
+        self.desktop = context.ServiceManager.createInstanceWithContext(
+            "com.sun.star.frame.Desktop", context)
 
     def convert(self, source: Path, target: Path) -> None:
         """Load ``source`` hidden, export it to ``target`` as PDF, close it."""
@@ -149,10 +160,33 @@ class _Office:
         finally:
             document.close(True)
 
+    def kill(self) -> None:
+        """SIGKILL the whole process group (a stopped process too) and reap it."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:  # reaped meanwhile by another thread's kill()
+                pass
+        self.process.wait()
+        # A killed soffice leaves its socket behind; osl keeps pipes in /tmp whatever TMPDIR says.
+        Path(f"/tmp/OSL_PIPE_{os.getuid()}_{self._pipe}").unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        """Ask soffice to quit over UNO, so that it removes its pipes and temporary files;
+        kill it if it has not quit within STOP_GRACE seconds."""
+        if self.desktop is not None and self.alive:
+            with _Watchdog(STOP_GRACE, self.kill):
+                try:
+                    self.desktop.terminate()
+                except UnoException:  # the connection may close before the answer comes
+                    pass
+                self.process.wait()
+        self.kill()
+
 
 @dataclass
 class _State:
-    """What a Converter owns, kept apart so that its finalizer does not keep it alive."""
+    """What a Converter owns, apart from it so that its finalizer does not keep it alive."""
 
     office: _Office | None = None
     temp_profile: Path | None = None
@@ -169,19 +203,19 @@ class _State:
 class Converter:
     """Converts .docx files to PDF/A with one long-lived LibreOffice, one document at a time.
 
-    Use as a context manager, or call :meth:`close`; a converter still open when it is garbage
-    collected or when the interpreter exits is closed then.
+    ``timeout`` bounds one attempt at one document, starting soffice included. Use as a context
+    manager or call :meth:`close`; a converter still open when it is garbage collected or when
+    the interpreter exits is closed then.
     """
 
     def __init__(self, *, timeout: float = 60.0, profile_dir: Path | None = None) -> None:
         self.timeout = timeout
         self._state = _State()
         if profile_dir is None:
-            self._state.temp_profile = Path(tempfile.mkdtemp(prefix="pipeline-lo-"))
-            profile_dir = self._state.temp_profile
+            profile_dir = self._state.temp_profile = Path(tempfile.mkdtemp(prefix="pipeline-lo-"))
         self._profile = profile_dir.resolve()
         self._lock = threading.Lock()
-        self._close = weakref.finalize(self, self._state.release)
+        self._release = weakref.finalize(self, self._state.release)
 
     def __enter__(self) -> Converter:
         return self
@@ -192,33 +226,34 @@ class Converter:
 
     @property
     def pid(self) -> int | None:
-        """The pid of the running soffice.bin, None before the first conversion."""
+        """The pid of the running soffice.bin, None while none runs."""
         office = self._state.office
         return office.process.pid if office is not None else None
 
     def close(self) -> None:
         """Stop LibreOffice and remove the temporary profile; later calls do nothing."""
         with self._lock:
-            self._close()
+            self._release()
 
     def convert(self, docx: Path, pdf: Path) -> None:
-        """Write ``docx`` as PDF/A-2b to ``pdf``, atomically: ``pdf`` is either the complete new
-        file or untouched. Raises ConversionError when LibreOffice cannot do it."""
+        """Write ``docx`` as PDF/A-2b to ``pdf`` atomically: ``pdf`` is either the complete new
+        file or as it was. Raises ConversionError when LibreOffice cannot do it."""
         source = docx.resolve()
         if not source.is_file():
             raise FileNotFoundError(source)
         target = pdf.resolve()
         with self._lock:
-            if not self._close.alive:
+            if not self._release.alive:
                 raise ValueError("convert() on a closed Converter")
-            fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                           suffix=".part")
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".part")
             os.close(fd)
+            partial = Path(name)
             try:
-                self._convert_with_retries(source, Path(partial))
+                self._convert_with_retries(source, partial)
                 os.replace(partial, target)
             finally:
-                Path(partial).unlink(missing_ok=True)
+                partial.unlink(missing_ok=True)
 
     def _convert_with_retries(self, source: Path, target: Path) -> None:
         failures = []
@@ -228,41 +263,35 @@ class Converter:
                 return
             except _OfficeFailure as failure:
                 failures.append(str(failure))
-                if self._state.office is not None:
-                    self._state.office.kill()
-                    self._state.office = None
-        raise ConversionError(f"LibreOffice failed to convert {source} "
-                              f"{ATTEMPTS} times: {'; '.join(failures)}")
+                self._discard_office()
+        raise ConversionError(f"LibreOffice failed to convert {source} {ATTEMPTS} times: "
+                              f"{'; '.join(failures)}")
 
     def _convert_once(self, source: Path, target: Path) -> None:
-        """One attempt, (re)starting soffice if needed, under a watchdog that kills it at the
-        deadline. Failures of LibreOffice itself become _OfficeFailure; errors about the
-        document stay ConversionError and are not retried."""
-        deadline = time.monotonic() + self.timeout
+        """One attempt, starting soffice if none is running, under a watchdog that kills it at
+        the deadline. Failures of LibreOffice itself become _OfficeFailure; errors about the
+        document stay ConversionError, since another attempt would fail the same way."""
+        if self._state.office is not None and not self._state.office.alive:
+            self._discard_office()
+        if self._state.office is None:
+            self._state.office = _Office(self._profile)
         office = self._state.office
-        if office is None or not office.alive:
-            if office is not None:
-                office.kill()
-            office = self._state.office = _Office(self._profile)
-        hung = threading.Event()
+        with _Watchdog(self.timeout, office.kill) as watchdog:
+            try:
+                office.connect(deadline=time.monotonic() + self.timeout)
+                office.convert(source, target)
+            except (UnoException, _OfficeFailure) as exc:
+                if watchdog.fired.is_set():
+                    raise _OfficeFailure(f"no answer within {self.timeout:g} s") from None
+                if isinstance(exc, _OfficeFailure):
+                    raise
+                reason = exc.Message or type(exc).__name__
+                if isinstance(exc, DisposedException) or not office.alive:
+                    raise _OfficeFailure(f"soffice stopped ({reason})") from None
+                raise ConversionError(f"LibreOffice could not convert {source}: {reason}"
+                                      ) from None
 
-        def on_timeout() -> None:
-            hung.set()
-            office.kill()  # unblocks a UNO call waiting on it: the bridge is disposed
-
-        watchdog = threading.Timer(self.timeout, on_timeout)
-        watchdog.start()
-        try:
-            office.connect(deadline)
-            office.convert(source, target)
-        except (UnoException, _OfficeFailure) as exc:
-            if hung.is_set():
-                raise _OfficeFailure(f"no answer within {self.timeout:g} s") from None
-            if isinstance(exc, _OfficeFailure):
-                raise
-            reason = exc.Message or type(exc).__name__
-            if isinstance(exc, DisposedException) or not office.alive:
-                raise _OfficeFailure(f"soffice stopped ({reason})") from None
-            raise ConversionError(f"LibreOffice could not convert {source}: {reason}") from None
-        finally:
-            watchdog.cancel()
+    def _discard_office(self) -> None:
+        if self._state.office is not None:
+            self._state.office.kill()
+            self._state.office = None

@@ -8,6 +8,7 @@ gives the same result, and ``resume`` finishes whatever a crash interrupted.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from pipeline.journal import Entry, Journal, State
 from pipeline.office import Converter
 from pipeline.rejection import Rejection, reject
 from pipeline.request import Problem, Request, from_dict, to_dict
+
+log = logging.getLogger(__name__)
 
 SOURCE = "source.xlsx"
 REQUEST_JSON = "request.json"
@@ -95,6 +98,7 @@ class Processor:
         work = self._work(request_id)
         if entry.state == State.RECEIVED:
             if not (work / SOURCE).exists():  # crashed between claim and fetch
+                work.mkdir(parents=True, exist_ok=True)
                 self._fetch(entry, entry.source_path, work / SOURCE)
             problems = self._validate(entry, work)
             if problems:
@@ -217,4 +221,6 @@ class Processor:
 
     def _advance(self, entry: Entry, state: State, message: str = "") -> State:
         self.journal.advance(entry.id, state, _now(), message)
+        log.info("%s %s %s%s", entry.id, state, entry.source_name,
+                 f": {message}" if message else "")
         return state

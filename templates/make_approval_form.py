@@ -32,26 +32,30 @@ from docx.text.paragraph import Paragraph
 
 FONT = "Laksaman"
 FONT_SIZE = Pt(16)
-# Laksaman's own line height is 1.7 em, too loose to fit the form on one page; 1.5 em still
-# keeps stacked marks (ปู่ย่า) of adjacent lines apart.
+# Laksaman's own line height (1.7 em) leaves no room on one A4 page for three 64 pt stamp areas;
+# 1.5 em is the least that keeps stacked marks of adjacent lines (ผู้ over ที่) apart.
 LINE_HEIGHT = Pt(24)
 STAMP_HEIGHT = Pt(64)
+HEADING_CLEARANCE = Pt(3)
 DOTS = ".................................."
 
-TITLE = "แบบฟอร์มการขอเผยแพร่ข้อมูลผ่านเว็บไซต์ของหน่วยงานในสังกัดสำนักงานปลัดกระทรวงสาธารณสุข"
+TITLE_LINES = ("แบบฟอร์มการขอเผยแพร่ข้อมูลผ่านเว็บไซต์ของหน่วยงาน",
+               "ในสังกัดสำนักงานปลัดกระทรวงสาธารณสุข")
+TITLE = "".join(TITLE_LINES)
 SUBTITLE = ("ตามประกาศสำนักงานปลัดกระทรวงสาธารณสุข เรื่อง แนวทางการเผยแพร่ข้อมูลต่อสาธารณะ"
             "ผ่านเว็บไซต์ของหน่วยงาน พ.ศ. ๒๕๖๑")
 
-# (label, value) rows of the bordered box; a value of None puts the next row's text under the label.
+# (label, value) rows of the bordered box. The detail's label is too long for the label column:
+# that row spans the box and the detail runs on after its label.
 BOX_ROWS = (
     ("ชื่อหน่วยงาน:", "{{ unit }}  กลุ่มงาน {{ work_group }}"),
     ("วัน/เดือน/ปี:", "{{ request_date }}"),
     ("หัวข้อ:", "{{ title }}"),
-    ("รายละเอียดข้อมูล (โดยสรุปหรือเอกสารแนบ):", None),
-    ("", "{{ detail }}"),
+    ("รายละเอียดข้อมูล (โดยสรุปหรือเอกสารแนบ):", "{{ detail }}"),
     ("Link ภายนอก:", "{{ link }}"),
     ("หมายเหตุ:", "{{ note }}"),
 )
+SPANNING_LABEL = BOX_ROWS[3][0]
 BOX_LABEL_WIDTH = Mm(39)  # "Link ภายนอก:" in bold on one line
 
 # (role, placeholder prefix, bookmark). Bookmark names must not contain "_": LibreOffice writes it
@@ -73,16 +77,16 @@ def build() -> Document:
     _setup_page_and_font(doc)
     body_width = _body_width(doc)
 
-    _paragraph(doc.add_paragraph(), TITLE, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    _paragraph(doc.add_paragraph(), "\n".join(TITLE_LINES), align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
     _paragraph(doc.add_paragraph(), SUBTITLE, align=WD_ALIGN_PARAGRAPH.CENTER)
     request_line = _paragraph(doc.add_paragraph(),
                               "เลขที่คำขอ {{ request_id }}   ประเภทข้อมูล {{ category }}")
-    request_line.paragraph_format.space_before = Pt(6)
-    request_line.paragraph_format.space_after = Pt(4)
+    request_line.paragraph_format.space_before = Pt(2)
+    request_line.paragraph_format.space_after = Pt(2)
 
     _box(doc, body_width)
     gap = doc.add_paragraph().paragraph_format
-    gap.line_spacing = Pt(12)
+    gap.line_spacing = Pt(6)
     _signatures(doc, body_width)
 
     props = doc.core_properties
@@ -97,8 +101,8 @@ def build() -> Document:
 def _setup_page_and_font(doc: Document) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(15), Mm(12)
-    section.left_margin, section.right_margin = Mm(25), Mm(20)
+    section.top_margin, section.bottom_margin = Mm(10), Mm(8)
+    section.left_margin, section.right_margin = Mm(20), Mm(15)
 
     # Explicit fonts in the document defaults: the theme attributes python-docx's template uses
     # would win over them and bring back Calibri. Thai is a complex script, so w:cs and szCs
@@ -126,17 +130,15 @@ def _box(doc: Document, width: int) -> None:
     """The bordered box: a label column and a value column, one row per item."""
     table = _table(doc, rows=len(BOX_ROWS), widths=(BOX_LABEL_WIDTH, width - BOX_LABEL_WIDTH))
     _borders(table, "top", "left", "bottom", "right")
-    rows = iter(zip(table.rows, BOX_ROWS, strict=True))
-    for row, (label, value) in rows:
-        label_cell, value_cell = row.cells
-        if value is None:  # a long label over the whole width, its value in the next row
-            label_cell = label_cell.merge(value_cell)
-            next_row, (_, value) = next(rows)
-            value_cell = next_row.cells[0].merge(next_row.cells[1])
-        if label:
-            _paragraph(label_cell.paragraphs[0], label, bold=True)
-        _paragraph(value_cell.paragraphs[0], value)
     _cell_margins(table, top=Pt(1), bottom=Pt(1))
+    for row, (label, value) in zip(table.rows, BOX_ROWS, strict=True):
+        label_cell, value_cell = row.cells
+        if label == SPANNING_LABEL:
+            paragraph = _paragraph(label_cell.merge(value_cell).paragraphs[0], label, bold=True)
+            _paragraph(paragraph, f" {value}")
+        else:
+            _paragraph(label_cell.paragraphs[0], label, bold=True)
+            _paragraph(value_cell.paragraphs[0], value)
 
 
 def _signatures(doc: Document, width: int) -> None:
@@ -148,7 +150,7 @@ def _signatures(doc: Document, width: int) -> None:
     cells = (table.rows[0].cells[0], table.rows[0].cells[1], bottom)
     for bookmark_id, (cell, signer) in enumerate(zip(cells, SIGNERS, strict=True)):
         _signature_block(cell, *signer, bookmark_id=bookmark_id)
-    bottom.paragraphs[0].paragraph_format.space_before = Pt(12)
+    bottom.paragraphs[0].paragraph_format.space_before = Pt(6)
 
 
 def _signature_block(cell: _Cell, role: str, prefix: str, bookmark: str, *,
@@ -164,6 +166,9 @@ def _signature_block(cell: _Cell, role: str, prefix: str, bookmark: str, *,
             _stamp_area(paragraph, bookmark, bookmark_id)
         else:
             _paragraph(paragraph, text, bold=(i == 0))
+    # The role's ู reaches 5.9 pt below its baseline, 1.3 pt past its 24 pt line: keep it
+    # out of the stamp area.
+    cell.paragraphs[0].paragraph_format.space_after = HEADING_CLEARANCE
 
 
 def _stamp_area(paragraph: Paragraph, bookmark: str, bookmark_id: int) -> None:
@@ -183,7 +188,9 @@ def _paragraph(paragraph: Paragraph, text: str, *, align: int | None = None,
         paragraph.alignment = align
     for piece in _PLACEHOLDER.split(text):
         if piece:
-            paragraph.add_run(piece).bold = bold or None
+            run = paragraph.add_run(piece)
+            if bold:  # Thai is a complex script: without w:bCs it stays regular
+                run.font.bold = run.font.cs_bold = True
     return paragraph
 
 

@@ -44,3 +44,13 @@ def processor(demo_ws, converter):
 
     with Processor(demo_ws, converter=converter) as proc:
         yield proc
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory):
+    """One demo PKI (root, intermediate, a PKCS#12 key per demo person) for the session."""
+    from pipeline import demo
+    from pipeline.pki import create_pki
+
+    return create_pki(tmp_path_factory.mktemp("pki"), demo.UNIT, demo.PEOPLE,
+                      b"correct horse battery staple")
