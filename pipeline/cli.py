@@ -52,23 +52,38 @@ def _report(outcome: Outcome) -> None:
         click.echo(f"{outcome.request_id}  {name}  {outcome.state}")
 
 
+def _set_workspace(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    obj = ctx.ensure_object(dict)
+    from_env = ctx.get_parameter_source(param.name) == click.core.ParameterSource.ENVIRONMENT
+    if value is not None and not (from_env and "workspace" in obj):
+        obj["workspace"] = value
+
+
+def workspace_option(command: click.Command) -> click.Command:
+    """``--workspace`` is accepted before or after the command name."""
+    return click.option(
+        "--workspace", "-w", type=click.Path(file_okay=False, path_type=Path),
+        envvar="PIPELINE_WORKSPACE", expose_value=False, is_eager=True,
+        callback=_set_workspace,
+        help="The workspace folder (pipeline.toml, inbox/, outbox/); default: the current "
+             "folder. Also PIPELINE_WORKSPACE.")(command)
+
+
+@workspace_option
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--workspace", "-w", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), envvar="PIPELINE_WORKSPACE", show_default=True,
-              help="The workspace folder (pipeline.toml, inbox/, outbox/). "
-                   "Also PIPELINE_WORKSPACE.")
 @click.pass_context
-def main(ctx: click.Context, workspace: Path) -> None:
+def main(ctx: click.Context) -> None:
     """Approve, sign and archive what the office publishes on its website.
 
     Staff drop filled request sheets (.xlsx) into inbox/; the pipeline renders the official
     approval form, signs it for the provider and the director, and archives a bundle per
     request in outbox/.
     """
-    ctx.obj = {"workspace": workspace}
+    ctx.ensure_object(dict).setdefault("workspace", Path("."))
 
 
 @main.command()
+@workspace_option
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--demo", "with_demo", is_flag=True,
               help="Also make demo certificates (demo only!), a config that uses them and a "
@@ -87,6 +102,7 @@ def init(ctx: click.Context, directory: Path | None, with_demo: bool) -> None:
 
 
 @main.command("new-request")
+@workspace_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def new_request(ctx: click.Context, file: Path) -> None:
@@ -98,6 +114,7 @@ def new_request(ctx: click.Context, file: Path) -> None:
 
 
 @main.command()
+@workspace_option
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
@@ -117,6 +134,7 @@ def process(ctx: click.Context, files: tuple[Path, ...]) -> None:
 
 
 @main.command("watch")
+@workspace_option
 @click.option("--once", is_flag=True, help="Process everything in the inbox, then exit.")
 @click.option("--polling", is_flag=True,
               help="Poll the folder instead of waiting for events (for network shares).")
@@ -135,6 +153,7 @@ def watch_cmd(ctx: click.Context, once: bool, polling: bool, settle: float,
 
 
 @main.command("demo")
+@workspace_option
 @click.pass_context
 def demo_cmd(ctx: click.Context) -> None:
     """Make a demo workspace, process the sample request, and show the result."""
@@ -172,6 +191,7 @@ def _print_verification(paths: list[Path], trust_roots: tuple[Path, ...]) -> boo
 
 
 @main.command("verify")
+@workspace_option
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
 @click.pass_context

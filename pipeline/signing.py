@@ -53,8 +53,8 @@ FIELD_WIDTH, FIELD_HEIGHT = 210, 62
 # 9 pt Laksaman (TH Sarabun metrics) is the smallest size legible at 100 %; a leading of about
 # 1.5 x keeps the marks stacked above one line off the marks below the previous one. pyHanko
 # writes both with %d, so both are integers; 4 lines x 14 pt + margins fill the 62 pt box.
-STAMP_FONT_SIZE, STAMP_LEADING = 10, 15
-_STAMP_MARGINS = layout.Margins(left=5, right=5, top=0, bottom=3)
+STAMP_FONT_SIZE, STAMP_LEADING = 9, 14
+_STAMP_MARGINS = layout.Margins(left=5, right=5, top=0, bottom=6)
 
 
 class SigningError(Exception):
@@ -197,14 +197,7 @@ def sign(
         stamp_style=_stamp_style(font),
     )
 
-    def stamp(signed_at: datetime) -> str:
-        return "\n".join((
-            f"ลงนามโดย {person.name}",
-            title,
-            f"ตำแหน่ง {person.position}",
-            f"วันที่ {thai.long_datetime(signed_at)}",
-        ))
-
+    stamp = functools.partial(_stamp_text, person, title)
     try:
         data, signed_at = asyncio.run(_sign(pdf_signer, _open(src), stamp))
     except (PdfError, PyHankoSigningError) as exc:
@@ -238,6 +231,15 @@ async def _sign(
     )
     await signed.post_signature_processing(output)
     return output.getvalue(), signed_at.astimezone(thai.BANGKOK)
+
+
+def _stamp_text(person: Person, title: str, signed_at: datetime) -> str:
+    return "\n".join((
+        f"ลงนามโดย {person.name}",
+        title,
+        f"ตำแหน่ง {person.position}",
+        f"วันที่ {thai.long_datetime(signed_at)}",
+    ))
 
 
 def _check_signer(signer: LoadedSigner, person: Person) -> None:

@@ -1,0 +1,110 @@
+"""The command line as a clerk, a service manager and an auditor use it (real subprocesses)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipeline import bundle, config, demo, sheet
+
+PIPELINE = [sys.executable, "-m", "pipeline"]
+
+
+def _run(*args: str, ws: Path, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*PIPELINE, "--workspace", str(ws), *args], capture_output=True,
+                          text=True, **kwargs)
+
+
+def _wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_init_makes_a_workspace_and_keeps_an_existing_config(tmp_path):
+    ws = tmp_path / "office"
+    assert _run("init", ws=ws).returncode == 0
+    for name in ("pipeline.toml", "inbox", "outbox", "templates/approval_form.docx"):
+        assert (ws / name).exists()
+    (ws / "pipeline.toml").write_text("# mine\n" + (ws / "pipeline.toml").read_text())
+    assert _run("init", ws=ws).returncode == 0
+    assert (ws / "pipeline.toml").read_text().startswith("# mine")
+    # the example config names no passphrase, only where one comes from
+    assert "passphrase =" not in (ws / "pipeline.toml").read_text()
+
+
+def test_init_demo_makes_keys_and_a_valid_sample(tmp_path):
+    ws = tmp_path / "demo"
+    assert _run("init", "--demo", ws=ws).returncode == 0
+    cfg = config.load(ws)
+    assert cfg.auto_approve
+    assert (ws / "demo-pki" / "root.pem").is_file()
+    assert sheet.read_sheet(ws / "samples" / "sample_request.xlsx", cfg).ok
+    assert not any((ws / "inbox").glob("*.xlsx"))  # the sample is not dropped by init
+
+
+def test_process_exits_1_for_a_rejected_sheet_and_explains(demo_ws, tmp_path):
+    bad = tmp_path / "ผิด.xlsx"
+    sheet.new_request(bad, demo_ws)
+    run = _run("process", str(bad), ws=demo_ws.workspace.root)
+    assert run.returncode == 1
+    assert "title" in run.stderr and "หัวข้อ" in run.stderr
+    assert bad.exists()
+
+
+def test_a_missing_config_is_a_clear_error(tmp_path):
+    run = _run("watch", "--once", ws=tmp_path)
+    assert run.returncode != 0
+    assert "pipeline init" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_watch_service_processes_a_drop_and_stops_cleanly_on_sigterm(demo_ws, tmp_path):
+    root = demo_ws.workspace.root
+    form = tmp_path / "ข่าว.xlsx"
+    sheet.new_request(form, demo_ws)
+    sheet.fill(form, demo.sample_values(date.today()))
+    proc = subprocess.Popen([*PIPELINE, "--workspace", str(root), "watch", "--settle", "0.3",
+                             "--rescan", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        tmp = root / "inbox" / ".ข่าว.xlsx.part"
+        tmp.write_bytes(form.read_bytes())
+        tmp.rename(root / "inbox" / "ข่าว.xlsx")
+        outbox = root / "outbox"
+        _wait_for(lambda: any(bundle.is_bundle(p) for p in outbox.iterdir()))
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "REQ-" in out
+    assert not (root / "inbox" / "ข่าว.xlsx").exists()
+    log = (root / ".pipeline" / "pipeline.log").read_text(encoding="utf-8")
+    assert "archived" in log
+    passphrase = (root / demo.PKI_DIR / "passphrase.txt").read_text().strip()
+    assert passphrase not in log + out + err
+
+
+def test_verify_fails_on_a_tampered_bundle(demo_ws, tmp_path):
+    root = demo_ws.workspace.root
+    form = tmp_path / "r.xlsx"
+    sheet.new_request(form, demo_ws)
+    sheet.fill(form, demo.sample_values(date.today()))
+    assert _run("process", str(form), ws=root).returncode == 0
+    folder = next(p for p in (root / "outbox").iterdir() if bundle.is_bundle(p))
+    assert _run("verify", str(folder), ws=root).returncode == 0
+    pdf = folder / f"{folder.name}.pdf"
+    data = bytearray(pdf.read_bytes())
+    at = data.index(b"/Contents") - 200  # a byte inside the signed content
+    data[at] ^= 0x01
+    pdf.write_bytes(bytes(data))
+    run = _run("verify", str(folder), ws=root)
+    assert run.returncode == 1
+    assert "SHA-256 differs" in run.stdout
+    assert "NOT OK" in run.stdout

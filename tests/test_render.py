@@ -1,0 +1,181 @@
+"""The approval form end to end through a real LibreOffice: Thai text, fonts, escaping, the
+stamp areas the signing step relies on, and a converter that outlives a crashed or hung soffice."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import signal
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.office import Converter
+from pipeline.render import render_docx, render_pdf
+from pipeline.request import Person, Request
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "approval_form.docx"
+STAMP_FIELDS = ("SigProvider", "SigDirector", "SigPublisher")
+FIELD_HALF_WIDTH, FIELD_HEIGHT = 105, 62  # the signing step's field below each destination
+
+REQUEST = Request(
+    unit="สำนักงานสาธารณสุขอำเภอเมืองตัวอย่าง",
+    work_group="ส่งเสริมสุขภาพ",
+    request_date=date(2026, 11, 25),
+    title="กำหนดการประชุมผู้บริหาร ประจำเดือนพฤศจิกายน ๒๕๖๙",
+    category="ข่าวประชาสัมพันธ์",
+    detail="ขอเผยแพร่กำหนดการประชุมผู้บริหารให้ผู้ใหญ่บ้านหมู่ที่ ๑๒ ทราบ\nแนบกำหนดการ ๑ ฉบับ",
+    provider=Person("นางสาวมิ่งขวัญ ใจดี", "นักวิชาการสาธารณสุขชำนาญการ"),
+    approver=Person("นายสมชาย รักษาดี", "สาธารณสุขอำเภอเมืองตัวอย่าง"),
+    publisher=Person("นายเกร็ด ความรู้", "เจ้าพนักงานธุรการ"),
+)
+
+# Thai words, each a unit a line may not split; joined without spaces as Thai is written.
+LONG_WORDS = ("ประกาศ", "รับสมัคร", "อาสาสมัคร", "สาธารณสุข", "ประจำ", "หมู่บ้าน", "เพื่อ",
+              "เฝ้าระวัง", "โรค", "ไข้เลือดออก", "และ", "โรคติดต่อ", "ที่", "นำ", "โดย", "ยุงลาย",
+              "ใน", "พื้นที่", "ตำบล", "บ้านใหม่", "ประจำ", "ปีงบประมาณ", "๒๕๖๙")
+TRICKY = {
+    "flash flood, sara am": ("น้ำท่วมฉับพลัน", "น้ำท่วมฉับพลันทำให้ชาวบ้านต้องอพยพ"),
+    "meeting": ("กำหนดการประชุมผู้บริหาร", "ประชุมคณะกรรมการบริหารงานสาธารณสุขระดับอำเภอ"),
+    "Thai digits": ("ผู้ใหญ่บ้านหมู่ที่ ๑๒", "ประชุมวันที่ ๒๕ พฤศจิกายน ๒๕๖๙ เวลา ๐๙.๓๐ น."),
+    "stacked marks": ("ปู่ย่าตายาย", "กิจกรรมสำหรับปู่ย่าตายายและผู้สูงอายุที่บ้านน้ำเชี่ยว"),
+    "ru and lakkhangyao": ("ฤๅษีดัดตน", "ท่าฤๅษีดัดตนเพื่อสุขภาพ ฤดูฝน ฦๅชา"),
+    "names": ("มิ่งขวัญ ศรีสุข", "เกร็ดความรู้เรื่องการล้างมือ ๗ ขั้นตอน"),
+    "long, wraps": ("".join(LONG_WORDS), "".join(LONG_WORDS[::-1]) * 2),
+}
+
+
+def request(**changes: object) -> Request:
+    return dataclasses.replace(REQUEST, **changes)
+
+
+def pdftotext_raw(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def squash(text: str) -> str:
+    """Text without any whitespace: pdftotext adds spaces and line breaks, never letters."""
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.fixture(scope="module")
+def sample_pdf(converter: Converter, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("form") / "form.pdf"
+    return render_pdf(REQUEST, "REQ-2569-0001", TEMPLATE, out, converter)
+
+
+@pytest.mark.parametrize(("title", "detail"), TRICKY.values(), ids=TRICKY.keys())
+def test_thai_title_and_detail_print_exactly(converter: Converter, tmp_path: Path,
+                                             title: str, detail: str) -> None:
+    pdf = render_pdf(request(title=title, detail=detail), "REQ-1", TEMPLATE,
+                     tmp_path / "form.pdf", converter)
+    text = pdftotext_raw(pdf)
+    assert squash(title) in squash(text)
+    assert squash(detail) in squash(text)
+    assert "\u200b" not in text
+
+
+def test_long_thai_title_wraps_between_words(converter: Converter, tmp_path: Path) -> None:
+    title = "".join(LONG_WORDS)
+    pdf = render_pdf(request(title=title), "REQ-1", TEMPLATE, tmp_path / "form.pdf", converter)
+    text = pdftotext_raw(pdf)
+    start = text.index("หัวข้อ:") + len("หัวข้อ:")
+    printed = text[start:text.index("รายละเอียดข้อมูล", start)].strip().split("\n")
+    assert len(printed) > 1, "expected the title to wrap"
+    word_ends = {sum(map(len, LONG_WORDS[:i])) for i in range(1, len(LONG_WORDS))}
+    line_ends = {sum(len(squash(line)) for line in printed[:i]) for i in range(1, len(printed))}
+    assert line_ends <= word_ends, f"a line broke inside a word: {printed}"
+
+
+def test_form_fields_dates_and_line_breaks(sample_pdf: Path) -> None:
+    text = pdftotext_raw(sample_pdf)
+    flat = squash(text)
+    for expected in ("เลขที่คำขอREQ-2569-0001", "ประเภทข้อมูลข่าวประชาสัมพันธ์",
+                     "วัน/เดือน/ปี:๒๕พฤศจิกายน๒๕๖๙", "(นางสาวมิ่งขวัญใจดี)",
+                     "ตำแหน่งสาธารณสุขอำเภอเมืองตัวอย่าง", "วันที่๒๕พฤศจิกายน๒๕๖๙",
+                     "วันที่........../........../..........", "Linkภายนอก:-", "หมายเหตุ:-"):
+        assert expected in flat
+    assert "ทราบ\nแนบกำหนดการ ๑ ฉบับ\n" in text  # the detail's line break is a line break
+
+
+def test_laksaman_is_embedded(sample_pdf: Path) -> None:
+    listing = subprocess.run(["pdffonts", str(sample_pdf)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()[2:]
+    fonts = {line.split()[0].split("+")[-1]: line.split()[-5] for line in listing}
+    assert "Laksaman" in fonts
+    assert set(fonts.values()) == {"yes"}, f"not every font is embedded: {fonts}"
+
+
+@pytest.mark.parametrize("value", [
+    "{{ config }}",
+    "{% for x in y %}{{ x }}{% endfor %}",
+    "<b>bold</b> & <w:t> &amp;",
+    "]]> <![CDATA[ x ]]>",
+    "{_{ docxtpl }_} {_% tag %_} {# comment #}",
+])
+def test_template_like_values_print_literally(converter: Converter, tmp_path: Path,
+                                              value: str) -> None:
+    pdf = render_pdf(request(title=value, detail=value, note=value), "REQ-1", TEMPLATE,
+                     tmp_path / "form.pdf", converter)
+    assert squash(pdftotext_raw(pdf)).count(squash(value)) == 3
+
+
+def test_stamp_areas_are_named_destinations_free_of_text(sample_pdf: Path) -> None:
+    dests = {}
+    listing = subprocess.run(["pdfinfo", "-dests", str(sample_pdf)], capture_output=True,
+                             text=True, check=True).stdout
+    for page, left, top, name in re.findall(r"^\s*(\d+) \[ XYZ\s+(\S+)\s+(\S+) .*\] \"(.+)\"$",
+                                            listing, re.M):
+        dests[name] = (int(page), float(left), float(top))
+    assert set(STAMP_FIELDS) <= dests.keys()
+
+    bbox = subprocess.run(["pdftotext", "-bbox", str(sample_pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', bbox, re.S)
+    for name in STAMP_FIELDS:
+        page, left, top = dests[name]
+        width, height, words = pages[page - 1]
+        # pdfinfo rounds to whole points: widen the field by half a point each way.
+        x0, y0 = left - FIELD_HALF_WIDTH - 0.5, top - FIELD_HEIGHT - 0.5
+        x1, y1 = left + FIELD_HALF_WIDTH + 0.5, top + 0.5
+        assert 0 <= x0 and x1 <= float(width) and 0 <= y0 and y1 <= float(height)
+        for x_min, y_min, x_max, y_max, word in re.findall(
+                r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                r"(.*?)</word>", words):
+            # pdftotext measures y down from the top of the page, PDF user space up from the bottom
+            bottom, top_ = float(height) - float(y_max), float(height) - float(y_min)
+            overlaps = (float(x_min) < x1 and float(x_max) > x0 and bottom < y1 and top_ > y0)
+            assert not overlaps, f"{word!r} is inside the {name} stamp area"
+
+
+def test_restarts_soffice_that_was_killed(converter: Converter, tmp_path: Path) -> None:
+    docx = tmp_path / "form.docx"
+    render_docx(REQUEST, "REQ-1", TEMPLATE, docx)
+    converter.convert(docx, tmp_path / "before.pdf")
+    killed = converter.pid
+    os.kill(killed, signal.SIGKILL)
+
+    converter.convert(docx, tmp_path / "after.pdf")
+
+    assert converter.pid != killed
+    assert squash(REQUEST.title) in squash(pdftotext_raw(tmp_path / "after.pdf"))
+
+
+def test_kills_and_restarts_soffice_that_hangs(tmp_path: Path) -> None:
+    docx = tmp_path / "form.docx"
+    render_docx(REQUEST, "REQ-1", TEMPLATE, docx)
+    with Converter(timeout=5, profile_dir=tmp_path / "profile") as converter:
+        converter.convert(docx, tmp_path / "before.pdf")
+        hung = converter.pid
+        os.kill(hung, signal.SIGSTOP)
+
+        converter.convert(docx, tmp_path / "after.pdf")
+
+        assert converter.pid != hung
+        with pytest.raises(ProcessLookupError):
+            os.kill(hung, 0)
+    assert squash(REQUEST.title) in squash(pdftotext_raw(tmp_path / "after.pdf"))
