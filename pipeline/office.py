@@ -11,6 +11,7 @@ of attempts the caller gets a :class:`ConversionError`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -163,10 +164,9 @@ class _Office:
     def kill(self) -> None:
         """SIGKILL the whole process group (a stopped process too) and reap it."""
         if self.process.poll() is None:
-            try:
+            # ProcessLookupError: reaped meanwhile by another thread's kill()
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:  # reaped meanwhile by another thread's kill()
-                pass
         self.process.wait()
         # A killed soffice leaves its socket behind; osl keeps pipes in /tmp whatever TMPDIR says.
         Path(f"/tmp/OSL_PIPE_{os.getuid()}_{self._pipe}").unlink(missing_ok=True)
@@ -176,10 +176,9 @@ class _Office:
         kill it if it has not quit within STOP_GRACE seconds."""
         if self.desktop is not None and self.alive:
             with _Watchdog(STOP_GRACE, self.kill):
-                try:
+                # UnoException: the connection may close before the answer comes
+                with contextlib.suppress(UnoException):
                     self.desktop.terminate()
-                except UnoException:  # the connection may close before the answer comes
-                    pass
                 self.process.wait()
         self.kill()
 

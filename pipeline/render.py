@@ -4,6 +4,9 @@ Every value is text, never template code or markup: it is escaped for XML before
 it, and the rendering environment autoescapes anything else, so a title such as
 ``{{ x }}``, ``<w:t>`` or ``]]>`` prints as typed. Unknown placeholders in an edited template
 are an error rather than a silent blank.
+
+Thai text is inserted as typed, without zero-width spaces: LibreOffice breaks Thai lines at
+dictionary word boundaries, and the form has no column narrow enough to force a word apart.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from pipeline.thai import long_date
 UNSIGNED_DATE = "........../........../.........."  # filled in by hand or by the stamp
 EMPTY = "-"
 
-# Characters XML 1.0 forbids, and those docxtpl gives a meaning in text (\a new paragraph,
-# \f page break, \v): none belongs in a form value. \t (a tab) and \n (a line break) stay.
+# Control characters XML 1.0 forbids; among them \a and \f, which docxtpl would turn into a new
+# paragraph and a page break. \t (a tab) and \n (a line break) stay.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -33,7 +36,7 @@ class RenderError(Exception):
     """The template cannot be filled (e.g. an edited template names an unknown placeholder)."""
 
 
-def text(value: str) -> Markup:
+def _text(value: str) -> Markup:
     """``value`` as safe WordprocessingML text: escaped, each line break a Word line break.
 
     docxtpl turns a newline inside a text run into ``<w:br/>`` (what its ``Listing`` relies
@@ -64,7 +67,7 @@ def context(request: Request, request_id: str) -> dict[str, Markup]:
     ):
         values |= {f"{role}_name": person.name, f"{role}_position": person.position,
                    f"{role}_date": when}
-    return {name: text(value) for name, value in values.items()}
+    return {name: _text(value) for name, value in values.items()}
 
 
 def render_docx(request: Request, request_id: str, template: Path, out: Path) -> None:

@@ -107,7 +107,7 @@ def _unreadable(sig: EmbeddedPdfSignature, message: str) -> SignatureStatus:
     try:
         cert = sig.signer_cert
         signer, fingerprint = _common_name(cert), cert.sha256.hex()
-    except (ValueError, KeyError):
+    except Exception:  # damaged like the rest of the signature
         signer, fingerprint = "", ""
     return SignatureStatus(
         field=sig.field_name,

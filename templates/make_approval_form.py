@@ -36,6 +36,8 @@ FONT_SIZE = Pt(16)
 # 1.5 em is the least that keeps stacked marks of adjacent lines (ผู้ over ที่) apart.
 LINE_HEIGHT = Pt(24)
 STAMP_HEIGHT = Pt(64)
+# The ู of each role heading reaches 5.9 pt below its baseline, 1.3 pt past its line: this
+# space after the heading keeps it out of the stamp area.
 HEADING_CLEARANCE = Pt(3)
 DOTS = ".................................."
 
@@ -66,7 +68,7 @@ SIGNERS = (
     ("ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่", "publisher", "SigPublisher"),
 )
 
-# Schema order of w:tblPr children that may follow w:tblBorders (Word rejects other orders).
+# The w:tblPr children that may follow w:tblBorders, in schema order (Word insists on it).
 _AFTER_TBL_BORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption",
                       "w:tblDescription", "w:tblPrChange")
 _PLACEHOLDER = re.compile(r"(\{\{ \w+ \}\})")
@@ -77,16 +79,16 @@ def build() -> Document:
     _setup_page_and_font(doc)
     body_width = _body_width(doc)
 
-    _paragraph(doc.add_paragraph(), "\n".join(TITLE_LINES), align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
-    _paragraph(doc.add_paragraph(), SUBTITLE, align=WD_ALIGN_PARAGRAPH.CENTER)
+    center = WD_ALIGN_PARAGRAPH.CENTER
+    _paragraph(doc.add_paragraph(), "\n".join(TITLE_LINES), align=center, bold=True)
+    _paragraph(doc.add_paragraph(), SUBTITLE, align=center)
     request_line = _paragraph(doc.add_paragraph(),
                               "เลขที่คำขอ {{ request_id }}   ประเภทข้อมูล {{ category }}")
     request_line.paragraph_format.space_before = Pt(2)
     request_line.paragraph_format.space_after = Pt(2)
 
     _box(doc, body_width)
-    gap = doc.add_paragraph().paragraph_format
-    gap.line_spacing = Pt(6)
+    doc.add_paragraph().paragraph_format.line_spacing = Pt(6)  # a little air below the box
     _signatures(doc, body_width)
 
     props = doc.core_properties
@@ -166,8 +168,6 @@ def _signature_block(cell: _Cell, role: str, prefix: str, bookmark: str, *,
             _stamp_area(paragraph, bookmark, bookmark_id)
         else:
             _paragraph(paragraph, text, bold=(i == 0))
-    # The role's ู reaches 5.9 pt below its baseline, 1.3 pt past its 24 pt line: keep it
-    # out of the stamp area.
     cell.paragraphs[0].paragraph_format.space_after = HEADING_CLEARANCE
 
 

@@ -8,18 +8,21 @@ import os
 import re
 import signal
 import subprocess
+import zipfile
 from datetime import date
 from pathlib import Path
 
+import docx
 import pytest
 
 from pipeline.office import Converter
-from pipeline.render import render_docx, render_pdf
+from pipeline.render import RenderError, context, render_docx, render_pdf
 from pipeline.request import Person, Request
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "approval_form.docx"
 STAMP_FIELDS = ("SigProvider", "SigDirector", "SigPublisher")
 FIELD_HALF_WIDTH, FIELD_HEIGHT = 105, 62  # the signing step's field below each destination
+Box = tuple[float, float, float, float]
 
 REQUEST = Request(
     unit="สำนักงานสาธารณสุขอำเภอเมืองตัวอย่าง",
@@ -60,6 +63,25 @@ def pdftotext_raw(pdf: Path) -> str:
 def squash(text: str) -> str:
     """Text without any whitespace: pdftotext adds spaces and line breaks, never letters."""
     return re.sub(r"\s+", "", text)
+
+
+def test_template_placeholders_are_whole_runs_and_match_render() -> None:
+    """Each placeholder sits whole in one text run, so Word edits elsewhere cannot split it,
+    and they are exactly the names render provides."""
+    xml = zipfile.ZipFile(TEMPLATE).read("word/document.xml").decode()
+    runs = re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", xml)
+    in_runs = [name for run in runs for name in re.findall(r"\{\{ (\w+) \}\}", run)]
+    assert len(in_runs) == len(re.findall(r"\{\{", xml))
+    assert set(in_runs) == context(REQUEST, "REQ-1").keys()
+
+
+def test_unknown_placeholder_is_an_error(tmp_path: Path) -> None:
+    template = docx.Document()
+    template.add_paragraph("{{ titel }}")
+    template.save(tmp_path / "edited.docx")
+    with pytest.raises(RenderError, match="titel"):
+        render_docx(REQUEST, "REQ-1", tmp_path / "edited.docx", tmp_path / "form.docx")
+    assert not (tmp_path / "form.docx").exists()
 
 
 @pytest.fixture(scope="module")
@@ -124,31 +146,47 @@ def test_template_like_values_print_literally(converter: Converter, tmp_path: Pa
     assert squash(pdftotext_raw(pdf)).count(squash(value)) == 3
 
 
-def test_stamp_areas_are_named_destinations_free_of_text(sample_pdf: Path) -> None:
-    dests = {}
-    listing = subprocess.run(["pdfinfo", "-dests", str(sample_pdf)], capture_output=True,
-                             text=True, check=True).stdout
-    for page, left, top, name in re.findall(r"^\s*(\d+) \[ XYZ\s+(\S+)\s+(\S+) .*\] \"(.+)\"$",
-                                            listing, re.M):
-        dests[name] = (int(page), float(left), float(top))
-    assert set(STAMP_FIELDS) <= dests.keys()
+def test_control_characters_are_dropped(converter: Converter, tmp_path: Path) -> None:
+    pdf = render_pdf(request(detail="ก่อน\f\aหลัง\x00"), "REQ-1", TEMPLATE,
+                     tmp_path / "form.pdf", converter)
+    text = pdftotext_raw(pdf)
+    assert "ก่อนหลัง" in squash(text)
+    assert text.count("\f") == 1, "one page (pdftotext ends each page with a form feed)"
 
-    bbox = subprocess.run(["pdftotext", "-bbox", str(sample_pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
-    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', bbox, re.S)
+
+def destinations(pdf: Path) -> dict[str, tuple[int, float, float]]:
+    """Named destinations as ``name: (page, left, top)``, as pdfinfo prints them (whole points)."""
+    listing = subprocess.run(["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True,
+                             check=True).stdout
+    return {name: (int(page), float(left), float(top)) for page, left, top, name
+            in re.findall(r'^\s*(\d+) \[ XYZ\s+(\S+)\s+(\S+) .*\] "(.+)"$', listing, re.M)}
+
+
+def word_boxes(pdf: Path, page: int) -> tuple[float, float, list[tuple[str, Box]]]:
+    """Page width, height and its words with their boxes in PDF user space (origin bottom left;
+    pdftotext measures from the top)."""
+    xml = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    width, height = map(float, re.search(r'<page width="([\d.]+)" height="([\d.]+)"', xml).groups())
+    words = [(word, (float(x0), height - float(y1), float(x1), height - float(y0)))
+             for x0, y0, x1, y1, word in re.findall(
+                 r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                 r"(.*?)</word>", xml)]
+    return width, height, words
+
+
+def test_stamp_areas_are_named_destinations_free_of_text(sample_pdf: Path) -> None:
+    dests = destinations(sample_pdf)
+    assert set(STAMP_FIELDS) <= dests.keys()
     for name in STAMP_FIELDS:
         page, left, top = dests[name]
-        width, height, words = pages[page - 1]
-        # pdfinfo rounds to whole points: widen the field by half a point each way.
+        width, height, words = word_boxes(sample_pdf, page)
+        # The signing step's field, half a point larger each way for pdfinfo's rounding.
         x0, y0 = left - FIELD_HALF_WIDTH - 0.5, top - FIELD_HEIGHT - 0.5
         x1, y1 = left + FIELD_HALF_WIDTH + 0.5, top + 0.5
-        assert 0 <= x0 and x1 <= float(width) and 0 <= y0 and y1 <= float(height)
-        for x_min, y_min, x_max, y_max, word in re.findall(
-                r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
-                r"(.*?)</word>", words):
-            # pdftotext measures y down from the top of the page, PDF user space up from the bottom
-            bottom, top_ = float(height) - float(y_max), float(height) - float(y_min)
-            overlaps = (float(x_min) < x1 and float(x_max) > x0 and bottom < y1 and top_ > y0)
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+        for word, (wx0, wy0, wx1, wy1) in words:
+            overlaps = wx0 < x1 and wx1 > x0 and wy0 < y1 and wy1 > y0
             assert not overlaps, f"{word!r} is inside the {name} stamp area"
 
 

@@ -220,7 +220,7 @@ def test_stamp_must_name_the_key_holder(signed: Signed, signers: dict[str, Loade
 
 def test_signing_needs_the_field(signed: Signed, signers: dict[str, LoadedSigner],
                                  tmp_path: Path) -> None:
-    with pytest.raises(SigningError, match="provider"):
+    with pytest.raises(SigningError, match="cannot sign form.pdf as provider"):
         sign(signed.form, tmp_path / "out.pdf", role="provider", signer=signers["provider"],
              person=PROVIDER, font=DEFAULT_FONT, certify=True)
 
