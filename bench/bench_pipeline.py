@@ -71,8 +71,9 @@ def bench_library(root: Path, n: int) -> dict[str, list[float]]:
             with stage("sign director"):
                 signing.sign(d / "p.pdf", d / "signed.pdf", role="director", signer=director,
                              person=config.director.person, font=config.font)
-            with stage("archive"):
+            with stage("verify"):
                 statuses = verify.verify_pdf(d / "signed.pdf", config.trust_roots)
+            with stage("archive"):
                 now = datetime.now(UTC)
                 bundle.write_bundle(root / "outbox", bundle.BundleContent(
                     request_id=f"REQ-BENCH-{i:05d}", request=request,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from pipeline import bundle, demo, sheet, verify, workspace
 from pipeline import config as config_mod
+from pipeline import demo, sheet, verify, workspace
 from pipeline.journal import State
 from pipeline.processing import Outcome, Processor
 from pipeline.watch import WatchOptions, watch

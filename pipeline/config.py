@@ -154,7 +154,8 @@ def _parse(ws: Workspace, data: dict) -> Config:
         return KeySource(
             pkcs12=path(need(table, "pkcs12", where)),
             passphrase_env=table.get("passphrase_env"),
-            passphrase_file=path(table["passphrase_file"]) if table.get("passphrase_file") else None,
+            passphrase_file=(path(table["passphrase_file"]) if table.get("passphrase_file")
+                             else None),
         )
 
     def signer(table: dict, where: str) -> SignerConfig:

@@ -202,9 +202,10 @@ class _State:
 class Converter:
     """Converts .docx files to PDF/A with one long-lived LibreOffice, one document at a time.
 
-    ``timeout`` bounds one attempt at one document, starting soffice included. Use as a context
-    manager or call :meth:`close`; a converter still open when it is garbage collected or when
-    the interpreter exits is closed then.
+    ``timeout`` bounds one attempt at one document, starting soffice included, so a document
+    takes at most ATTEMPTS times that. Use as a context manager or call :meth:`close`; a
+    converter still open when it is garbage collected or when the interpreter exits is closed
+    then.
     """
 
     def __init__(self, *, timeout: float = 60.0, profile_dir: Path | None = None) -> None:
@@ -225,7 +226,7 @@ class Converter:
 
     @property
     def pid(self) -> int | None:
-        """The pid of the running soffice.bin, None while none runs."""
+        """The pid of the soffice.bin in use; None before the first conversion and after close."""
         office = self._state.office
         return office.process.pid if office is not None else None
 

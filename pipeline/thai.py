@@ -27,7 +27,7 @@ MONTHS_ABBR = (
 _TO_THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 _TO_ARABIC_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
-# Characters that are invisible but change string equality: zero-width space/joiners, BOM, soft hyphen.
+# Invisible characters that change string equality: zero-width space/joiners, BOM, soft hyphen.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _NIKHAHIT_SARA_AA = re.compile("\u0e4d\u0e32")  # sara am typed as two characters
 _TONE_MARKS = "\u0e48\u0e49\u0e4a\u0e4b"

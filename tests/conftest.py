@@ -47,10 +47,23 @@ def processor(demo_ws, converter):
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory):
-    """One demo PKI (root, intermediate, a PKCS#12 key per demo person) for the session."""
+def pki(demo_template: Path):
+    """The session's one test PKI (root, intermediate, a PKCS#12 key per demo person): the
+    demo workspace's."""
     from pipeline import demo
-    from pipeline.pki import create_pki
+    from pipeline.pki import load_pki
 
-    return create_pki(tmp_path_factory.mktemp("pki"), demo.UNIT, demo.PEOPLE,
-                      b"correct horse battery staple")
+    return load_pki(demo_template / demo.PKI_DIR)
+
+
+@pytest.fixture(scope="session")
+def nss_db(pki, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An NSS database trusting only the test root, for poppler's pdfsig. NSS checks
+    document signers as e-mail signers, hence the root's trust flags "C,C,"."""
+    import subprocess
+
+    db = tmp_path_factory.mktemp("nss")
+    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "test-root", "-t", "C,C,",
+                    "-i", str(pki.root_pem)], check=True)
+    return db

@@ -40,16 +40,6 @@ def _no_space(text: str) -> str:
     return "".join(text.split())
 
 
-@pytest.fixture(scope="session")
-def nss_db(demo_template: Path, tmp_path_factory) -> Path:
-    """An NSS database trusting only the demo root, for poppler's pdfsig."""
-    db = tmp_path_factory.mktemp("nss")
-    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "demo-root", "-t", "CT,C,C",
-                    "-i", str(demo_template / demo.PKI_DIR / "root.pem")], check=True)
-    return db
-
-
 def test_cli_new_request_fill_process_gives_a_verified_bundle(demo_ws, tmp_path, nss_db):
     root = demo_ws.workspace.root
     env = {**os.environ, "PIPELINE_WORKSPACE": str(root)}

@@ -21,7 +21,7 @@ def blank(demo_ws, tmp_path) -> Path:
 
 def test_blank_sheet_has_the_defined_names_lists_and_office_values(blank, demo_ws):
     wb = load_workbook(blank)
-    assert NAMES <= set(wb.defined_names)
+    assert set(wb.defined_names) >= NAMES
     ws = wb[sheet.SHEET_TITLE]
     lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
     assert set(lists.values()) == {"=list_work_group", "=list_category"}

@@ -138,14 +138,8 @@ def test_both_signatures_intact_and_trusted(signed: Signed, pki: DemoPKI) -> Non
     assert director.modification == "none"
 
 
-def test_pdfsig_validates_both(signed: Signed, pki: DemoPKI, tmp_path: Path) -> None:
-    nss = tmp_path / "nss"
-    nss.mkdir()
-    _run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password")
-    # trusted to issue e-mail (signing) certificates: NSS checks document signers that way
-    _run("certutil", "-A", "-d", f"sql:{nss}", "-n", "root", "-t", "C,C,", "-i",
-         str(pki.root_pem))
-    out = _run("pdfsig", "-nssdir", f"sql:{nss}", str(signed.director))
+def test_pdfsig_validates_both(signed: Signed, nss_db: Path) -> None:
+    out = _run("pdfsig", "-nssdir", f"sql:{nss_db}", str(signed.director))
     assert out.count("Signature Validation: Signature is Valid.") == 2
     assert out.count("Certificate Validation: Certificate is Trusted.") == 2
     assert "Signature Type: ETSI.CAdES.detached" in out
