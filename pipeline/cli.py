@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from pathlib import Path
 
@@ -160,9 +159,8 @@ def demo_cmd(ctx: click.Context) -> None:
     made = demo.create(ctx.obj["workspace"])
     config = made.config
     _setup_logging(config.workspace.root)
-    dropped = config.workspace.inbox / made.sample.name
-    shutil.copyfile(made.sample, dropped)
-    click.echo(f"dropped {made.sample.name} into {config.workspace.inbox}")
+    dropped = demo.drop_sample(made)
+    click.echo(f"dropped {dropped.name} into {config.workspace.inbox}")
     with Processor(config) as processor:
         outcomes = watch(processor, WatchOptions(once=True, settle=0), on_outcome=_report)
     bundles = [o.bundle for o in outcomes if o.bundle]

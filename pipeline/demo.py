@@ -7,12 +7,13 @@ outside this workspace, and the passphrase sits in a file beside them.
 from __future__ import annotations
 
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from pipeline import config as config_mod
-from pipeline import pki, sheet, thai, workspace
+from pipeline import fsutil, pki, sheet, thai, workspace
 from pipeline.config import Config, Workspace
 from pipeline.request import Person
 
@@ -98,3 +99,15 @@ def create(root: Path, today: date | None = None) -> Demo:
         sheet.new_request(sample, config)
         sheet.fill(sample, sample_values(today or datetime.now(thai.BANGKOK).date()))
     return Demo(config, sample)
+
+
+def drop_sample(made: Demo, now: datetime | None = None) -> Path:
+    """Put a copy of the sample into the inbox, as a clerk would. Each copy gets its own note
+    (the time), so running the demo again is a new request, not a duplicate."""
+    now = now or datetime.now(thai.BANGKOK)
+    dropped = fsutil.unique_path(made.config.workspace.inbox, made.sample.name)
+    tmp = dropped.with_name(f".{dropped.name}")  # hidden from the watcher until complete
+    shutil.copyfile(made.sample, tmp)
+    sheet.fill(tmp, {"note": f"ตัวอย่างสำหรับทดลองระบบ ส่งเมื่อ {thai.long_datetime(now)}"})
+    tmp.rename(dropped)
+    return dropped

@@ -50,7 +50,7 @@ SUBTITLE = ("ตามประกาศสำนักงานปลัดก�
 # (label, value) rows of the bordered box. The detail's label is too long for the label column:
 # that row spans the box and the detail runs on after its label.
 BOX_ROWS = (
-    ("ชื่อหน่วยงาน:", "{{ unit }}  กลุ่มงาน {{ work_group }}"),
+    ("ชื่อหน่วยงาน:", "{{ unit }}  {{ work_group }}"),
     ("วัน/เดือน/ปี:", "{{ request_date }}"),
     ("หัวข้อ:", "{{ title }}"),
     ("รายละเอียดข้อมูล (โดยสรุปหรือเอกสารแนบ):", "{{ detail }}"),
