@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import bundle, fsutil, index, render, sheet, signing, thai, verify
-from pipeline.config import Config, SignerConfig
+from pipeline.config import Config, ConfigError, SignerConfig
 from pipeline.journal import Entry, Journal, State
-from pipeline.office import Converter
+from pipeline.office import ConversionError, Converter
 from pipeline.rejection import Rejection, reject
+from pipeline.render import RenderError
 from pipeline.request import Problem, Request, from_dict, to_dict
+from pipeline.signing import SigningError
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,29 @@ class Processor:
         return self.ws.work / request_id
 
     def _run(self, request_id: str) -> Outcome:
+        """The remaining steps of one request. A document LibreOffice cannot convert is
+        rejected; a fault of the office's own set-up (template, keys, passphrases) is not the
+        clerk's to fix, so the request waits in its state and is retried on the next run."""
         entry = self.journal.get(request_id)
         assert entry is not None
+        try:
+            return self._steps(entry)
+        except ConversionError as exc:
+            problem = Problem("", "", "ระบบแปลงแบบฟอร์มเป็น PDF ไม่ได้ กรุณาแจ้งผู้ดูแลระบบ",
+                              f"the form could not be converted to PDF ({exc}); "
+                              f"tell the administrator")
+            return self._reject(entry, self._work(entry.id) / SOURCE, (problem,),
+                                move=entry.taken)
+        except (RenderError, SigningError, ConfigError) as exc:
+            state = self.journal.get(request_id).state
+            self.journal.advance(request_id, state, _now(), str(exc))
+            log.error("%s held in %s (%s): %s", request_id, state, entry.source_name, exc)
+            problem = Problem("", "", "คำขอรอผู้ดูแลระบบแก้ไขการตั้งค่า แล้วจะดำเนินการต่อเอง",
+                              f"waiting for the administrator to fix the set-up: {exc}")
+            return Outcome(entry.source_path, request_id, state, problems=(problem,))
+
+    def _steps(self, entry: Entry) -> Outcome:
+        request_id = entry.id
         work = self._work(request_id)
         if entry.state == State.RECEIVED:
             if not (work / SOURCE).exists():  # crashed between claim and fetch
@@ -212,8 +235,14 @@ class Processor:
 
     def _reject(self, entry: Entry, held: Path, problems: tuple[Problem, ...], *,
                 move: bool) -> Outcome:
+        """Give the clerk's files back: the sheet (and any attachments the pipeline took)
+        go to inbox/rejected/ beside the report."""
         rejection = reject(held if move else entry.source_path, entry.source_name,
                            self.ws.rejected, problems, _now(), request_id=entry.id, move=move)
+        taken = self._work(entry.id) / "attachments"
+        if move and taken.is_dir():
+            for attachment in sorted(taken.iterdir()):
+                fsutil.move(attachment, fsutil.unique_path(self.ws.rejected, attachment.name))
         self._advance(entry, State.REJECTED, "; ".join(p.english for p in problems))
         shutil.rmtree(self._work(entry.id), ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,

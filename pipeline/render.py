@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 import jinja2
+from docx.opc.exceptions import PackageNotFoundError
 from docxtpl import DocxTemplate
 from markupsafe import Markup, escape
 
@@ -78,6 +80,10 @@ def render_docx(request: Request, request_id: str, template: Path, out: Path) ->
         document.render(context(request, request_id), jinja_env=env)
     except jinja2.TemplateError as exc:
         raise RenderError(f"{template}: {exc}") from None
+    except (OSError, KeyError, zipfile.BadZipFile, PackageNotFoundError) as exc:
+        raise RenderError(f"the form template {template} cannot be read as a .docx "
+                          f"({type(exc).__name__}); restore it from the pipeline's templates/"
+                          ) from None
     fd, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
     os.close(fd)
     try:

@@ -178,3 +178,47 @@ def test_demo_command_prints_bundle_and_verdicts(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "REQ-" in run.stdout
     assert run.stdout.count("[OK]") == 2
+
+
+def test_a_broken_set_up_holds_the_request_until_it_is_fixed(processor, demo_ws):
+    """Faults of the office's own set-up are not the clerk's: nothing is rejected or lost."""
+    inbox = demo_ws.workspace.inbox
+    path = inbox / "รอ.xlsx"
+    sheet.new_request(path, demo_ws)
+    _fill(path)
+    template = demo_ws.template.read_bytes()
+    demo_ws.template.write_bytes(b"not a docx")
+    held = processor.process(path, take=True)
+    assert held.state == State.VALIDATED
+    assert "template" in held.problems[0].english
+    passphrase = demo_ws.providers[0].key.passphrase_file
+    secret = passphrase.read_bytes()
+    passphrase.write_bytes(b"not-the-passphrase")
+    demo_ws.template.write_bytes(template)
+    again = processor.resume()
+    assert [o.state for o in again] == [State.RENDERED]  # now the key cannot be opened
+    assert "wrong passphrase" in again[0].problems[0].english
+    assert "not-the-passphrase" not in str(again[0].problems[0])
+    passphrase.write_bytes(secret)
+    done = processor.resume()
+    assert [o.state for o in done] == [State.ARCHIVED]
+    assert bundle.check_bundle(done[0].bundle) == []
+    assert not list(inbox.rglob("*.xlsx"))  # neither rejected nor left behind
+
+
+def test_a_document_libreoffice_never_converts_is_rejected_and_kept(demo_ws, tmp_path):
+    from pipeline.office import Converter
+    from pipeline.processing import Processor
+
+    inbox = demo_ws.workspace.inbox
+    path = inbox / "แปลงไม่ได้.xlsx"
+    sheet.new_request(path, demo_ws)
+    _fill(path)
+    original = path.read_bytes()
+    # LibreOffice cannot even start within 0.2 s: every attempt times out
+    with Converter(timeout=0.2, profile_dir=tmp_path / "lo") as slow, \
+            Processor(demo_ws, converter=slow) as proc:
+        outcome = proc.process(path, take=True)
+    assert outcome.state == State.REJECTED
+    assert "PDF" in outcome.problems[0].english
+    assert (demo_ws.workspace.rejected / "แปลงไม่ได้.xlsx").read_bytes() == original
