@@ -49,6 +49,8 @@ def _report(outcome: Outcome) -> None:
             click.echo(f"    report: {outcome.rejection.report}", err=True)
     else:
         click.echo(f"{outcome.request_id}  {name}  {outcome.state}")
+        for p in outcome.problems:
+            click.echo(f"    - {p}", err=True)
 
 
 def _set_workspace(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -118,18 +120,20 @@ def new_request(ctx: click.Context, file: Path) -> None:
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def process(ctx: click.Context, files: tuple[Path, ...]) -> None:
-    """Process the given sheets now. Exit 1 if any was rejected.
+    """Process the given sheets now. Exit 0 when every one became a bundle (or awaits the
+    director), 1 when any was rejected or is held by a set-up problem.
 
     The files are copied, never moved or changed; rejection reports go to inbox/rejected/.
     """
     config = _load(ctx)
-    rejected = False
+    done = (State.ARCHIVED, State.AWAITING_DIRECTOR)
+    failed = False
     with Processor(config) as processor:
         for file in files:
             outcome = processor.process(file)
             _report(outcome)
-            rejected |= outcome.state == State.REJECTED
-    sys.exit(1 if rejected else 0)
+            failed |= outcome.state not in done
+    sys.exit(1 if failed else 0)
 
 
 @main.command("watch")
