@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from pipeline import config as config_mod
-from pipeline import demo, sheet, verify, workspace
-from pipeline.journal import State
+from pipeline import demo, sheet, thai, verify, workspace
+from pipeline.journal import Journal, State
 from pipeline.processing import Outcome, Processor
-from pipeline.watch import WatchOptions, watch
+from pipeline.watch import WatchError, WatchOptions, drain, watch
 
 log = logging.getLogger("pipeline")
 
@@ -152,7 +152,34 @@ def watch_cmd(ctx: click.Context, once: bool, polling: bool, settle: float,
     config = _load(ctx)
     options = WatchOptions(once=once, settle=settle, rescan=rescan, polling=polling)
     with Processor(config) as processor:
-        watch(processor, options, on_outcome=_report)
+        try:
+            watch(processor, options, on_outcome=_report)
+        except WatchError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@workspace_option
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """How many requests are in each state, the one waiting longest, and recent problems."""
+    config = _load(ctx)
+    journal = Journal(config.workspace.journal_file, config.id_prefix)
+    try:
+        counts = journal.counts()
+        for state in State:
+            click.echo(f"{state:<18} {counts.get(state, 0):>6}")
+        oldest = journal.oldest_open()
+        if oldest:
+            click.echo(f"\nwaiting longest: {oldest.id} {oldest.source_name} ({oldest.state}) "
+                       f"since {thai.long_datetime(oldest.received_at, digits=False)}")
+        problems = journal.recent_problems()
+        if problems:
+            click.echo("\nrecent problems:")
+        for entry in problems:
+            click.echo(f"  {entry.id} {entry.source_name} ({entry.state}): {entry.message}")
+    finally:
+        journal.close()
 
 
 @main.command("demo")
@@ -166,7 +193,12 @@ def demo_cmd(ctx: click.Context) -> None:
     dropped = demo.drop_sample(made)
     click.echo(f"dropped {dropped.name} into {config.workspace.inbox}")
     with Processor(config) as processor:
-        outcomes = watch(processor, WatchOptions(once=True, settle=0), on_outcome=_report)
+        try:
+            outcomes = drain(processor)
+        except WatchError as exc:
+            raise click.ClickException(str(exc)) from None
+    for outcome in outcomes:
+        _report(outcome)
     bundles = [o.bundle for o in outcomes if o.bundle]
     ok = bool(bundles) and _print_verification(bundles, config.trust_roots)
     sys.exit(0 if ok else 1)

@@ -108,6 +108,7 @@ def drop_sample(made: Demo, now: datetime | None = None) -> Path:
     dropped = fsutil.unique_path(made.config.workspace.inbox, made.sample.name)
     tmp = dropped.with_name(f".{dropped.name}")  # hidden from the watcher until complete
     shutil.copyfile(made.sample, tmp)
-    sheet.fill(tmp, {"note": f"ตัวอย่างสำหรับทดลองระบบ ส่งเมื่อ {thai.long_datetime(now)}"})
+    stamp = thai.thai_digits(f"{thai.short_date(now.date())} {now:%H:%M:%S}")
+    sheet.fill(tmp, {"note": f"ตัวอย่างทดลองระบบ {stamp}"})
     tmp.rename(dropped)
     return dropped

@@ -128,6 +128,23 @@ class Journal:
         ).fetchall()
         return [_entry(r) for r in rows]
 
+    def counts(self) -> dict[State, int]:
+        rows = self._db.execute("SELECT state, COUNT(*) FROM requests GROUP BY state")
+        return {State(state): n for state, n in rows}
+
+    def oldest_open(self) -> Entry | None:
+        """The request that has waited longest for anything but the director."""
+        row = self._db.execute(
+            "SELECT * FROM requests WHERE state NOT IN (?, ?) ORDER BY received_at LIMIT 1",
+            FINAL_STATES).fetchone()
+        return _entry(row) if row else None
+
+    def recent_problems(self, limit: int = 5) -> list[Entry]:
+        rows = self._db.execute(
+            "SELECT * FROM requests WHERE message != '' ORDER BY updated_at DESC LIMIT ?",
+            (limit,)).fetchall()
+        return [_entry(r) for r in rows]
+
     def in_state(self, state: State) -> list[Entry]:
         rows = self._db.execute(
             "SELECT * FROM requests WHERE state = ? ORDER BY id", (state,)).fetchall()

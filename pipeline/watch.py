@@ -4,7 +4,9 @@ never taken half-written."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import signal
 import threading
 import time
@@ -30,6 +32,7 @@ class WatchOptions:
     settle: float = 1.0  # seconds a file must stay unchanged before it is taken
     rescan: float = 10.0  # seconds between full rescans
     polling: bool = False
+    retry: float = 60.0  # seconds between retries of requests held by a set-up fault
 
 
 def is_candidate(path: Path) -> bool:
@@ -75,12 +78,16 @@ class _Wake(FileSystemEventHandler):
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def _stop_on_signals(stop: threading.Event, wake: threading.Event) -> Iterator[None]:
     """SIGINT/SIGTERM end the loop after the current request, not in the middle of it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    handler = lambda *_: stop.set()  # noqa: E731
+
+    def handler(*_: object) -> None:
+        stop.set()
+        wake.set()
+
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
@@ -89,30 +96,56 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(s, h)
 
 
+class WatchError(Exception):
+    """The watcher cannot start; the message says why."""
+
+
+@contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """One watcher per workspace: a second one refuses to start rather than race the first
+    (both would see the same files; the journal would keep them from signing twice, but a
+    clerk would get confusing duplicate rejections)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise WatchError(f"another `pipeline watch` (pid {holder}) is already watching this "
+                             f"workspace; stop it first (only one watcher per workspace)"
+                             ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def watch(processor: Processor, options: WatchOptions,
           on_outcome: Callable[[Outcome], None] = lambda _o: None,
-          stop: threading.Event | None = None) -> list[Outcome]:
-    """Process the inbox until stopped (or, with ``once``, until it is empty)."""
+          stop: threading.Event | None = None) -> None:
+    """Process the inbox until stopped (or, with ``once``, until it is empty). Requests held
+    by a set-up fault are retried every ``retry`` seconds."""
     inbox = processor.ws.inbox
     inbox.mkdir(parents=True, exist_ok=True)
     stop = stop or threading.Event()
     wake = threading.Event()
     settle = _Settle(options.settle)
-    outcomes: list[Outcome] = []
-
-    def handle(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        on_outcome(outcome)
-
-    for outcome in processor.resume():
-        handle(outcome)
-    observer = None
-    if not options.once:
-        observer = (PollingObserver if options.polling else Observer)()
-        observer.schedule(_Wake(wake), str(inbox), recursive=False)
-        observer.start()
-    try:
-        with _stop_on_signals(stop):
+    with _exclusive(processor.ws.state / "watch.lock"), _stop_on_signals(stop, wake):
+        for outcome in processor.resume():
+            on_outcome(outcome)
+        last_retry = time.monotonic()
+        observer = None
+        if not options.once:
+            observer = (PollingObserver if options.polling else Observer)()
+            observer.schedule(_Wake(wake), str(inbox), recursive=False)
+            observer.start()
+        try:
             while not stop.is_set():
                 waiting = False
                 for path in sorted(p for p in inbox.iterdir() if is_candidate(p)):
@@ -122,13 +155,23 @@ def watch(processor: Processor, options: WatchOptions,
                         waiting = True
                         continue
                     settle.forget(path)
-                    handle(processor.process(path, take=True))
+                    on_outcome(processor.process(path, take=True))
                 if options.once and not waiting:
                     break
+                if time.monotonic() - last_retry >= options.retry:
+                    for outcome in processor.resume():
+                        on_outcome(outcome)
+                    last_retry = time.monotonic()
                 wake.wait(min(options.settle, options.rescan) if waiting else options.rescan)
                 wake.clear()
-    finally:
-        if observer is not None:
-            observer.stop()
-            observer.join()
+        finally:
+            if observer is not None:
+                observer.stop()
+                observer.join()
+
+
+def drain(processor: Processor, settle: float = 0.0) -> list[Outcome]:
+    """Process everything in the inbox now (``watch --once``) and return what happened."""
+    outcomes: list[Outcome] = []
+    watch(processor, WatchOptions(once=True, settle=settle), on_outcome=outcomes.append)
     return outcomes

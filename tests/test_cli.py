@@ -108,3 +108,30 @@ def test_verify_fails_on_a_tampered_bundle(demo_ws, tmp_path):
     assert run.returncode == 1
     assert "SHA-256 differs" in run.stdout
     assert "NOT OK" in run.stdout
+
+
+def test_a_second_watcher_refuses_to_start(demo_ws):
+    root = demo_ws.workspace.root
+    first = subprocess.Popen([*PIPELINE, "--workspace", str(root), "watch"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        lock = root / ".pipeline" / "watch.lock"
+        _wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid))
+        second = _run("watch", "--once", ws=root)
+        assert second.returncode != 0
+        assert f"pid {first.pid}" in second.stderr and "already" in second.stderr
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+    assert first.returncode == 0
+    assert _run("watch", "--once", ws=root).returncode == 0  # the lock went with the process
+
+
+def test_status_counts_states_and_shows_problems(demo_ws, tmp_path):
+    root = demo_ws.workspace.root
+    bad = tmp_path / "ว่าง.xlsx"
+    sheet.new_request(bad, demo_ws)
+    assert _run("process", str(bad), ws=root).returncode == 1
+    run = _run("status", ws=root)
+    assert run.returncode == 0
+    assert "rejected" in run.stdout and "ว่าง.xlsx" in run.stdout and "title" in run.stdout

@@ -112,20 +112,20 @@ def test_both_signatures_intact_and_trusted_by_the_demo_root_only(processor, dem
 
 
 def test_watch_once_takes_the_inbox_and_rejects_a_duplicate(processor, demo_ws):
-    from pipeline.watch import WatchOptions, watch
+    from pipeline.watch import drain
 
     inbox = demo_ws.workspace.inbox
     first = inbox / "ข่าว ไข้เลือดออก.xlsx"
     sheet.new_request(first, demo_ws)
     _fill(first)
     (inbox / "~$ข่าว ไข้เลือดออก.xlsx").write_bytes(b"lock")  # Excel's lock file: left alone
-    outcomes = watch(processor, WatchOptions(once=True, settle=0))
+    outcomes = drain(processor)
     assert [o.state for o in outcomes] == [State.ARCHIVED]
     assert not first.exists()
 
     copy = inbox / "ส่งซ้ำ.xlsx"
     fsutil.copy_file(outcomes[0].bundle / "request.xlsx", copy)
-    again = watch(processor, WatchOptions(once=True, settle=0))
+    again = drain(processor)
     assert [o.state for o in again] == [State.REJECTED]
     kept = demo_ws.workspace.rejected / "ส่งซ้ำ.xlsx"
     assert kept.read_bytes() == (outcomes[0].bundle / "request.xlsx").read_bytes()
