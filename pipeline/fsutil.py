@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -48,15 +50,30 @@ def copy_file(src: Path, dst: Path) -> None:
     fsync_dir(dst.parent)
 
 
-def unique_path(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``name (2)``, ``name (3)``… when taken: nothing is overwritten."""
-    candidate = folder / name
+def _names(folder: Path, name: str) -> Iterator[Path]:
+    """``folder/name``, then ``name (2)``, ``name (3)``…"""
+    yield folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
-    n = 2
-    while candidate.exists():
-        candidate = folder / f"{stem} ({n}){suffix}"
-        n += 1
-    return candidate
+    for n in itertools.count(2):
+        yield folder / f"{stem} ({n}){suffix}"
+
+
+def unique_path(folder: Path, name: str) -> Path:
+    """The first of ``folder/name``, ``name (2)``… that is free: nothing is overwritten."""
+    return next(p for p in _names(folder, name) if not p.exists())
+
+
+def copy_unique(src: Path, folder: Path, name: str) -> Path:
+    """Copy ``src`` into ``folder`` as ``name`` (or ``name (2)``… if taken), unless an
+    identical copy is already there: doing it again after a crash makes no second copy."""
+    digest = sha256_file(src)
+    for candidate in _names(folder, name):
+        if not candidate.exists():
+            copy_file(src, candidate)
+            return candidate
+        if sha256_file(candidate) == digest:
+            return candidate
+    raise AssertionError("unreachable")
 
 
 def move(src: Path, dst: Path) -> None:

@@ -113,11 +113,13 @@ class Journal:
         row = self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
         return _entry(row) if row else None
 
-    def find_live(self, sha256: str) -> Entry | None:
-        """The request, not rejected, made from a sheet with these exact bytes."""
+    def find_live(self, sha256: str, before: str) -> Entry | None:
+        """The first request older than ``before``, not rejected, made from a sheet with
+        these exact bytes."""
         row = self._db.execute(
-            "SELECT * FROM requests WHERE source_sha256 = ? AND state != ? ORDER BY id LIMIT 1",
-            (sha256, State.REJECTED),
+            "SELECT * FROM requests WHERE source_sha256 = ? AND state != ? "
+            "AND rowid < (SELECT rowid FROM requests WHERE id = ?) ORDER BY rowid LIMIT 1",
+            (sha256, State.REJECTED, before),
         ).fetchone()
         return _entry(row) if row else None
 

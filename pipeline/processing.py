@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline import bundle, fsutil, index, render, sheet, signing, thai, verify
 from pipeline.config import Config, ConfigError, SignerConfig
-from pipeline.journal import Entry, Journal, State
+from pipeline.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.office import ConversionError, Converter
 from pipeline.rejection import Rejection, reject
 from pipeline.render import RenderError
@@ -74,20 +74,17 @@ class Processor:
         """Process one sheet. ``take`` (the watcher) moves it out of the inbox into the
         pipeline's hands; otherwise (the command line) it is copied and left where it is."""
         source = source.resolve()
-        sha = fsutil.sha256_file(source)
-        existing = self.journal.find_live(sha)
-        entry = self.journal.claim(source, sha, _now(), taken=take)
-        work = self._work(entry.id)
-        work.mkdir(parents=True, exist_ok=True)
-        if existing is not None:
-            problem = Problem("", "", f"ไฟล์นี้ส่งมาแล้ว เป็นคำขอเลขที่ {existing.id}",
-                              f"this exact file was already received as request {existing.id}")
-            return self._reject(entry, source, (problem,), move=take)
-        self._fetch(entry, source, work / SOURCE)
+        entry = self.journal.claim(source, fsutil.sha256_file(source), _now(), taken=take)
         return self._run(entry.id)
 
     def resume(self) -> list[Outcome]:
-        """Finish every request a crash or stop left between steps."""
+        """Finish every request a crash or stop left between steps, and clear work folders
+        a crash left behind after their request was done."""
+        if self.ws.work.is_dir():
+            for folder in self.ws.work.iterdir():
+                entry = self.journal.get(folder.name)
+                if entry is not None and entry.state in FINAL_STATES:
+                    shutil.rmtree(folder, ignore_errors=True)
         return [self._run(e.id) for e in self.journal.unfinished()]
 
     # -- the steps ----------------------------------------------------------------------
@@ -106,8 +103,7 @@ class Processor:
             problem = Problem("", "", "ระบบแปลงแบบฟอร์มเป็น PDF ไม่ได้ กรุณาแจ้งผู้ดูแลระบบ",
                               f"the form could not be converted to PDF ({exc}); "
                               f"tell the administrator")
-            return self._reject(entry, self._work(entry.id) / SOURCE, (problem,),
-                                move=entry.taken)
+            return self._reject(entry, (problem,))
         except (RenderError, SigningError, ConfigError) as exc:
             state = self.journal.get(request_id).state
             self.journal.advance(request_id, state, _now(), str(exc))
@@ -120,12 +116,14 @@ class Processor:
         request_id = entry.id
         work = self._work(request_id)
         if entry.state == State.RECEIVED:
-            if not (work / SOURCE).exists():  # crashed between claim and fetch
+            if not (work / SOURCE).exists():  # just claimed, or crashed right after the claim
+                if not entry.source_path.exists():
+                    return self._vanished(entry)
                 work.mkdir(parents=True, exist_ok=True)
                 self._fetch(entry, entry.source_path, work / SOURCE)
-            problems = self._validate(entry, work)
+            problems = self._duplicate(entry) or self._validate(entry, work)
             if problems:
-                return self._reject(entry, work / SOURCE, problems, move=entry.taken)
+                return self._reject(entry, problems)
             self._advance(entry, State.VALIDATED)
         request = from_dict(json.loads((work / REQUEST_JSON).read_text(encoding="utf-8")))
         state = self.journal.get(request_id).state
@@ -161,6 +159,22 @@ class Processor:
                      signer=self._signer(director), person=director.person,
                      font=self.config.font)
         return self._advance(entry, State.SIGNED)
+
+    def _duplicate(self, entry: Entry) -> tuple[Problem, ...]:
+        """The same bytes already make an earlier request: signing them again would publish
+        the same thing twice."""
+        earlier = self.journal.find_live(entry.source_sha256, before=entry.id)
+        if earlier is None:
+            return ()
+        return (Problem("", "", f"ไฟล์นี้ส่งมาแล้ว เป็นคำขอเลขที่ {earlier.id}",
+                        f"this exact file was already received as request {earlier.id}"),)
+
+    def _vanished(self, entry: Entry) -> Outcome:
+        """The sheet was removed from the inbox after the claim, before the pipeline took it."""
+        message = "the sheet was removed from the inbox before it could be taken"
+        self._advance(entry, State.REJECTED, message)
+        return Outcome(entry.source_path, entry.id, State.REJECTED,
+                       problems=(Problem("", "", "ไฟล์ถูกลบออกจาก inbox ก่อนระบบจะรับไป", message),))
 
     def _validate(self, entry: Entry, work: Path) -> tuple[Problem, ...]:
         result = sheet.read_sheet(work / SOURCE, self.config)
@@ -233,16 +247,18 @@ class Processor:
         shutil.rmtree(work, ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.ARCHIVED, bundle=folder)
 
-    def _reject(self, entry: Entry, held: Path, problems: tuple[Problem, ...], *,
-                move: bool) -> Outcome:
-        """Give the clerk's files back: the sheet (and any attachments the pipeline took)
-        go to inbox/rejected/ beside the report."""
-        rejection = reject(held if move else entry.source_path, entry.source_name,
-                           self.ws.rejected, problems, _now(), request_id=entry.id, move=move)
-        taken = self._work(entry.id) / "attachments"
-        if move and taken.is_dir():
+    def _reject(self, entry: Entry, problems: tuple[Problem, ...]) -> Outcome:
+        """Give the clerk's files back: a sheet (and any attachments) the pipeline took go to
+        inbox/rejected/ beside the report. Copies first, then the journal, then the work
+        folder goes: a crash anywhere in between repeats the rejection, never loses it."""
+        work = self._work(entry.id)
+        held = work / SOURCE if entry.taken else entry.source_path
+        rejection = reject(held, entry.source_name, self.ws.rejected, problems, _now(),
+                           request_id=entry.id, give_back=entry.taken)
+        taken = work / "attachments"
+        if entry.taken and taken.is_dir():
             for attachment in sorted(taken.iterdir()):
-                fsutil.move(attachment, fsutil.unique_path(self.ws.rejected, attachment.name))
+                fsutil.copy_unique(attachment, self.ws.rejected, attachment.name)
         self._advance(entry, State.REJECTED, "; ".join(p.english for p in problems))
         shutil.rmtree(self._work(entry.id), ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,

@@ -38,18 +38,17 @@ def report_text(name: str, problems: tuple[Problem, ...], when: datetime,
 
 
 def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem, ...],
-           when: datetime, *, request_id: str | None = None, move: bool) -> Rejection:
-    """Write the report (and highlighted copy) first, then, when the pipeline holds the sheet
-    (``move``), move it beside them under the clerk's own ``name``. A sheet given on the
-    command line stays where it is."""
+           when: datetime, *, request_id: str | None = None, give_back: bool) -> Rejection:
+    """Write the report and the highlighted copy; with ``give_back`` (the pipeline took the
+    sheet from the inbox) also put the sheet beside them under the clerk's own ``name``.
+    Doing it again after a crash rewrites the same files: nothing is doubled."""
     rejected_dir.mkdir(parents=True, exist_ok=True)
-    target = fsutil.unique_path(rejected_dir, name)
+    target = (fsutil.copy_unique(source, rejected_dir, name) if give_back
+              else fsutil.unique_path(rejected_dir, name))
     report = rejected_dir / f"{target.name}.error.txt"
     text = report_text(name, problems, when, request_id)
     fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
     annotated = rejected_dir / f"{target.stem}.corrected.xlsx"
     if not (any(p.cell for p in problems) and sheet.annotate(source, annotated, problems)):
         annotated = None
-    if move:
-        fsutil.move(source, target)
-    return Rejection(target if move else source, report, annotated)
+    return Rejection(target if give_back else source, report, annotated)
