@@ -103,7 +103,10 @@ class _Office:
 
     def __init__(self, profile: Path) -> None:
         self._pipe = f"pipeline-{os.getpid()}-{secrets.token_hex(4)}"
+        # setpriv (util-linux) has the kernel kill soffice when the thread that started it
+        # dies, even by kill -9, so a crashed watcher leaves no orphan LibreOffice behind.
         self._command = [
+            "setpriv", "--pdeathsig", "KILL",
             str(_soffice_bin()), "--headless", "--invisible", "--norestore", "--nologo",
             "--nodefault", "--nolockcheck", f"-env:UserInstallation={profile.as_uri()}",
             f"--accept=pipe,name={self._pipe};urp;StarOffice.ComponentContext",

@@ -40,6 +40,7 @@ STAMP_HEIGHT = Pt(64)
 # space after the heading keeps it out of the stamp area.
 HEADING_CLEARANCE = Pt(3)
 DOTS = ".................................."
+POSITION_DATE_GAP = "   "  # three spaces: reads as a gap, and the line may break there
 
 TITLE_LINES = ("แบบฟอร์มการขอเผยแพร่ข้อมูลผ่านเว็บไซต์ของหน่วยงาน",
                "ในสังกัดสำนักงานปลัดกระทรวงสาธารณสุข")
@@ -103,7 +104,7 @@ def build() -> Document:
 def _setup_page_and_font(doc: Document) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(10), Mm(8)
+    section.top_margin, section.bottom_margin = Mm(10), Mm(10)
     section.left_margin, section.right_margin = Mm(20), Mm(15)
 
     # Explicit fonts in the document defaults: the theme attributes python-docx's template uses
@@ -132,7 +133,13 @@ def _box(doc: Document, width: int) -> None:
     """The bordered box: a label column and a value column, one row per item."""
     table = _table(doc, rows=len(BOX_ROWS), widths=(BOX_LABEL_WIDTH, width - BOX_LABEL_WIDTH))
     _borders(table, "top", "left", "bottom", "right")
-    _cell_margins(table, top=Pt(1), bottom=Pt(1))
+    # A point of padding inside the top and bottom borders only: the rows themselves follow
+    # one another at the line pitch, as the lines of the official form do.
+    _cell_margins(table, top=Pt(0), bottom=Pt(0))
+    for cell in table.rows[0].cells:
+        _cell_padding(cell, top=Pt(1))
+    for cell in table.rows[-1].cells:
+        _cell_padding(cell, bottom=Pt(1))
     for row, (label, value) in zip(table.rows, BOX_ROWS, strict=True):
         label_cell, value_cell = row.cells
         if label == SPANNING_LABEL:
@@ -151,14 +158,18 @@ def _signatures(doc: Document, width: int) -> None:
     bottom = table.rows[1].cells[0].merge(table.rows[1].cells[1])
     cells = (table.rows[0].cells[0], table.rows[0].cells[1], bottom)
     for bookmark_id, (cell, signer) in enumerate(zip(cells, SIGNERS, strict=True)):
-        _signature_block(cell, *signer, bookmark_id=bookmark_id)
+        _signature_block(cell, *signer, bookmark_id=bookmark_id, wide=cell is bottom)
     bottom.paragraphs[0].paragraph_format.space_before = Pt(6)
 
 
 def _signature_block(cell: _Cell, role: str, prefix: str, bookmark: str, *,
-                     bookmark_id: int) -> None:
+                     bookmark_id: int, wide: bool) -> None:
+    """Role, stamp area, signature line, name, position and date, centred. The full-width
+    block puts its position and date on one line (they wrap apart if the position is long):
+    that line is what lets the form, stamp areas and all, fit on one page."""
+    position, when = f"ตำแหน่ง {{{{ {prefix}_position }}}}", f"วันที่ {{{{ {prefix}_date }}}}"
     lines = (role, None, f"(ลงชื่อ){DOTS}", f"( {{{{ {prefix}_name }}}} )",
-             f"ตำแหน่ง {{{{ {prefix}_position }}}}", f"วันที่ {{{{ {prefix}_date }}}}")
+             *((f"{position}{POSITION_DATE_GAP}{when}",) if wide else (position, when)))
     paragraph = cell.paragraphs[0]
     for i, text in enumerate(lines):
         if i:
@@ -217,6 +228,17 @@ def _cell_margins(table: Table, *, top: Pt, bottom: Pt) -> None:
     for edge, value in (("top", top), ("bottom", bottom)):
         margins.append(_element(f"w:{edge}", w=str(int(value.pt * 20)), type="dxa"))
     table._tbl.tblPr.insert_element_before(margins, *_AFTER_TBL_BORDERS[3:])
+
+
+def _cell_padding(cell: _Cell, **edges: Pt) -> None:
+    margins = cell._tc.get_or_add_tcPr().first_child_found_in("w:tcMar")
+    if margins is None:
+        margins = OxmlElement("w:tcMar")
+        cell._tc.get_or_add_tcPr().insert_element_before(
+            margins, "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark",
+            "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange")
+    for edge, value in edges.items():
+        margins.append(_element(f"w:{edge}", w=str(int(value.pt * 20)), type="dxa"))
 
 
 def _element(tag: str, **attrs: str) -> OxmlElement:
