@@ -118,6 +118,7 @@ class Config:
     template: Path
     office_timeout: float
     id_prefix: str
+    attachment_wait: float  # seconds a sheet waits for the attachments it names
 
 
 def load(root: Path) -> Config:
@@ -189,4 +190,5 @@ def _parse(ws: Workspace, data: dict) -> Config:
         template=path(template),
         office_timeout=float(office.get("timeout", 60)),
         id_prefix=str(unit.get("id_prefix", "REQ")),
+        attachment_wait=float(section("watch").get("attachment_wait", 300)),
     )

@@ -31,6 +31,15 @@ FORM_PDF = "form.pdf"
 FIELDS_PDF = "form-fields.pdf"
 PROVIDER_PDF = "provider-signed.pdf"
 SIGNED_PDF = "signed.pdf"
+AWAITED_JSON = "awaited-attachments.json"
+
+
+class _AwaitingAttachments(Exception):
+    """The sheet names attachments that have not arrived in the inbox yet."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"waiting for attachment(s): {', '.join(names)}")
+        self.names = names
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,19 @@ class Processor:
         entry = self.journal.claim(source, fsutil.sha256_file(source), _now(), taken=take)
         return self._run(entry.id)
 
+    def awaited_attachments(self) -> set[str]:
+        """Names of attachments that requests already taken are waiting for."""
+        names: set[str] = set()
+        for entry in self.journal.in_state(State.RECEIVED):
+            awaited = self._work(entry.id) / AWAITED_JSON
+            if awaited.is_file():
+                names.update(json.loads(awaited.read_text(encoding="utf-8")))
+        return names
+
+    def resume_received(self) -> list[Outcome]:
+        """Try again the requests waiting for their attachments."""
+        return [self._run(e.id) for e in self.journal.in_state(State.RECEIVED)]
+
     def resume(self) -> list[Outcome]:
         """Finish every request a crash or stop left between steps, and clear work folders
         a crash left behind after their request was done."""
@@ -99,6 +121,12 @@ class Processor:
         assert entry is not None
         try:
             return self._steps(entry)
+        except _AwaitingAttachments as exc:
+            self.journal.advance(request_id, State.RECEIVED, _now(), str(exc))
+            problem = Problem("attachments", "",
+                              f"รอไฟล์แนบ {', '.join(exc.names)} วางไว้ในโฟลเดอร์ inbox",
+                              f"{exc}; put them in the inbox folder")
+            return Outcome(entry.source_path, request_id, State.RECEIVED, problems=(problem,))
         except ConversionError as exc:
             problem = Problem("", "", "ระบบแปลงแบบฟอร์มเป็น PDF ไม่ได้ กรุณาแจ้งผู้ดูแลระบบ",
                               f"the form could not be converted to PDF ({exc}); "
@@ -195,6 +223,11 @@ class Processor:
         origin = entry.source_path.parent
         missing = [n for n in request.attachments
                    if not (attachments / n).is_file() and not (origin / n).is_file()]
+        waited = (_now() - entry.received_at).total_seconds()
+        if missing and not problems and entry.taken and waited < self.config.attachment_wait:
+            fsutil.write_bytes(work / AWAITED_JSON,
+                               json.dumps(missing, ensure_ascii=False).encode("utf-8"))
+            raise _AwaitingAttachments(missing)
         if missing:
             problems.append(Problem(
                 "attachments", "", f"ไม่พบไฟล์แนบ {', '.join(missing)} ข้างแบบฟอร์ม",

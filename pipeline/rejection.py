@@ -52,3 +52,32 @@ def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem,
     if not (any(p.cell for p in problems) and sheet.annotate(source, annotated, problems)):
         annotated = None
     return Rejection(target if give_back else source, report, annotated)
+
+
+SPREADSHEET_SUFFIXES = (".xls", ".xlsm", ".xlsb", ".ods", ".csv")
+
+
+def stray_problem(path: Path) -> Problem:
+    """Why a file that is not a request sheet, and that no sheet names, cannot be taken."""
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        return Problem(
+            "", "",
+            f"ระบบรับเฉพาะแบบคำขอที่เป็นไฟล์ Excel ชนิด .xlsx (ไฟล์นี้เป็น {path.suffix}) "
+            "กรุณาเปิดไฟล์แล้วเลือก บันทึกเป็น (Save As) ชนิด 'Excel Workbook (*.xlsx)' แล้ววางใหม่",
+            f"only .xlsx request sheets are accepted (this is {path.suffix}): open it, Save As "
+            "'Excel Workbook (*.xlsx)' (macros are not kept) and drop the new file")
+    return Problem(
+        "", "",
+        "ไฟล์นี้ไม่ได้ระบุเป็นไฟล์แนบในแบบคำขอใด กรุณาใส่ชื่อไฟล์ในช่อง ไฟล์แนบ ของแบบคำขอ "
+        "แล้ววางไฟล์พร้อมแบบคำขอ",
+        "no request sheet names this file as an attachment: put its name in the sheet's "
+        "attachments (ไฟล์แนบ) cell and drop it together with the sheet")
+
+
+def reject_stray(path: Path, rejected_dir: Path, when: datetime) -> Rejection:
+    """Move a stray file out of the inbox, with a report saying what to do instead."""
+    rejection = reject(path, path.name, rejected_dir, (stray_problem(path),), when,
+                       give_back=True)
+    path.unlink()
+    fsutil.fsync_dir(path.parent)
+    return rejection

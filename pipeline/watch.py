@@ -10,20 +10,25 @@ import os
 import signal
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from pipeline.journal import State
 from pipeline.processing import Outcome, Processor
+from pipeline.rejection import reject_stray
 
 log = logging.getLogger(__name__)
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
+INCOMPLETE_GRACE = 10  # a settled .xlsx that is not yet a valid zip waits this many settles
 
 
 @dataclass(frozen=True)
@@ -35,12 +40,16 @@ class WatchOptions:
     retry: float = 60.0  # seconds between retries of requests held by a set-up fault
 
 
-def is_candidate(path: Path) -> bool:
-    """A request sheet dropped in the inbox: not a lock file, hidden file or partial download."""
+def is_ignored(path: Path) -> bool:
+    """Never touched: Excel lock files, hidden files, partial downloads, folders."""
     name = path.name
-    return (path.is_file() and not name.startswith(("~$", "."))
-            and not name.lower().endswith(IGNORED_SUFFIXES)
-            and name.lower().endswith(".xlsx"))
+    return (not path.is_file() or name.startswith(("~$", "."))
+            or name.lower().endswith(IGNORED_SUFFIXES))
+
+
+def is_candidate(path: Path) -> bool:
+    """A request sheet dropped in the inbox."""
+    return not is_ignored(path) and path.name.lower().endswith(".xlsx")
 
 
 class _Settle:
@@ -50,18 +59,19 @@ class _Settle:
         self.interval = interval
         self._seen: dict[Path, tuple[int, int, float]] = {}
 
-    def ready(self, path: Path) -> bool:
+    def ready(self, path: Path, interval: float | None = None) -> bool:
+        interval = self.interval if interval is None else interval
         try:
             st = path.stat()
         except FileNotFoundError:
             self._seen.pop(path, None)
             return False
         now = time.time()
-        if now - st.st_mtime >= self.interval:
+        if now - st.st_mtime >= interval:
             return True
         previous = self._seen.get(path)
         if previous and previous[:2] == (st.st_size, st.st_mtime_ns):
-            return now - previous[2] >= self.interval
+            return now - previous[2] >= interval
         self._seen[path] = (st.st_size, st.st_mtime_ns, now)
         return False
 
@@ -147,27 +157,55 @@ def watch(processor: Processor, options: WatchOptions,
             observer.start()
         try:
             while not stop.is_set():
-                waiting = False
+                copying = False  # a sheet still arriving: look again after the settle time
                 for path in sorted(p for p in inbox.iterdir() if is_candidate(p)):
                     if stop.is_set():
                         break
-                    if not settle.ready(path):
-                        waiting = True
+                    if not _complete(path, settle):
+                        copying = True
                         continue
                     settle.forget(path)
                     on_outcome(processor.process(path, take=True))
-                if options.once and not waiting:
+                if not stop.is_set():
+                    # requests waiting for attachments, and files no sheet names, are given
+                    # time; --once leaves them to a later run rather than wait
+                    for outcome in processor.resume_received():
+                        if outcome.state != State.RECEIVED:  # waiting was told already
+                            on_outcome(outcome)
+                    _reject_strays(processor, inbox)
+                if options.once and not copying:
                     break
                 if time.monotonic() - last_retry >= options.retry:
                     for outcome in processor.resume():
                         on_outcome(outcome)
                     last_retry = time.monotonic()
-                wake.wait(min(options.settle, options.rescan) if waiting else options.rescan)
+                wake.wait(min(options.settle, options.rescan) if copying else options.rescan)
                 wake.clear()
         finally:
             if observer is not None:
                 observer.stop()
                 observer.join()
+
+
+def _complete(path: Path, settle: _Settle) -> bool:
+    """Unchanged for the settle interval and a whole .xlsx (zip) file. A settled file that is
+    not a zip yet gets a longer grace, then is taken anyway (and rejected as unreadable)."""
+    if not settle.ready(path):
+        return False
+    return zipfile.is_zipfile(path) or settle.ready(path, settle.interval * INCOMPLETE_GRACE)
+
+
+def _reject_strays(processor: Processor, inbox: Path) -> None:
+    """Reject files that are not sheets and that no sheet names, once they have waited as
+    long as an attachment may wait for its sheet."""
+    awaited = processor.awaited_attachments()
+    wait = processor.config.attachment_wait
+    for path in sorted(inbox.iterdir()):
+        if is_ignored(path) or is_candidate(path) or path.name in awaited:
+            continue
+        if time.time() - path.stat().st_mtime >= wait:
+            rejection = reject_stray(path, processor.ws.rejected, datetime.now(UTC))
+            log.info("rejected %s: not a request sheet; report %s", path.name, rejection.report)
 
 
 def drain(processor: Processor, settle: float = 0.0) -> list[Outcome]:

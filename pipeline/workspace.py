@@ -54,7 +54,10 @@ def config_text(*, unit: str, work_groups: list[str], director: dict[str, str],
         f"font = {_toml_str(str(DEFAULT_FONT))}\n",
         'template = "templates/approval_form.docx"\n\n',
         "[office]\n# Seconds LibreOffice may take for one document before it is restarted.\n",
-        "timeout = 60\n",
+        "timeout = 60\n\n",
+        "[watch]\n# Seconds a sheet waits for the attachments it names (and a file no sheet\n",
+        "# names waits for its sheet) before it is rejected.\n",
+        "attachment_wait = 300\n",
     ]
     return "".join(parts)
 

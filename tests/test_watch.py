@@ -1,0 +1,127 @@
+"""The inbox as staff use it: attachments, stray files, slow copies."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+
+import pytest
+
+from pipeline import bundle, demo, sheet
+from pipeline.journal import State
+from pipeline.processing import Processor
+from pipeline.watch import drain
+
+PIPELINE = [sys.executable, "-m", "pipeline"]
+
+
+@pytest.fixture
+def patient(demo_ws, converter):
+    """A processor whose sheets wait up to a minute for their attachments."""
+    with Processor(dataclasses.replace(demo_ws, attachment_wait=60), converter) as proc:
+        yield proc
+
+
+@pytest.fixture
+def impatient(demo_ws, converter):
+    """A processor that gives attachments (and files no sheet names) no time at all."""
+    with Processor(dataclasses.replace(demo_ws, attachment_wait=0), converter) as proc:
+        yield proc
+
+
+def _drop_sheet(demo_ws, name: str, **values: object):
+    path = demo_ws.workspace.inbox / name
+    staged = path.with_name(f".{name}")
+    sheet.new_request(staged, demo_ws)
+    sheet.fill(staged, {**demo.sample_values(date.today()), **values})
+    staged.rename(path)
+    return path
+
+
+def test_a_sheet_waits_for_its_attachment_and_takes_it(patient, demo_ws):
+    inbox = demo_ws.workspace.inbox
+    _drop_sheet(demo_ws, "ประกาศ.xlsx", attachments="ประกาศ ฉบับเต็ม.pdf\nภาพ.jpg")
+    (inbox / "ภาพ.jpg").write_bytes(b"\xff\xd8 jpeg")
+    first = drain(patient)
+    assert [o.state for o in first] == [State.RECEIVED]
+    assert "ประกาศ ฉบับเต็ม.pdf" in first[0].problems[0].english
+    assert (inbox / "ภาพ.jpg").exists()  # awaited by a sheet: not a stray
+    (inbox / "ประกาศ ฉบับเต็ม.pdf").write_bytes(b"%PDF-1.4 full text")
+    second = drain(patient)
+    assert [o.state for o in second] == [State.ARCHIVED]
+    files = bundle.read_manifest(second[0].bundle)["files"]
+    assert {"attachments/ประกาศ ฉบับเต็ม.pdf", "attachments/ภาพ.jpg"} <= set(files)
+    assert not any(p for p in inbox.iterdir() if p.is_file())
+
+
+def test_an_attachment_that_never_comes_ends_in_a_clear_rejection(impatient, demo_ws):
+    _drop_sheet(demo_ws, "ขาดไฟล์.xlsx", attachments="ไม่มีจริง.pdf")
+    outcomes = drain(impatient)
+    assert [o.state for o in outcomes] == [State.REJECTED]
+    report = outcomes[0].rejection.report.read_text(encoding="utf-8-sig")
+    assert "ไม่มีจริง.pdf" in report and "not found" in report
+    assert (demo_ws.workspace.rejected / "ขาดไฟล์.xlsx").exists()
+
+
+@pytest.mark.parametrize(("name", "advice"), [
+    ("แบบคำขอ.xls", "Save As"), ("แบบคำขอ.xlsm", "Save As"), ("ข้อมูล.csv", "Save As"),
+    ("รูปภาพ.png", "attachments"), ("บันทึก.docx", "attachments"),
+])
+def test_files_no_sheet_names_are_returned_with_advice(impatient, demo_ws, name, advice):
+    inbox = demo_ws.workspace.inbox
+    (inbox / name).write_bytes(b"some bytes")
+    (inbox / "~$แบบคำขอ.xlsx").write_bytes(b"lock")
+    (inbox / "กำลังโหลด.crdownload").write_bytes(b"partial")
+    assert drain(impatient) == []
+    assert not (inbox / name).exists()
+    assert (demo_ws.workspace.rejected / name).read_bytes() == b"some bytes"
+    report = (demo_ws.workspace.rejected / f"{name}.error.txt").read_text(encoding="utf-8-sig")
+    assert advice in report
+    assert (inbox / "~$แบบคำขอ.xlsx").exists() and (inbox / "กำลังโหลด.crdownload").exists()
+
+
+def test_a_sheet_copied_slowly_is_taken_once_when_complete(demo_ws, tmp_path):
+    root = demo_ws.workspace.root
+    form = tmp_path / "ช้า.xlsx"
+    sheet.new_request(form, demo_ws)
+    sheet.fill(form, demo.sample_values(date.today()))
+    data = form.read_bytes()
+    target = root / "inbox" / "ช้า.xlsx"
+    watcher = subprocess.Popen([*PIPELINE, "--workspace", str(root), "watch", "--settle", "1",
+                                "--rescan", "0.2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    copied = threading.Event()
+
+    def copy_slowly() -> None:
+        """Like a copy over a slow share: chunks over about three seconds."""
+        chunk = len(data) // 12 + 1
+        with target.open("wb") as f:
+            for i in range(0, len(data), chunk):
+                f.write(data[i:i + chunk])
+                f.flush()
+                os.fsync(f.fileno())
+                time.sleep(0.25)
+        copied.set()
+
+    writer = threading.Thread(target=copy_slowly)
+    writer.start()
+    try:
+        outbox = root / "outbox"
+        deadline = time.monotonic() + 90
+        while not any(bundle.is_bundle(p) for p in outbox.iterdir()):
+            assert time.monotonic() < deadline and watcher.poll() is None
+            time.sleep(0.05)
+        assert copied.is_set()  # nothing was taken before the copy finished
+    finally:
+        writer.join()
+        watcher.terminate()
+        out, err = watcher.communicate(timeout=60)
+    bundles = [p for p in (root / "outbox").iterdir() if bundle.is_bundle(p)]
+    assert len(bundles) == 1
+    assert (bundles[0] / "request.xlsx").read_bytes() == data
+    assert "REJECTED" not in err and not (root / "inbox" / "rejected").exists()
