@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
 from pipeline import config as config_mod
-from pipeline import demo, sheet, thai, verify, workspace
+from pipeline import demo, logs, sheet, thai, verify, workspace
 from pipeline.journal import Journal, State
 from pipeline.processing import Outcome, Processor
 from pipeline.watch import WatchError, WatchOptions, drain, watch
-
-log = logging.getLogger("pipeline")
-
-
-def _setup_logging(ws_root: Path | None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if ws_root is not None and (ws_root / ".pipeline").is_dir():
-        handlers.append(logging.FileHandler(ws_root / ".pipeline" / "pipeline.log",
-                                            encoding="utf-8"))
-    logging.basicConfig(level=logging.WARNING, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log.setLevel(logging.INFO)
 
 
 def _load(ctx: click.Context) -> config_mod.Config:
@@ -32,7 +19,7 @@ def _load(ctx: click.Context) -> config_mod.Config:
         config = config_mod.load(ctx.obj["workspace"])
     except config_mod.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    _setup_logging(config.workspace.root)
+    logs.configure(config.workspace.state)
     return config
 
 
@@ -133,6 +120,7 @@ def process(ctx: click.Context, files: tuple[Path, ...]) -> None:
             outcome = processor.process(file)
             _report(outcome)
             failed |= outcome.state not in done
+        processor.rebuild_index()
     sys.exit(1 if failed else 0)
 
 
@@ -145,12 +133,16 @@ def process(ctx: click.Context, files: tuple[Path, ...]) -> None:
               help="Seconds a file must stay unchanged before it is taken.")
 @click.option("--rescan", type=float, default=10.0, show_default=True,
               help="Seconds between full rescans of the inbox.")
+@click.option("--workers", type=click.IntRange(0, 64), default=2, show_default=True,
+              help="Processes that render and sign (one LibreOffice each); 0 does the work in "
+                   "the watcher itself.")
 @click.pass_context
 def watch_cmd(ctx: click.Context, once: bool, polling: bool, settle: float,
-              rescan: float) -> None:
+              rescan: float, workers: int) -> None:
     """Watch inbox/ and process every sheet dropped there (Ctrl+C to stop)."""
     config = _load(ctx)
-    options = WatchOptions(once=once, settle=settle, rescan=rescan, polling=polling)
+    options = WatchOptions(once=once, settle=settle, rescan=rescan, polling=polling,
+                           workers=workers)
     with Processor(config) as processor:
         try:
             watch(processor, options, on_outcome=_report)
@@ -189,7 +181,7 @@ def demo_cmd(ctx: click.Context) -> None:
     """Make a demo workspace, process the sample request, and show the result."""
     made = demo.create(ctx.obj["workspace"])
     config = made.config
-    _setup_logging(config.workspace.root)
+    logs.configure(config.workspace.state)
     dropped = demo.drop_sample(made)
     click.echo(f"dropped {dropped.name} into {config.workspace.inbox}")
     with Processor(config) as processor:

@@ -161,8 +161,25 @@ class _Office:
         try:
             document.storeToURL(target.as_uri(), _props(
                 FilterName="writer_pdf_Export", FilterData=filter_data, Overwrite=True))
-        finally:
-            document.close(True)
+        except BaseException:
+            # Closing fails too when soffice has died, and with an error ("illegal object
+            # given") that would hide the DisposedException saying so.
+            with contextlib.suppress(UnoException):
+                document.close(True)
+            raise
+        document.close(True)
+
+    def answers(self) -> bool:
+        """Whether soffice runs and still answers over UNO. A killed soffice closes its end of
+        the pipe, failing the call in progress, before the kernel lets it be reaped: poll()
+        alone can still see it running then."""
+        if self.desktop is None or not self.alive:
+            return False
+        try:
+            self.desktop.getImplementationName()
+        except UnoException:
+            return False
+        return True
 
     def kill(self) -> None:
         """SIGKILL the whole process group (a stopped process too) and reap it."""
@@ -289,7 +306,7 @@ class Converter:
                 if isinstance(exc, _OfficeFailure):
                     raise
                 reason = exc.Message or type(exc).__name__
-                if isinstance(exc, DisposedException) or not office.alive:
+                if isinstance(exc, DisposedException) or not office.answers():
                     raise _OfficeFailure(f"soffice stopped ({reason})") from None
                 raise ConversionError(f"LibreOffice could not convert {source}: {reason}"
                                       ) from None

@@ -80,40 +80,66 @@ class Processor:
 
     # -- intake -------------------------------------------------------------------------
     def process(self, source: Path, *, take: bool = False) -> Outcome:
-        """Process one sheet. ``take`` (the watcher) moves it out of the inbox into the
-        pipeline's hands; otherwise (the command line) it is copied and left where it is."""
+        """Process one sheet now (see :meth:`take`)."""
+        return self.run(self.take(source, take=take).id)
+
+    def take(self, source: Path, *, take: bool = False) -> Entry:
+        """Record a sheet in the journal and bring it into its work folder: moved out of the
+        inbox when ``take`` (the watcher), else copied (the command line). Once this returns,
+        a rescan of the inbox cannot see the sheet again."""
         source = source.resolve()
         entry = self.journal.claim(source, fsutil.sha256_file(source), _now(), taken=take)
-        return self._run(entry.id)
+        work = self._work(entry.id)
+        work.mkdir(parents=True, exist_ok=True)
+        self._fetch(entry, source, work / SOURCE)
+        return entry
 
-    def awaited_attachments(self) -> set[str]:
-        """Names of attachments that requests already taken are waiting for."""
-        names: set[str] = set()
+    def awaited_attachments(self) -> dict[str, list[str]]:
+        """For each request waiting for attachments, the names it waits for."""
+        waiting = {}
         for entry in self.journal.in_state(State.RECEIVED):
             awaited = self._work(entry.id) / AWAITED_JSON
             if awaited.is_file():
-                names.update(json.loads(awaited.read_text(encoding="utf-8")))
-        return names
+                waiting[entry.id] = json.loads(awaited.read_text(encoding="utf-8"))
+        return waiting
 
-    def resume_received(self) -> list[Outcome]:
-        """Try again the requests waiting for their attachments."""
-        return [self._run(e.id) for e in self.journal.in_state(State.RECEIVED)]
+    def attachments_due(self) -> list[str]:
+        """Requests whose awaited attachments have all arrived, or whose wait is over."""
+        due = []
+        for request_id, names in self.awaited_attachments().items():
+            entry = self.journal.get(request_id)
+            assert entry is not None
+            waited = (_now() - entry.received_at).total_seconds()
+            origin = entry.source_path.parent
+            if waited >= self.config.attachment_wait or all((origin / n).is_file()
+                                                           for n in names):
+                due.append(request_id)
+        return due
 
-    def resume(self) -> list[Outcome]:
-        """Finish every request a crash or stop left between steps, and clear work folders
-        a crash left behind after their request was done."""
+    def open_requests(self) -> list[str]:
+        """Every request a crash or stop left between steps (not those waiting for the
+        director or for attachments), after clearing work folders a crash left behind once
+        their request was done."""
         if self.ws.work.is_dir():
             for folder in self.ws.work.iterdir():
                 entry = self.journal.get(folder.name)
                 if entry is not None and entry.state in FINAL_STATES:
                     shutil.rmtree(folder, ignore_errors=True)
-        return [self._run(e.id) for e in self.journal.unfinished()]
+        waiting = self.awaited_attachments()
+        return [e.id for e in self.journal.unfinished() if e.id not in waiting]
+
+    def resume(self) -> list[Outcome]:
+        """Finish every open request now."""
+        return [self.run(request_id) for request_id in self.open_requests()]
+
+    def rebuild_index(self) -> Path:
+        return index.rebuild(self.ws.outbox)
 
     # -- the steps ----------------------------------------------------------------------
     def _work(self, request_id: str) -> Path:
         return self.ws.work / request_id
 
-    def _run(self, request_id: str) -> Outcome:
+    def run(self, request_id: str) -> Outcome:
         """The remaining steps of one request. A document LibreOffice cannot convert is
         rejected; a fault of the office's own set-up (template, keys, passphrases) is not the
         clerk's to fix, so the request waits in its state and is retried on the next run."""
@@ -144,7 +170,7 @@ class Processor:
         request_id = entry.id
         work = self._work(request_id)
         if entry.state == State.RECEIVED:
-            if not (work / SOURCE).exists():  # just claimed, or crashed right after the claim
+            if not (work / SOURCE).exists():  # crashed between the claim and the fetch
                 if not entry.source_path.exists():
                     return self._vanished(entry)
                 work.mkdir(parents=True, exist_ok=True)
@@ -275,7 +301,6 @@ class Processor:
             status="approved",
         )
         folder = bundle.write_bundle(self.ws.outbox, content)
-        index.rebuild(self.ws.outbox)
         self._advance(entry, State.ARCHIVED)
         shutil.rmtree(work, ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.ARCHIVED, bundle=folder)

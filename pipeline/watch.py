@@ -24,6 +24,7 @@ from watchdog.observers.polling import PollingObserver
 from pipeline.journal import State
 from pipeline.processing import Outcome, Processor
 from pipeline.rejection import reject_stray
+from pipeline.workers import InlineRunner, PoolRunner, Runner
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class WatchOptions:
     rescan: float = 10.0  # seconds between full rescans
     polling: bool = False
     retry: float = 60.0  # seconds between retries of requests held by a set-up fault
+    workers: int = 2  # processes that run requests; 0 runs them in the watcher itself
+    index_every: float = 5.0  # seconds between index rebuilds during a burst
 
 
 def is_ignored(path: Path) -> bool:
@@ -139,52 +142,81 @@ def _exclusive(lock_file: Path) -> Iterator[None]:
 def watch(processor: Processor, options: WatchOptions,
           on_outcome: Callable[[Outcome], None] = lambda _o: None,
           stop: threading.Event | None = None) -> None:
-    """Process the inbox until stopped (or, with ``once``, until it is empty). Requests held
-    by a set-up fault are retried every ``retry`` seconds."""
+    """Process the inbox until stopped (or, with ``once``, until nothing more can be done
+    now). The inbox is read here; the requests run in ``options.workers`` processes (or in
+    this one with ``workers=0``). Requests held by a set-up fault are retried every
+    ``retry`` seconds; the index is rebuilt when work pauses, or every ``index_every``
+    seconds during a burst."""
     inbox = processor.ws.inbox
     inbox.mkdir(parents=True, exist_ok=True)
     stop = stop or threading.Event()
     wake = threading.Event()
     settle = _Settle(options.settle)
     with _exclusive(processor.ws.state / "watch.lock"), _stop_on_signals(stop, wake):
-        for outcome in processor.resume():
-            on_outcome(outcome)
-        last_retry = time.monotonic()
+        runner: Runner = (PoolRunner(processor.config, options.workers, wake.set)
+                          if options.workers else InlineRunner(processor))
+        index = _IndexDebounce(processor, options.index_every)
         observer = None
         if not options.once:
             observer = (PollingObserver if options.polling else Observer)()
             observer.schedule(_Wake(wake), str(inbox), recursive=False)
             observer.start()
         try:
-            while not stop.is_set():
+            for request_id in processor.open_requests():
+                runner.submit(request_id)
+            last_retry = time.monotonic()
+            while True:
+                for outcome in runner.completed():
+                    index.changed |= outcome.state == State.ARCHIVED
+                    on_outcome(outcome)
+                if stop.is_set():
+                    break
                 copying = False  # a sheet still arriving: look again after the settle time
                 for path in sorted(p for p in inbox.iterdir() if is_candidate(p)):
-                    if stop.is_set():
-                        break
                     if not _complete(path, settle):
                         copying = True
                         continue
                     settle.forget(path)
-                    on_outcome(processor.process(path, take=True))
-                if not stop.is_set():
-                    # requests waiting for attachments, and files no sheet names, are given
-                    # time; --once leaves them to a later run rather than wait
-                    for outcome in processor.resume_received():
-                        if outcome.state != State.RECEIVED:  # waiting was told already
-                            on_outcome(outcome)
-                    _reject_strays(processor, inbox)
-                if options.once and not copying:
-                    break
+                    runner.submit(processor.take(path, take=True).id)
+                for request_id in processor.attachments_due():
+                    runner.submit(request_id)
+                _reject_strays(processor, inbox)
                 if time.monotonic() - last_retry >= options.retry:
-                    for outcome in processor.resume():
-                        on_outcome(outcome)
+                    for request_id in processor.open_requests():
+                        runner.submit(request_id)
                     last_retry = time.monotonic()
+                busy = bool(runner.in_flight)
+                index.maybe_rebuild(busy)
+                if options.once and not copying and not busy:
+                    break
                 wake.wait(min(options.settle, options.rescan) if copying else options.rescan)
                 wake.clear()
         finally:
             if observer is not None:
                 observer.stop()
                 observer.join()
+            runner.close()
+            for outcome in runner.completed():
+                index.changed |= outcome.state == State.ARCHIVED
+                on_outcome(outcome)
+            index.maybe_rebuild(busy=False)
+
+
+class _IndexDebounce:
+    """The index is derived from every bundle, so during a burst it is rebuilt at most every
+    ``every`` seconds rather than once per request, and once more when the burst is over."""
+
+    def __init__(self, processor: Processor, every: float) -> None:
+        self._processor = processor
+        self._every = every
+        self._last = time.monotonic()
+        self.changed = False
+
+    def maybe_rebuild(self, busy: bool) -> None:
+        if self.changed and (not busy or time.monotonic() - self._last >= self._every):
+            self._processor.rebuild_index()
+            self._last = time.monotonic()
+            self.changed = False
 
 
 def _complete(path: Path, settle: _Settle) -> bool:
@@ -208,8 +240,9 @@ def _reject_strays(processor: Processor, inbox: Path) -> None:
             log.info("rejected %s: not a request sheet; report %s", path.name, rejection.report)
 
 
-def drain(processor: Processor, settle: float = 0.0) -> list[Outcome]:
+def drain(processor: Processor, settle: float = 0.0, workers: int = 0) -> list[Outcome]:
     """Process everything in the inbox now (``watch --once``) and return what happened."""
     outcomes: list[Outcome] = []
-    watch(processor, WatchOptions(once=True, settle=settle), on_outcome=outcomes.append)
+    watch(processor, WatchOptions(once=True, settle=settle, workers=workers),
+          on_outcome=outcomes.append)
     return outcomes
