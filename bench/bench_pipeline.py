@@ -66,13 +66,13 @@ def bench_library(root: Path, n: int) -> dict[str, list[float]]:
             with stage("fields"):
                 signing.add_signature_fields(d / "form.pdf", d / "fields.pdf")
             with stage("sign provider"):
-                signing.sign(d / "fields.pdf", d / "p.pdf", role="provider", signer=provider,
-                             person=request.provider, font=config.font, certify=True)
+                first = signing.sign(d / "fields.pdf", d / "p.pdf", role="provider",
+                                     signer=provider, person=request.provider,
+                                     font=config.font, certify=True)
             with stage("sign director"):
-                signing.sign(d / "p.pdf", d / "signed.pdf", role="director", signer=director,
-                             person=config.director.person, font=config.font)
-            with stage("verify"):
-                statuses = verify.verify_pdf(d / "signed.pdf", config.trust_roots)
+                second = signing.sign(d / "p.pdf", d / "signed.pdf", role="director",
+                                      signer=director, person=config.director.person,
+                                      font=config.font)
             with stage("archive"):
                 now = datetime.now(UTC)
                 bundle.write_bundle(root / "outbox", bundle.BundleContent(
@@ -80,10 +80,12 @@ def bench_library(root: Path, n: int) -> dict[str, list[float]]:
                     signed_pdf=d / "signed.pdf", sheet=made.sample,
                     sheet_name=made.sample.name, attachments=(),
                     signatures=tuple(bundle.SignatureRecord(s.role, s.signer, s.cert_sha256,
-                                                            s.signed_at) for s in statuses),
+                                                            s.signed_at) for s in (first, second)),
                     received_at=now, archived_at=now, status="approved"))
-    timings["total"] = [sum(v[i] for k, v in timings.items() if k != "total")
-                        for i in range(n)]
+            with stage("verify (auditor)"):
+                verify.verify_pdf(d / "signed.pdf", config.trust_roots)
+    path_stages = [k for k in timings if k != "verify (auditor)"]
+    timings["total"] = [sum(timings[k][i] for k in path_stages) for i in range(n)]
     return timings
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +28,15 @@ class SignatureRecord:
     signer: str
     cert_sha256: str
     signed_at: datetime
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "signer": self.signer, "cert_sha256": self.cert_sha256,
+                "signed_at": self.signed_at.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> SignatureRecord:
+        return cls(data["role"], data["signer"], data["cert_sha256"],
+                   datetime.fromisoformat(data["signed_at"]))
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ def write_bundle(outbox: Path, content: BundleContent) -> Path:
     files = {pdf_name(content.request_id): content.signed_pdf, SHEET_NAME: content.sheet}
     files.update({f"{ATTACHMENTS}/{a.name}": a for a in content.attachments})
     for rel, src in files.items():
-        fsutil.copy_file(src, tmp / rel)
+        fsutil.copy_file(src, tmp / rel, sync_dir=False)  # the folders are synced below
     manifest = {
         "schema": SCHEMA,
         "request_id": content.request_id,
@@ -70,7 +79,7 @@ def write_bundle(outbox: Path, content: BundleContent) -> Path:
         "signed_pdf": pdf_name(content.request_id),
         "files": {rel: {"sha256": fsutil.sha256_file(tmp / rel), "size": (tmp / rel).stat().st_size}
                   for rel in sorted(files)},
-        "signatures": [_jsonable(asdict(s)) for s in content.signatures],
+        "signatures": [s.to_dict() for s in content.signatures],
         "times": {"received": content.received_at.isoformat(),
                   "archived": content.archived_at.isoformat()},
         "events": [],
@@ -78,19 +87,10 @@ def write_bundle(outbox: Path, content: BundleContent) -> Path:
     fsutil.write_bytes(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2)
                        .encode("utf-8"))
     fsutil.fsync_dir(tmp / ATTACHMENTS)
+    fsutil.fsync_dir(tmp)
     os.rename(tmp, final)
     fsutil.fsync_dir(outbox)
     return final
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 def read_manifest(bundle: Path) -> dict:

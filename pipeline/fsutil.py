@@ -38,8 +38,9 @@ def write_bytes(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def copy_file(src: Path, dst: Path) -> None:
-    """Copy byte for byte, atomically and durably."""
+def copy_file(src: Path, dst: Path, *, sync_dir: bool = True) -> None:
+    """Copy byte for byte, atomically and durably (``sync_dir=False`` leaves the folder's
+    fsync to a caller that copies many files into it)."""
     tmp = dst.with_name(f".{dst.name}.tmp")
     with src.open("rb") as fin, tmp.open("wb") as fout:
         shutil.copyfileobj(fin, fout, 1 << 20)
@@ -47,7 +48,8 @@ def copy_file(src: Path, dst: Path) -> None:
         os.fsync(fout.fileno())
     shutil.copystat(src, tmp)
     tmp.replace(dst)
-    fsync_dir(dst.parent)
+    if sync_dir:
+        fsync_dir(dst.parent)
 
 
 def _names(folder: Path, name: str) -> Iterator[Path]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import bundle, fsutil, index, render, sheet, signing, thai, verify
+from pipeline import bundle, fsutil, index, render, sheet, signing, thai
 from pipeline.config import Config, ConfigError, SignerConfig
 from pipeline.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.office import ConversionError, Converter
@@ -54,6 +54,17 @@ class Outcome:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _signature_file(role: str) -> str:
+    return f"signature-{role}.json"
+
+
+def _record_signature(work: Path, info: signing.SignatureInfo) -> None:
+    """Keep who signed and when for the manifest, written before the step is recorded."""
+    record = bundle.SignatureRecord(info.role, info.signer, info.cert_sha256, info.signed_at)
+    fsutil.write_bytes(work / _signature_file(info.role),
+                       json.dumps(record.to_dict(), ensure_ascii=False).encode("utf-8"))
 
 
 class Processor:
@@ -189,9 +200,10 @@ class Processor:
         if state == State.RENDERED:
             provider = self._provider(request)
             assert provider is not None  # checked in validation
-            signing.sign(work / FIELDS_PDF, work / PROVIDER_PDF, role="provider",
-                         signer=self._signer(provider), person=request.provider,
-                         font=self.config.font, certify=True)
+            info = signing.sign(work / FIELDS_PDF, work / PROVIDER_PDF, role="provider",
+                                signer=self._signer(provider), person=request.provider,
+                                font=self.config.font, certify=True)
+            _record_signature(work, info)
             state = self._advance(entry, State.PROVIDER_SIGNED)
         if state == State.PROVIDER_SIGNED:
             if not self.config.auto_approve:
@@ -209,9 +221,10 @@ class Processor:
                                                      State.AWAITING_DIRECTOR)
         work = self._work(request_id)
         director = self.config.director
-        signing.sign(work / PROVIDER_PDF, work / SIGNED_PDF, role="director",
-                     signer=self._signer(director), person=director.person,
-                     font=self.config.font)
+        info = signing.sign(work / PROVIDER_PDF, work / SIGNED_PDF, role="director",
+                            signer=self._signer(director), person=director.person,
+                            font=self.config.font)
+        _record_signature(work, info)
         return self._advance(entry, State.SIGNED)
 
     def _duplicate(self, entry: Entry) -> tuple[Problem, ...]:
@@ -286,7 +299,6 @@ class Processor:
     def _archive(self, entry: Entry, request: Request) -> Outcome:
         work = self._work(entry.id)
         signed = work / SIGNED_PDF
-        statuses = verify.verify_pdf(signed, self.config.trust_roots)
         content = bundle.BundleContent(
             request_id=entry.id,
             request=request,
@@ -294,8 +306,9 @@ class Processor:
             sheet=work / SOURCE,
             sheet_name=entry.source_name,
             attachments=tuple(work / "attachments" / n for n in request.attachments),
-            signatures=tuple(bundle.SignatureRecord(s.role, s.signer, s.cert_sha256, s.signed_at)
-                             for s in statuses),
+            signatures=tuple(bundle.SignatureRecord.from_dict(json.loads(
+                (work / _signature_file(role)).read_text(encoding="utf-8")))
+                for role in ("provider", "director")),
             received_at=entry.received_at,
             archived_at=_now(),
             status="approved",

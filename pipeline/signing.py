@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +56,11 @@ FIELD_WIDTH, FIELD_HEIGHT = 210, 62
 # writes both with %d, so both are integers; 4 lines x 14 pt + margins fill the 62 pt box.
 STAMP_FONT_SIZE, STAMP_LEADING = 9, 14
 _STAMP_MARGINS = layout.Margins(left=5, right=5, top=0, bottom=6)
+
+
+# Subsetting the stamp font warns at every signature about a table it drops (FFTM: FontForge's
+# timestamps), which says nothing about the signature.
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 
 class SigningError(Exception):
