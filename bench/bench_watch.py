@@ -23,10 +23,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pipeline import demo, sheet
+from pipeline.watch import WatchOptions
 
 
-def _rss_by_process(root_pid: int) -> dict[str, int]:
-    """Resident KiB of ``root_pid`` and its descendants, keyed 'role pid'."""
+def _rss_by_process(root_pid: int) -> dict[str, tuple[int, float]]:
+    """Resident KiB and CPU seconds of ``root_pid`` and its descendants, keyed 'role pid'."""
     children: dict[int, list[int]] = {}
     names: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
@@ -40,18 +41,21 @@ def _rss_by_process(root_pid: int) -> dict[str, int]:
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
         names[int(entry.name)] = ("soffice" if "soffice" in cmd else
+                                  "tracker" if "resource_tracker" in cmd else
                                   "worker" if "multiprocessing" in cmd else "watcher")
     result, todo = {}, [root_pid]
     while todo:
         pid = todo.pop()
         try:
             status = Path(f"/proc/{pid}/status").read_text()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         rss = next((int(line.split()[1]) for line in status.splitlines()
                     if line.startswith("VmRSS:")), 0)
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         if rss:
-            result[f"{names.get(pid, '?')} {pid}"] = rss
+            result[f"{names.get(pid, '?')} {pid}"] = (rss, cpu)
         todo += children.get(pid, [])
     return result
 
@@ -59,7 +63,7 @@ def _rss_by_process(root_pid: int) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=WatchOptions.workers)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="pipeline-drain-"))
     try:
@@ -101,13 +105,14 @@ def main() -> None:
         print(f"throughput        {args.n / drained:8.2f} requests/s")
         print(f"latency median    {statistics.median(latencies):8.1f} s (drop -> archived)")
         print(f"latency p95       {latencies[round(0.95 * (len(latencies) - 1))]:8.1f} s")
-        early = next(rss for n, rss in samples if n >= args.n // 4)
-        late = samples[-1][1]
-        print("resident memory (MiB) at 25 % of the run -> at the end, and peak:")
-        for key in sorted(late):
-            peak = max(rss.get(key, 0) for _, rss in samples)
-            print(f"  {key:<22} {early.get(key, 0) / 1024:7.1f} -> {late[key] / 1024:7.1f}"
-                  f"   peak {peak / 1024:7.1f}")
+        quarters = [next(rss for n, rss in samples if n >= args.n * q // 4) for q in (1, 2, 3)]
+        quarters.append(samples[-1][1])
+        print("resident memory (MiB) after 25 / 50 / 75 / 100 % of the requests, peak, CPU s:")
+        for key in sorted(quarters[-1]):
+            peak = max(rss.get(key, (0, 0))[0] for _, rss in samples)
+            steps = " ".join(f"{q.get(key, (0, 0))[0] / 1024:7.1f}" for q in quarters)
+            print(f"  {key:<18} {steps}   peak {peak / 1024:7.1f}"
+                  f"   cpu {quarters[-1][key][1]:6.1f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

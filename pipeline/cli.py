@@ -133,7 +133,8 @@ def process(ctx: click.Context, files: tuple[Path, ...]) -> None:
               help="Seconds a file must stay unchanged before it is taken.")
 @click.option("--rescan", type=float, default=10.0, show_default=True,
               help="Seconds between full rescans of the inbox.")
-@click.option("--workers", type=click.IntRange(0, 64), default=2, show_default=True,
+@click.option("--workers", type=click.IntRange(0, 64), default=WatchOptions.workers,
+              show_default="cores + 1",
               help="Processes that render and sign (one LibreOffice each); 0 does the work in "
                    "the watcher itself.")
 @click.pass_context

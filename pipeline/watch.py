@@ -39,7 +39,9 @@ class WatchOptions:
     rescan: float = 10.0  # seconds between full rescans
     polling: bool = False
     retry: float = 60.0  # seconds between retries of requests held by a set-up fault
-    workers: int = 2  # processes that run requests; 0 runs them in the watcher itself
+    # processes that run requests; 0 runs them in the watcher itself. One more than the cores:
+    # a worker waiting for its LibreOffice leaves its core to another (bench/bench_watch.py)
+    workers: int = (os.cpu_count() or 1) + 1
     index_every: float = 5.0  # seconds between index rebuilds during a burst
 
 

@@ -8,6 +8,8 @@ import os
 import re
 import signal
 import subprocess
+import threading
+import time
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -55,9 +57,11 @@ def request(**changes: object) -> Request:
     return dataclasses.replace(REQUEST, **changes)
 
 
-def pdftotext_raw(pdf: Path) -> str:
-    return subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+def pdftotext_raw(pdf: Path, page: int | None = None) -> str:
+    """The text of ``pdf``, or of one page of it (much faster on a long document)."""
+    pages = [] if page is None else ["-f", str(page), "-l", str(page)]
+    return subprocess.run(["pdftotext", "-raw", *pages, str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
 
 
 def squash(text: str) -> str:
@@ -217,3 +221,83 @@ def test_kills_and_restarts_soffice_that_hangs(tmp_path: Path) -> None:
         with pytest.raises(ProcessLookupError):
             os.kill(hung, 0)
     assert squash(REQUEST.title) in squash(pdftotext_raw(tmp_path / "after.pdf"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_group(pgid: int) -> list[int]:
+    """Pids of the processes still in process group ``pgid``, zombies included."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def test_restarts_soffice_killed_mid_conversion(converter: Converter, tmp_path: Path) -> None:
+    """SIGKILL soffice while it is busy with a document: the retry on a new soffice still
+    writes the whole PDF. The document, 100 pages of Thai, takes about 1.3 s of soffice's CPU
+    time, and the kill comes once soffice has spent 0.3 s on it."""
+    pages = 100
+    long_doc = docx.Document()
+    for page in range(1, pages + 1):
+        long_doc.add_paragraph(f"หน้า {page}")
+        long_doc.add_paragraph("".join(LONG_WORDS) * 3)
+        long_doc.add_paragraph("".join(LONG_WORDS[::-1]) * 3)
+        if page < pages:
+            long_doc.add_page_break()
+    last_page = "สิ้นสุดเอกสารฉบับยาว END-OF-LONG-DOC"
+    long_doc.add_paragraph(last_page)
+    source = tmp_path / "long.docx"
+    long_doc.save(source)
+    small = tmp_path / "form.docx"
+    render_docx(REQUEST, "REQ-1", TEMPLATE, small)
+    converter.convert(small, tmp_path / "warm.pdf")  # soffice running and idle
+    busy = converter.pid
+    target = tmp_path / "long.pdf"
+
+    done = threading.Event()
+    killed: list[tuple[list[Path], bool]] = []  # (partial files, target existed) at the kill
+
+    def kill_when_busy() -> None:
+        deadline = time.monotonic() + 10
+        while not list(tmp_path.glob(".long.pdf.*.part")):  # convert() has begun
+            if done.is_set() or time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+        start = cpu_seconds(busy)
+        while cpu_seconds(busy) - start < 0.3:  # soffice is working on the document
+            if done.is_set() or time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+        killed.append((list(tmp_path.glob(".long.pdf.*.part")), target.exists()))
+        os.kill(busy, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_busy, daemon=True)
+    killer.start()
+    try:
+        converter.convert(source, target)
+    finally:
+        done.set()
+        killer.join()
+
+    assert killed, "the conversion ended before soffice could be killed"
+    partials, target_existed = killed[0]
+    assert partials and not target_existed, "the kill came after the conversion"
+    assert converter.pid != busy, "soffice was not restarted"
+    with pytest.raises(ProcessLookupError):
+        os.kill(busy, 0)  # reaped, not left a zombie
+    assert process_group(busy) == [], "a process of the killed soffice is still running"
+    assert not list(tmp_path.glob(".long.pdf.*.part"))
+    info = subprocess.run(["pdfinfo", str(target)], capture_output=True, text=True,
+                          check=True).stdout
+    assert int(re.search(r"^Pages:\s+(\d+)$", info, re.M).group(1)) == pages
+    assert squash(last_page) in squash(pdftotext_raw(target, page=pages))
