@@ -207,6 +207,25 @@ def test_restarts_soffice_that_was_killed(converter: Converter, tmp_path: Path) 
     assert squash(REQUEST.title) in squash(pdftotext_raw(tmp_path / "after.pdf"))
 
 
+def test_recycles_soffice_after_so_many_documents(converter: Converter, tmp_path: Path) -> None:
+    docx = tmp_path / "form.docx"
+    render_docx(REQUEST, "REQ-1", TEMPLATE, docx)
+    converter.convert(docx, tmp_path / "warm.pdf")
+    running = converter.pid
+    kept = converter.recycle_after
+    converter.recycle_after = 1
+    try:
+        converter.convert(docx, tmp_path / "last.pdf")  # the last one this soffice converts
+        assert converter.pid is None  # stopped gracefully: its memory is given back
+        with pytest.raises(ProcessLookupError):
+            os.kill(running, 0)
+    finally:
+        converter.recycle_after = kept
+    converter.convert(docx, tmp_path / "fresh.pdf")
+    assert converter.pid not in (None, running)
+    assert squash(REQUEST.title) in squash(pdftotext_raw(tmp_path / "fresh.pdf"))
+
+
 def test_kills_and_restarts_soffice_that_hangs(tmp_path: Path) -> None:
     docx = tmp_path / "form.docx"
     render_docx(REQUEST, "REQ-1", TEMPLATE, docx)
