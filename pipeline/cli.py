@@ -175,6 +175,76 @@ def status(ctx: click.Context) -> None:
         journal.close()
 
 
+@main.command()
+@workspace_option
+@click.pass_context
+def pending(ctx: click.Context) -> None:
+    """Requests waiting for the director, oldest first (their forms are in pending/)."""
+    config = _load(ctx)
+    with Processor(config) as processor:
+        waiting = processor.pending()
+    if not waiting:
+        click.echo("nothing is waiting for the director / ไม่มีคำขอรออนุมัติ")
+        return
+    click.echo(f"{'ID':<16} {'waiting since':<26} {'work group':<34} {'provider':<26} title")
+    for item in waiting:
+        since = thai.long_datetime(item.waiting_since, digits=False)
+        r = item.request
+        click.echo(f"{item.request_id:<16} {since:<26} {r.work_group[:34]:<34} "
+                   f"{r.provider.name[:26]:<26} {r.title}")
+    click.echo(f"\n{len(waiting)} waiting; read them in {config.workspace.pending}")
+
+
+@main.command()
+@workspace_option
+@click.argument("ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Approve every waiting request.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@click.pass_context
+def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: bool) -> None:
+    """Sign the given waiting requests (or --all) as the director, and archive them."""
+    config = _load(ctx)
+    with Processor(config) as processor:
+        waiting = {item.request_id: item for item in processor.pending()}
+        chosen = list(waiting) if everything else list(ids)
+        unknown = [i for i in chosen if i not in waiting]
+        if unknown:
+            raise click.ClickException(f"not waiting for the director: {', '.join(unknown)} "
+                                       f"(see `pipeline pending`)")
+        if not chosen:
+            raise click.UsageError("name the requests to approve, or use --all")
+        if not yes:
+            for request_id in chosen:
+                click.echo(f"  {request_id}  {waiting[request_id].request.title}")
+            click.confirm(f"Sign {len(chosen)} request(s) as {config.director.person.name}?",
+                          abort=True)
+        failed = False
+        with click.progressbar(chosen, label="signing / กำลังลงนาม", file=sys.stderr) as bar:
+            outcomes = [processor.approve(request_id) for request_id in bar]
+        for outcome in outcomes:
+            _report(outcome)
+            failed |= outcome.state != State.ARCHIVED
+        processor.rebuild_index()
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@workspace_option
+@click.argument("request_id")
+@click.option("--reason", required=True, help="Why it is not approved; the provider reads it.")
+@click.pass_context
+def reject(ctx: click.Context, request_id: str, reason: str) -> None:
+    """Do not approve a waiting request: the provider gets it back with the reason."""
+    config = _load(ctx)
+    with Processor(config) as processor:
+        try:
+            outcome = processor.refuse(request_id, reason)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        processor.rebuild_index()
+    click.echo(f"{request_id} returned to the provider: {outcome.rejection.report}")
+
+
 @main.command("demo")
 @workspace_option
 @click.pass_context

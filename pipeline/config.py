@@ -90,6 +90,11 @@ class Workspace:
         return self.root / "templates"
 
     @property
+    def pending(self) -> Path:
+        """Provider-signed forms waiting for the director, for the director to read."""
+        return self.root / "pending"
+
+    @property
     def state(self) -> Path:
         """Private working area: the journal, per-request work folders, the log."""
         return self.root / ".pipeline"

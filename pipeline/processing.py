@@ -67,6 +67,16 @@ def _record_signature(work: Path, info: signing.SignatureInfo) -> None:
                        json.dumps(record.to_dict(), ensure_ascii=False).encode("utf-8"))
 
 
+@dataclass(frozen=True)
+class PendingRequest:
+    """A request waiting for the director: what the approval queue shows."""
+
+    request_id: str
+    request: Request
+    waiting_since: datetime
+    pdf: Path  # the provider-signed form, for the director to read
+
+
 class Processor:
     """Holds what is costly to set up (LibreOffice, parsed keys, the journal) for many requests."""
 
@@ -170,12 +180,16 @@ class Processor:
                               f"tell the administrator")
             return self._reject(entry, (problem,))
         except (RenderError, SigningError, ConfigError) as exc:
-            state = self.journal.get(request_id).state
-            self.journal.advance(request_id, state, _now(), str(exc))
-            log.error("%s held in %s (%s): %s", request_id, state, entry.source_name, exc)
-            problem = Problem("", "", "คำขอรอผู้ดูแลระบบแก้ไขการตั้งค่า แล้วจะดำเนินการต่อเอง",
-                              f"waiting for the administrator to fix the set-up: {exc}")
-            return Outcome(entry.source_path, request_id, state, problems=(problem,))
+            return self._held(entry, exc)
+
+    def _held(self, entry: Entry, exc: Exception) -> Outcome:
+        """A fault of the set-up: the request stays in its state, with the reason."""
+        state = self.journal.get(entry.id).state
+        self.journal.advance(entry.id, state, _now(), str(exc))
+        log.error("%s held in %s (%s): %s", entry.id, state, entry.source_name, exc)
+        problem = Problem("", "", "คำขอรอผู้ดูแลระบบแก้ไขการตั้งค่า แล้วจะดำเนินการต่อเอง",
+                          f"waiting for the administrator to fix the set-up: {exc}")
+        return Outcome(entry.source_path, entry.id, state, problems=(problem,))
 
     def _steps(self, entry: Entry) -> Outcome:
         request_id = entry.id
@@ -207,19 +221,53 @@ class Processor:
             state = self._advance(entry, State.PROVIDER_SIGNED)
         if state == State.PROVIDER_SIGNED:
             if not self.config.auto_approve:
+                self.ws.pending.mkdir(exist_ok=True)
+                fsutil.copy_file(work / PROVIDER_PDF, self.ws.pending / f"{request_id}.pdf")
                 self._advance(entry, State.AWAITING_DIRECTOR)
                 return Outcome(entry.source_path, request_id, State.AWAITING_DIRECTOR)
-            state = self.approve(request_id)
+            state = self._sign_director(entry)
         if state == State.AWAITING_DIRECTOR:
             return Outcome(entry.source_path, request_id, state)
         return self._archive(entry, request)
 
-    def approve(self, request_id: str) -> State:
-        """The director's signature on a provider-signed request."""
+    # -- the director -------------------------------------------------------------------
+    def pending(self) -> list[PendingRequest]:
+        """Requests signed by their provider and waiting for the director, oldest first."""
+        waiting = []
+        for entry in self.journal.in_state(State.AWAITING_DIRECTOR):
+            request = from_dict(json.loads(
+                (self._work(entry.id) / REQUEST_JSON).read_text(encoding="utf-8")))
+            waiting.append(PendingRequest(entry.id, request, entry.updated_at,
+                                          self.ws.pending / f"{entry.id}.pdf"))
+        return waiting
+
+    def approve(self, request_id: str) -> Outcome:
+        """The director signs a waiting request; it is archived as a bundle."""
+        entry = self._awaiting(request_id)
+        try:
+            self._sign_director(entry)
+        except (SigningError, ConfigError) as exc:
+            return self._held(entry, exc)
+        return self.run(request_id)
+
+    def refuse(self, request_id: str, reason: str) -> Outcome:
+        """The director does not approve: the provider gets the sheet back with the reason."""
+        entry = self._awaiting(request_id)
+        problem = Problem("", "", f"ผู้อนุมัติไม่อนุมัติ เหตุผล: {reason}",
+                          f"the director did not approve it; reason: {reason}")
+        return self._reject(entry, (problem,))
+
+    def _awaiting(self, request_id: str) -> Entry:
         entry = self.journal.get(request_id)
-        assert entry is not None and entry.state in (State.PROVIDER_SIGNED,
-                                                     State.AWAITING_DIRECTOR)
-        work = self._work(request_id)
+        if entry is None:
+            raise LookupError(f"no request {request_id}")
+        if entry.state != State.AWAITING_DIRECTOR:
+            raise LookupError(f"{request_id} is not waiting for the director (it is {entry.state})")
+        return entry
+
+    def _sign_director(self, entry: Entry) -> State:
+        """The director's signature on a provider-signed request."""
+        work = self._work(entry.id)
         director = self.config.director
         info = signing.sign(work / PROVIDER_PDF, work / SIGNED_PDF, role="director",
                             signer=self._signer(director), person=director.person,
@@ -315,6 +363,7 @@ class Processor:
         )
         folder = bundle.write_bundle(self.ws.outbox, content)
         self._advance(entry, State.ARCHIVED)
+        (self.ws.pending / f"{entry.id}.pdf").unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.ARCHIVED, bundle=folder)
 
@@ -331,6 +380,7 @@ class Processor:
             for attachment in sorted(taken.iterdir()):
                 fsutil.copy_unique(attachment, self.ws.rejected, attachment.name)
         self._advance(entry, State.REJECTED, "; ".join(p.english for p in problems))
+        (self.ws.pending / f"{entry.id}.pdf").unlink(missing_ok=True)
         shutil.rmtree(self._work(entry.id), ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
                        problems=problems)

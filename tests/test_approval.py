@@ -1,0 +1,98 @@
+"""The director's approval queue: pending, approve (one or all), reject with a reason."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from pipeline import bundle, config, demo, sheet, verify
+from pipeline.journal import State
+from pipeline.processing import Processor
+
+PIPELINE = [sys.executable, "-m", "pipeline"]
+
+
+@pytest.fixture
+def queued(demo_ws):
+    """The demo workspace with the director's signature not automatic (the default)."""
+    text = demo_ws.workspace.config_file.read_text(encoding="utf-8")
+    demo_ws.workspace.config_file.write_text(
+        text.replace("auto_approve = true", "auto_approve = false"), encoding="utf-8")
+    return config.load(demo_ws.workspace.root)
+
+
+def _submit(processor: Processor, ws, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        path = ws.workspace.root / f"คำขอ {i}.xlsx"
+        sheet.new_request(path, ws)
+        sheet.fill(path, {**demo.sample_values(date.today()), "title": f"เรื่องที่ {i + 1}"})
+        outcome = processor.process(path)
+        assert outcome.state == State.AWAITING_DIRECTOR, outcome.problems
+        ids.append(outcome.request_id)
+    return ids
+
+
+def test_requests_wait_for_the_director_then_are_archived(queued, converter):
+    with Processor(queued, converter) as processor:
+        ids = _submit(processor, queued, 2)
+        waiting = processor.pending()
+        assert [w.request_id for w in waiting] == ids
+        assert all(w.pdf.is_file() for w in waiting)  # readable by the director
+        first = verify.verify_pdf(waiting[0].pdf, queued.trust_roots)
+        assert [(s.role, s.ok) for s in first] == [("provider", True)]
+        assert not any(bundle.is_bundle(p) for p in queued.workspace.outbox.iterdir())
+
+        outcome = processor.approve(ids[0])
+        assert outcome.state == State.ARCHIVED
+        statuses = verify.verify_pdf(outcome.bundle / f"{ids[0]}.pdf", queued.trust_roots)
+        assert [(s.role, s.ok) for s in statuses] == [("provider", True), ("director", True)]
+        assert not waiting[0].pdf.exists()
+        assert [w.request_id for w in processor.pending()] == ids[1:]
+        with pytest.raises(LookupError, match="not waiting"):
+            processor.approve(ids[0])
+
+
+def test_the_director_rejects_with_a_reason_the_provider_reads(queued, converter):
+    with Processor(queued, converter) as processor:
+        (request_id,) = _submit(processor, queued, 1)
+        outcome = processor.refuse(request_id, "ข้อมูลยังไม่ครบ ขอภาพประกอบ")
+    assert outcome.state == State.REJECTED
+    report = outcome.rejection.report.read_text(encoding="utf-8-sig")
+    assert "ข้อมูลยังไม่ครบ ขอภาพประกอบ" in report and "director did not approve" in report
+    assert not (queued.workspace.pending / f"{request_id}.pdf").exists()
+
+
+def test_approve_all_from_the_command_line(queued, converter):
+    with Processor(queued, converter) as processor:
+        ids = _submit(processor, queued, 3)
+    root = str(queued.workspace.root)
+    listing = subprocess.run([*PIPELINE, "-w", root, "pending"], capture_output=True, text=True)
+    assert listing.returncode == 0 and all(i in listing.stdout for i in ids)
+    assert "เรื่องที่ 3" in listing.stdout
+    run = subprocess.run([*PIPELINE, "-w", root, "approve", "--all", "--yes"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    bundles = sorted(p.name for p in queued.workspace.outbox.iterdir() if bundle.is_bundle(p))
+    assert bundles == ids
+    again = subprocess.run([*PIPELINE, "-w", root, "approve", ids[0], "--yes"],
+                           capture_output=True, text=True)
+    assert again.returncode != 0 and "not waiting" in again.stderr
+
+
+def test_a_director_key_that_cannot_be_opened_keeps_the_request_waiting(queued, converter):
+    with Processor(queued, converter) as processor:
+        (request_id,) = _submit(processor, queued, 1)
+    broken = dataclasses.replace(queued, director=dataclasses.replace(
+        queued.director, key=dataclasses.replace(queued.director.key,
+                                                 passphrase_file=None,
+                                                 passphrase_env="PIPELINE_TEST_UNSET")))
+    with Processor(broken, converter) as processor:
+        outcome = processor.approve(request_id)
+        assert outcome.state == State.AWAITING_DIRECTOR
+        assert "PIPELINE_TEST_UNSET" in outcome.problems[0].english
+        assert [w.request_id for w in processor.pending()] == [request_id]
