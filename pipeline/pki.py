@@ -8,7 +8,13 @@ authority directly under the root). Files in the PKI folder:
 ``root.pem``, ``intermediate.pem``            CA certificates (PEM), the trust anchors to hand out
 ``root-key.pem``, ``intermediate-key.pem``    CA keys (PKCS#8, encrypted)
 ``<who>.p12``                                 a person's key, certificate and chain (PKCS#12)
+``tsa.p12``                                   the demo time-stamping authority, under the root
+``revoked.txt``                               serial numbers revoked (one hex serial a line)
 ``passphrase.txt``                            the passphrase of all of the above
+
+Certificates name CRL distribution points under ``http://pki.demo.invalid/``, a host that
+never resolves: the demo hands its CRLs to validation directly (:func:`current_crls`), fresh
+each time, so nothing ever depends on the network.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 ROOT_CERT, ROOT_KEY = "root.pem", "root-key.pem"
 INTERMEDIATE_CERT, INTERMEDIATE_KEY = "intermediate.pem", "intermediate-key.pem"
 PASSPHRASE_FILE = "passphrase.txt"
+REVOKED_FILE = "revoked.txt"
+TSA = "tsa"
+CRL_BASE = "http://pki.demo.invalid"
+_CRL_LIFETIME = timedelta(days=7)
 _CA_FILES = {"root": (ROOT_CERT, ROOT_KEY), "intermediate": (INTERMEDIATE_CERT, INTERMEDIATE_KEY)}
 
 # CAs start well in the past so that back-dated end-entity certificates (an expired signer,
@@ -110,7 +120,8 @@ def create_pki(
     intermediate_key = _new_key()
     intermediate = Authority(
         _issue(root_name, root_key, _ca_subject("Intermediate CA", unit),
-               intermediate_key.public_key(), _ca_extensions(path_length=0),
+               intermediate_key.public_key(),
+               [*_ca_extensions(path_length=0), _crl_distribution("root")],
                ca_from, ca_from + _INTERMEDIATE_LIFETIME),
         intermediate_key,
     )
@@ -126,7 +137,46 @@ def create_pki(
     for who, person in people.items():
         _write_signer(directory, intermediate, root.certificate, who, person, passphrase,
                       now - _CLOCK_SKEW, now + _SIGNER_LIFETIME)
+    _write_tsa(directory, root, passphrase, now - _CLOCK_SKEW, now + _SIGNER_LIFETIME)
     return load_pki(directory)
+
+
+def revoke(pki: DemoPKI, who: str) -> None:
+    """Revoke ``who``'s certificate: the next CRLs of the intermediate CA list it."""
+    data = pki.pkcs12[who].read_bytes()
+    passphrase = pki.passphrase_file.read_bytes().rstrip(b"\r\n")
+    _key, cert, _chain = pkcs12.load_key_and_certificates(data, passphrase)
+    assert cert is not None
+    with (pki.directory / REVOKED_FILE).open("a", encoding="ascii") as f:
+        f.write(f"{cert.serial_number:x}\n")
+
+
+def current_crls(pki: DemoPKI, now: datetime | None = None
+                 ) -> tuple[x509.CertificateRevocationList, ...]:
+    """Fresh CRLs of both CAs (valid a week from ``now``), as a CA publishes them."""
+    now = now or datetime.now(UTC)
+    revoked_file = pki.directory / REVOKED_FILE
+    revoked = ({int(line, 16) for line in revoked_file.read_text().split()}
+               if revoked_file.is_file() else set())
+    crls = []
+    for which in ("root", "intermediate"):
+        authority = pki.authority(which)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(authority.certificate.subject)
+            .last_update(now - _CLOCK_SKEW)
+            .next_update(now + _CRL_LIFETIME)
+            .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                authority.key.public_key()), critical=False)
+        )
+        if which == "intermediate":
+            for serial in sorted(revoked):
+                builder = builder.add_revoked_certificate(
+                    x509.RevokedCertificateBuilder().serial_number(serial)
+                    .revocation_date(now - _CLOCK_SKEW).build())
+        crls.append(builder.sign(authority.key, hashes.SHA256()))
+    return tuple(crls)
 
 
 def add_signer(
@@ -178,12 +228,37 @@ def _write_signer(
     unit = issuer.certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
     key = _new_key()
     cert = _issue(issuer.certificate.subject, issuer.key, _signer_subject(person, str(unit)),
-                  key.public_key(), _signer_extensions(), not_before, not_after)
+                  key.public_key(), [*_signer_extensions(), _crl_distribution("intermediate")],
+                  not_before, not_after)
     data = pkcs12.serialize_key_and_certificates(
         person.name.encode(), key, cert, [issuer.certificate, root],
         serialization.BestAvailableEncryption(passphrase),
     )
     _write(directory / f"{who}.p12", data, private=True)
+
+
+def _write_tsa(directory: Path, root: Authority, passphrase: bytes, not_before: datetime,
+               not_after: datetime) -> None:
+    """The demo time-stamping authority, issued directly by the root: current revocation
+    status for it then says nothing about the signers' (expired, one day) certificates."""
+    key = _new_key()
+    unit = root.certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    cert = _issue(root.certificate.subject, root.key,
+                  _ca_subject("Time-Stamping Authority", str(unit)), key.public_key(),
+                  [(x509.BasicConstraints(ca=False, path_length=None), True),
+                   (_key_usage(digital_signature=True, content_commitment=True), True),
+                   (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True),
+                   _crl_distribution("root")],
+                  not_before, not_after)
+    data = pkcs12.serialize_key_and_certificates(
+        b"tsa", key, cert, [root.certificate], serialization.BestAvailableEncryption(passphrase))
+    _write(directory / f"{TSA}.p12", data, private=True)
+
+
+def _crl_distribution(issuer: str) -> tuple[x509.ExtensionType, bool]:
+    url = f"{CRL_BASE}/{issuer}.crl"
+    point = x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)
+    return x509.CRLDistributionPoints([point]), False
 
 
 def _issue(
