@@ -6,9 +6,12 @@ file and the manifest are on disk, so a crash leaves no half bundle behind.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,3 +121,93 @@ def check_bundle(bundle: Path) -> list[str]:
             problems.append(f"{rel}: SHA-256 differs from manifest.json")
     problems.extend(f"{rel}: not listed in manifest.json" for rel in sorted(present - set(listed)))
     return problems
+
+
+# -- later changes: an event appended to the history, a file replaced with its hash -----------
+_PENDING = ".pending"
+_PENDING_MANIFEST = f".{MANIFEST}{_PENDING}"
+
+
+class BundleChanged(Exception):
+    """The bundle changed between the caller reading it and asking to update it."""
+
+
+def append_event(
+    bundle: Path,
+    event: dict,
+    *,
+    status: str | None = None,
+    signature: SignatureRecord | None = None,
+    replace: Mapping[str, Path] | None = None,
+    expect_sha256: Mapping[str, str] | None = None,
+) -> dict:
+    """Append ``event`` to the manifest's ``events`` (a history that is only ever appended
+    to), optionally replacing top-level files (``replace``: name in the bundle -> new
+    content), recording their new hashes, adding a signature and setting the status.
+    ``expect_sha256`` guards against a concurrent change: the named files must still have
+    these hashes, else BundleChanged.
+
+    All or nothing, even across a crash: the new files and the new manifest are staged
+    under hidden names, the staged manifest is the commit point, and the renames that
+    follow are redone by :func:`recover` if a crash interrupts them. Returns the manifest.
+    """
+    replace = dict(replace or {})
+    if any("/" in rel or rel == MANIFEST for rel in replace):
+        raise ValueError("only top-level files other than the manifest can be replaced")
+    with _locked(bundle):
+        _roll_forward(bundle)
+        for leftover in bundle.glob(f".*{_PENDING}"):  # staged by an update that never committed
+            leftover.unlink()
+        manifest = read_manifest(bundle)
+        for rel, sha256 in (expect_sha256 or {}).items():
+            if manifest["files"].get(rel, {}).get("sha256") != sha256:
+                raise BundleChanged(f"{bundle.name}/{rel} changed meanwhile; try again")
+        for rel, src in replace.items():
+            if rel not in manifest["files"]:
+                raise ValueError(f"{rel} is not a file of bundle {bundle.name}")
+            staged = bundle / f".{rel}{_PENDING}"
+            fsutil.copy_file(src, staged, sync_dir=False)
+            manifest["files"][rel] = {"sha256": fsutil.sha256_file(staged),
+                                      "size": staged.stat().st_size}
+        manifest.setdefault("events", []).append(event)
+        if signature is not None:
+            manifest["signatures"].append(signature.to_dict())
+        if status is not None:
+            manifest["status"] = status
+        fsutil.write_bytes(bundle / _PENDING_MANIFEST,
+                           json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+        _roll_forward(bundle)
+    return manifest
+
+
+def recover(bundle: Path) -> None:
+    """Finish an update that a crash interrupted after its commit point (cheap otherwise:
+    one stat). Readers call it before reading a manifest."""
+    if (bundle / _PENDING_MANIFEST).exists():
+        with _locked(bundle):
+            _roll_forward(bundle)
+
+
+def _roll_forward(bundle: Path) -> None:
+    pending = bundle / _PENDING_MANIFEST
+    if not pending.exists():
+        return
+    manifest = json.loads(pending.read_text(encoding="utf-8"))
+    for rel in manifest["files"]:
+        staged = bundle / f".{rel}{_PENDING}"
+        if "/" not in rel and staged.exists():
+            os.replace(staged, bundle / rel)
+    os.replace(pending, bundle / MANIFEST)
+    fsutil.fsync_dir(bundle)
+
+
+@contextmanager
+def _locked(bundle: Path) -> Iterator[None]:
+    """One update of a bundle at a time (a lock on the folder itself: nothing is added)."""
+    fd = os.open(bundle, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+

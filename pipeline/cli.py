@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
 
 from pipeline import config as config_mod
-from pipeline import demo, logs, sheet, thai, verify, workspace
+from pipeline import demo, logs, sheet, signing, thai, verify, workspace
+from pipeline import index as index_mod
+from pipeline import publish as publish_mod
+from pipeline import report as report_mod
 from pipeline.journal import Journal, State
+from pipeline.office import ConversionError, Converter
 from pipeline.processing import Outcome, Processor
 from pipeline.watch import WatchError, WatchOptions, drain, watch
 
@@ -299,3 +304,117 @@ def verify_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """
     config = _load(ctx)
     sys.exit(0 if _print_verification(list(paths), config.trust_roots) else 1)
+
+
+# -- the records the office reports from: index, publication record, reports -------------------
+def _date_option(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    parsed = thai.parse_date(value)
+    if parsed is None:
+        raise click.BadParameter(f"{value!r} is not a date: write e.g. 25/11/2569 or 2026-11-25",
+                                 param_hint=what)
+    return parsed
+
+
+@main.command("index")
+@workspace_option
+@click.option("--rebuild", is_flag=True,
+              help="Regenerate outbox/index.xlsx and index.csv from the bundles and the journal.")
+@click.pass_context
+def index_cmd(ctx: click.Context, rebuild: bool) -> None:
+    """Show whether the index is up to date; --rebuild regenerates it. Exit 1 when it could
+    not be written (e.g. open in Excel on another computer)."""
+    config = _load(ctx)
+    ws = config.workspace
+    if rebuild:
+        result = index_mod.refresh(ws, retry_after=None)
+        click.echo(f"{result.rows} requests in {result.seconds:.2f} s: {result.xlsx}, "
+                   f"{result.csv.name}")
+        if not result.written:
+            raise click.ClickException(f"the index could not be written: {result.problem} "
+                                       f"(close it where it is open, then run this again)")
+        return
+    stale = index_mod.stale_reason(ws)
+    target = ws.outbox / index_mod.INDEX_NAME
+    click.echo(f"{target}: {'present' if target.is_file() else 'not written yet'}")
+    if stale:
+        click.echo(f"stale since {stale}; run `pipeline index --rebuild`", err=True)
+        sys.exit(1)
+
+
+@main.command("published")
+@workspace_option
+@click.argument("request_id")
+@click.option("--url", required=True, help="The address of the published page.")
+@click.option("--date", "when", help="The day it went on the website (default: today); "
+                                     "e.g. 25/11/2569 or 2026-11-25.")
+@click.option("--sign/--no-sign", default=None,
+              help="Sign the form's third block with the webmaster's key (default: when "
+                   "[publisher] in pipeline.toml names one).")
+@click.pass_context
+def published(ctx: click.Context, request_id: str, url: str, when: str | None,
+              sign: bool | None) -> None:
+    """Record that the webmaster put an approved request on the website."""
+    config = _load(ctx)
+    try:
+        done = publish_mod.record(config, request_id, url, _date_option(when, "--date"),
+                                  sign=sign)
+    except (publish_mod.PublishError, config_mod.ConfigError, signing.SigningError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{request_id} published {thai.short_date(done.published_on)} at {done.url}"
+               + (f"; signed by {done.signature.signer}" if done.signature else ""))
+    result = index_mod.refresh(config.workspace)
+    if not result.written:
+        click.echo(f"the index is stale ({result.problem}); it is written at the next update",
+                   err=True)
+
+
+@main.command("collect")
+@workspace_option
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--since", help="Only requests approved on or after this day (e.g. 1/11/2569).")
+@click.pass_context
+def collect(ctx: click.Context, directory: Path, since: str | None) -> None:
+    """Copy the approved, not yet published requests into DIRECTORY for upload, with
+    ASCII file names. Exit 1 when a bundle was skipped because it is damaged."""
+    config = _load(ctx)
+    found = publish_mod.collect(config, directory, _date_option(since, "--since"))
+    for item in found:
+        if item.problem:
+            click.echo(f"{item.request_id}  SKIPPED: {item.problem}", err=True)
+        else:
+            click.echo(f"{item.request_id}  -> {item.folder}")
+    click.echo(f"{sum(not i.problem for i in found)} request(s) to upload in {directory}")
+    sys.exit(1 if any(i.problem for i in found) else 0)
+
+
+@main.command("report")
+@workspace_option
+@click.option("--month", help="The month: 2569-11 (Buddhist Era) or 2026-11.")
+@click.option("--fiscal-year", help="The fiscal year (October to September), e.g. 2569.")
+@click.option("--work-group", help="Only this work group (its name or number); default: the "
+                                   "whole office and each work group.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports (default: outbox/reports/<period>/).")
+@click.option("--sign", is_flag=True, help="The director signs each PDF as acknowledged.")
+@click.pass_context
+def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
+               work_group: str | None, out: Path | None, sign: bool) -> None:
+    """Write the monthly (or fiscal-year) publication report, .xlsx and .pdf."""
+    if (month is None) == (fiscal_year is None):
+        raise click.UsageError("give either --month or --fiscal-year")
+    config = _load(ctx)
+    try:
+        period = (report_mod.month(month) if month is not None
+                  else report_mod.fiscal_year(fiscal_year))
+        with Converter(timeout=config.office_timeout) as converter:
+            written = report_mod.write_reports(config, period, converter, out_dir=out,
+                                               work_group=work_group, sign=sign)
+    except (report_mod.ReportError, config_mod.ConfigError, signing.SigningError,
+            ConversionError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for item in written:
+        click.echo(f"{item.scope}: {item.pdf}  {item.xlsx.name}"
+                   + ("  (signed)" if item.signature else ""))
+

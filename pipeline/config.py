@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.request import Person
+from pipeline.request import FIELD_NAMES, Person
 
 CONFIG_NAME = "pipeline.toml"
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/tlwg/Laksaman.ttf")
@@ -60,9 +60,65 @@ class KeySource:
 
 
 @dataclass(frozen=True)
+class TokenSource:
+    """A key on a PKCS#11 token (USB token, smart card, HSM): the module that drives it, the
+    token's label, the key's label and/or ID (CKA_ID), and the environment variable holding
+    the PIN. The signer's certificate is the token's certificate with the key's ID (without
+    an ID, its label). ``chain`` names PEM files with the CA certificates to embed; without
+    them, the other certificates on the token are embedded."""
+
+    module: Path
+    token_label: str
+    pin_env: str
+    key_label: str | None = None
+    key_id: bytes | None = None
+    chain: tuple[Path, ...] = ()
+
+    def pin(self) -> str:
+        try:
+            return os.environ[self.pin_env]
+        except KeyError:
+            raise ConfigError(f"environment variable {self.pin_env} is not set "
+                              f"(PIN for token {self.token_label!r})") from None
+
+
+@dataclass(frozen=True)
 class SignerConfig:
     person: Person
-    key: KeySource
+    key: KeySource | TokenSource
+
+
+ACTING_TITLES = ("รักษาราชการแทน", "ปฏิบัติราชการแทน")
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ActingDirector:
+    """Someone who may approve in the director's place: ``title`` is รักษาราชการแทน or
+    ปฏิบัติราชการแทน. ``key`` is the one they sign with, when they have their own."""
+
+    person: Person
+    title: str
+    key: KeySource | None = None
+
+
+@dataclass(frozen=True)
+class SheetRules:
+    """``[sheet]`` in pipeline.toml: what a request sheet and its attachments may be."""
+
+    max_days_past: int = 365  # how old a request date may be
+    max_days_future: int = 60  # how far ahead a request date may be
+    max_length: tuple[tuple[str, int], ...] = ()  # (defined name, characters): overrides
+    max_sheet_bytes: int = 20 * MB  # the .xlsx file itself
+    max_unpacked_bytes: int = 100 * MB  # everything in the .xlsx (a zip), unpacked
+    max_xml_bytes: int = 10 * MB  # the parts that are parsed (the rest is pictures)
+    max_entries: int = 1000  # files inside the .xlsx
+    max_attachment_bytes: int = 50 * MB  # each attachment
+    max_request_bytes: int = 200 * MB  # all attachments of one request
+    acting_directors: tuple[ActingDirector, ...] = ()
+    # (name on the sheet, name in that person's certificate) when they differ beyond
+    # titles and spacing, e.g. a certificate issued in English
+    certificate_names: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,6 +164,25 @@ class Workspace:
         return self.state / "work"
 
 
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+@dataclass(frozen=True)
+class SigningPolicy:
+    """``[signing]``: the PAdES level and where its evidence comes from. ``tsa`` is an RFC 3161
+    URL, or ``demo`` for the demo PKI's own authority (in-process, no network); ``revocation``
+    is ``online`` (OCSP/CRLs fetched where the certificates point) or ``demo`` (fresh CRLs
+    from the demo PKI)."""
+
+    level: str = "B-LTA"
+    tsa: str = ""
+    tsa_timeout: float = 10.0
+    tsa_username: str | None = None
+    tsa_password_env: str | None = None
+    revocation: str = "online"
+    demo_pki: Path | None = None  # the demo PKI folder, for tsa/revocation = "demo"
+
+
 @dataclass(frozen=True)
 class Config:
     workspace: Workspace
@@ -124,6 +199,8 @@ class Config:
     office_timeout: float
     id_prefix: str
     attachment_wait: float  # seconds a sheet waits for the attachments it names
+    sheet: SheetRules = SheetRules()
+    signing: SigningPolicy = SigningPolicy()
 
 
 def load(root: Path) -> Config:
@@ -156,7 +233,15 @@ def _parse(ws: Workspace, data: dict) -> Config:
         p = Path(value).expanduser()
         return p if p.is_absolute() else ws.root / p
 
-    def key_source(table: dict, where: str) -> KeySource:
+    def key_source(table: dict, where: str) -> KeySource | TokenSource:
+        if "pkcs12" in table and "pkcs11_module" in table:
+            raise ConfigError(f"{ws.config_file}: {where} has both pkcs12 and pkcs11_module: "
+                              f"a signer's key is either in a file or on a token")
+        if "pkcs11_module" in table:
+            return token_source(table, where)
+        if "pkcs12" not in table:
+            raise ConfigError(f"{ws.config_file}: {where} needs pkcs12 (a PKCS#12 key file) "
+                              f"or pkcs11_module (the PKCS#11 module of a USB token)")
         return KeySource(
             pkcs12=path(need(table, "pkcs12", where)),
             passphrase_env=table.get("passphrase_env"),
@@ -164,9 +249,98 @@ def _parse(ws: Workspace, data: dict) -> Config:
                              else None),
         )
 
+    def token_source(table: dict, where: str) -> TokenSource:
+        key_label, key_hex = table.get("key_label"), table.get("key_id")
+        if not key_label and not key_hex:
+            raise ConfigError(f"{ws.config_file}: {where} needs key_label or key_id to find "
+                              f"the key on the token (`pkcs11-tool --list-objects` shows them)")
+        try:
+            key_id = bytes.fromhex(key_hex.replace(":", "")) if key_hex else None
+        except (AttributeError, ValueError):
+            raise ConfigError(f"{ws.config_file}: {where}.key_id must be hexadecimal text, "
+                              f"e.g. \"01\"") from None
+        chain = table.get("chain", [])
+        if not isinstance(chain, list) or not all(isinstance(p, str) for p in chain):
+            raise ConfigError(f"{ws.config_file}: {where}.chain must be a list of PEM files")
+        return TokenSource(
+            module=path(need(table, "pkcs11_module", where)),
+            token_label=need(table, "token_label", where),
+            pin_env=need(table, "pin_env", where),
+            key_label=need(table, "key_label", where) if key_label else None,
+            key_id=key_id,
+            chain=tuple(path(p) for p in chain),
+        )
+
     def signer(table: dict, where: str) -> SignerConfig:
         person = Person(need(table, "name", where), need(table, "position", where))
         return SignerConfig(person, key_source(table, where))
+
+    def sheet_rules(table: dict) -> SheetRules:
+        def number(key: str, default: float, scale: int = 1) -> int:
+            value = table.get(key, default / scale)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"{ws.config_file}: sheet.{key} must be a positive number")
+            return int(value * scale)
+
+        def pairs(key: str, kind: type) -> tuple[tuple[str, object], ...]:
+            value = table.get(key, {})
+            if not isinstance(value, dict) or not all(
+                    isinstance(v, kind) and not isinstance(v, bool) for v in value.values()):
+                raise ConfigError(f"{ws.config_file}: [sheet.{key}] must map names to "
+                                  f"{'numbers' if kind is int else 'text'}")
+            return tuple(value.items())
+
+        max_length = pairs("max_length", int)
+        unknown = [name for name, _ in max_length if name not in FIELD_NAMES]
+        if unknown:
+            raise ConfigError(f"{ws.config_file}: sheet.max_length: unknown field "
+                              f"{', '.join(unknown)} (known: {', '.join(FIELD_NAMES)})")
+        acting = []
+        entries = table.get("acting_directors", [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ConfigError(f"{ws.config_file}: [[sheet.acting_directors]] must be an array "
+                              f"of tables")
+        for i, entry in enumerate(entries):
+            where = f"sheet.acting_directors[{i}]"
+            title = need(entry, "title", where)
+            if title not in ACTING_TITLES:
+                raise ConfigError(f"{ws.config_file}: {where}.title must be one of "
+                                  f"{', '.join(ACTING_TITLES)}")
+            acting.append(ActingDirector(
+                Person(need(entry, "name", where), need(entry, "position", where)), title,
+                key_source(entry, where) if entry.get("pkcs12") else None))
+        d = SheetRules()
+        return SheetRules(
+            max_days_past=number("max_days_past", d.max_days_past),
+            max_days_future=number("max_days_future", d.max_days_future),
+            max_length=max_length,
+            max_sheet_bytes=number("max_sheet_mb", d.max_sheet_bytes, MB),
+            max_unpacked_bytes=number("max_unpacked_mb", d.max_unpacked_bytes, MB),
+            max_xml_bytes=number("max_xml_mb", d.max_xml_bytes, MB),
+            max_entries=number("max_entries", d.max_entries),
+            max_attachment_bytes=number("max_attachment_mb", d.max_attachment_bytes, MB),
+            max_request_bytes=number("max_request_mb", d.max_request_bytes, MB),
+            acting_directors=tuple(acting),
+            certificate_names=pairs("certificate_names", str),
+        )
+
+    def signing_policy(table: dict) -> SigningPolicy:
+        where = f"{ws.config_file}: signing"
+        level = str(table.get("level", SigningPolicy.level))
+        if level not in LEVELS:
+            raise ConfigError(f"{where}.level must be one of {', '.join(LEVELS)}, not {level!r}")
+        tsa = str(table.get("tsa", ""))
+        if level != "B-B" and not tsa:
+            raise ConfigError(f"{where}.level {level} needs signing.tsa: the URL of an RFC 3161 "
+                              f"timestamp authority (or level = \"B-B\" to sign without one)")
+        revocation = str(table.get("revocation", SigningPolicy.revocation))
+        if revocation not in ("online", "demo"):
+            raise ConfigError(f"{where}.revocation must be \"online\" or \"demo\"")
+        return SigningPolicy(
+            level=level, tsa=tsa, tsa_timeout=float(table.get("tsa_timeout", 10)),
+            tsa_username=table.get("tsa_username"),
+            tsa_password_env=table.get("tsa_password_env"), revocation=revocation,
+            demo_pki=path(str(table.get("demo_pki", "demo-pki"))))
 
     unit = section("unit")
     director = section("director")
@@ -196,4 +370,6 @@ def _parse(ws: Workspace, data: dict) -> Config:
         office_timeout=float(office.get("timeout", 60)),
         id_prefix=str(unit.get("id_prefix", "REQ")),
         attachment_wait=float(section("watch").get("attachment_wait", 300)),
+        sheet=sheet_rules(section("sheet")),
+        signing=signing_policy(signing),
     )

@@ -61,6 +61,8 @@ def _demo_config(pki_files: pki.DemoPKI, root: Path) -> str:
         providers=[{"name": PEOPLE["provider"].name, "position": PEOPLE["provider"].position,
                     **key("provider")}],
         trust_roots=[rel(pki_files.root_pem)],
+        tsa="demo",
+        revocation="demo",
     )
 
 

@@ -1,73 +1,637 @@
-"""``outbox/index.xlsx``: one row per archived request, derived from the bundles' manifests.
+"""``outbox/index.xlsx`` and ``outbox/index.csv``: one row per request, for the office and its
+auditors.
 
-The index is derived data, so it is rebuilt from the manifests rather than edited in place;
-writing it atomically means a reader never sees half a file.
+The index is derived data. The truth is the bundles' manifests (archived requests) and the
+journal (requests still waiting, and those returned to the clerk), so the index is never edited
+in place: it is generated from them and swapped in atomically, a reader never sees half a file.
+The watcher regenerates it at most every few seconds during a burst (watch.py), so its cost,
+which grows with the archive, is paid once per burst rather than once per request.
+
+When the swap fails, typically because the file is open in Excel on a Windows share (Samba
+then refuses to replace it), nothing is lost: the truth is elsewhere. A warning says so, a
+marker in ``.pipeline/`` records that the index is stale, and the index is written again a
+little later (and at every later regeneration) until it succeeds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import fcntl
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
-from pipeline import bundle, thai
+from pipeline import bundle, publish, thai
+from pipeline.config import Workspace
+from pipeline.journal import Entry, Journal, State
+
+log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.xlsx"
-STATUS_TH = {"approved": "อนุมัติแล้ว", "published": "เผยแพร่แล้ว"}
+CSV_NAME = "index.csv"
+SHEET_TITLE = "ทะเบียนคำขอ"
+HEADER_ROWS = 2  # Thai names, then English names; data start on row 3
+STALE_NAME = "index-stale.txt"
+LOCK_NAME = "index.lock"
+RETRY_AFTER = 30.0  # seconds before a failed swap is tried again
+# Excel shows these with the Thai Buddhist calendar (the 107 in the locale code): 25 พ.ย. 2569.
+# LibreOffice reads the code the same way.
+DATE_FORMAT = "[$-107041E]d mmm yyyy"
+DATETIME_FORMAT = "[$-107041E]d mmm yyyy hh:mm"
+_EXCEL_MAX_TEXT = 32767
+_LINK_FONT = Font(color="0563C1", underline="single")
+
+
+class Status(StrEnum):
+    """A request's status as the office names it."""
+
+    WAITING = "รอลงนาม"
+    APPROVED = "อนุมัติแล้ว"
+    PUBLISHED = "เผยแพร่แล้ว"
+    NOT_APPROVED = "ไม่อนุมัติ"
+    RETURNED = "ส่งกลับแก้ไข"
+
+    @property
+    def english(self) -> str:
+        return _STATUS_ENGLISH[self]
+
+
+_STATUS_ENGLISH = {
+    Status.WAITING: "awaiting signature",
+    Status.APPROVED: "approved",
+    Status.PUBLISHED: "published",
+    Status.NOT_APPROVED: "not approved",
+    Status.RETURNED: "returned for correction",
+}
+# A manifest's "status" (the bundle's own word) to the office's.
+_MANIFEST_STATUS = {
+    "approved": Status.APPROVED,
+    "published": Status.PUBLISHED,
+    "not-approved": Status.NOT_APPROVED,
+    "declined": Status.NOT_APPROVED,
+}
+# The journal keeps a refusal by the director as a rejection whose message starts so
+# (processing.Processor.refuse); any other rejection returned the sheet for correction.
+_REFUSED = "the director did not approve"
+# What a request not yet archived is waiting for, by journal state.
+_WAITING_FOR = {
+    State.RECEIVED: "รอตรวจแบบคำขอ",
+    State.VALIDATED: "รอจัดทำแบบฟอร์ม",
+    State.RENDERED: "รอผู้ให้ข้อมูลลงนาม",
+    State.PROVIDER_SIGNED: "รอผู้อนุมัติลงนาม",
+    State.AWAITING_DIRECTOR: "รอผู้อนุมัติลงนาม",
+    State.SIGNED: "รอจัดเก็บ",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One request as the index and the reports show it."""
+
+    request_id: str
+    status: Status
+    received_at: datetime  # when the pipeline took the sheet (aware)
+    source_name: str = ""  # the sheet's name as the clerk gave it
+    request_date: date | None = None
+    work_group: str = ""
+    category: str = ""
+    title: str = ""
+    provider: str = ""
+    approver: str = ""
+    provider_signed_at: datetime | None = None
+    director_signed_at: datetime | None = None
+    published_on: date | None = None
+    published_url: str = ""
+    pdf_sha256: str = ""
+    bundle: str = ""  # the bundle folder, relative to the outbox; "" when not archived
+    signed_pdf: str = ""  # relative to the outbox
+    note: str = ""  # why it was returned, what it waits for, what is wrong with it
+    closed_at: datetime | None = None  # when it was returned or refused
+    journal_state: str = ""  # the journal's state; "" for a bundle the journal does not know
+
+    @property
+    def approved_at(self) -> datetime | None:
+        return self.director_signed_at if self.status in (Status.APPROVED,
+                                                          Status.PUBLISHED) else None
+
+
+@dataclass(frozen=True)
+class Column:
+    thai: str
+    english: str
+    width: float
+
+
 COLUMNS = (
-    ("เลขที่คำขอ", "Request ID", 18),
-    ("วันที่ขอ", "Request date", 14),
-    ("วันที่รับ", "Received", 14),
-    ("กลุ่มงาน", "Work group", 28),
-    ("ประเภทข้อมูล", "Category", 30),
-    ("หัวข้อ", "Title", 50),
-    ("ผู้ให้ข้อมูล", "Provider", 26),
-    ("ผู้อนุมัติ", "Approver", 26),
-    ("สถานะ", "Status", 14),
-    ("SHA-256 ของ PDF ที่ลงนาม", "SHA-256 of signed PDF", 30),
-    ("แฟ้ม", "Bundle", 22),
+    Column("เลขที่คำขอ", "Request ID", 17),
+    Column("วันที่ขอ", "Request date", 13),
+    Column("วันที่รับ", "Received", 17),
+    Column("กลุ่มงาน", "Work group", 30),
+    Column("ประเภทข้อมูล", "Category", 28),
+    Column("หัวข้อ", "Title", 50),
+    Column("ผู้ให้ข้อมูล", "Provider", 24),
+    Column("ผู้อนุมัติ", "Approver", 24),
+    Column("สถานะ", "Status", 14),
+    Column("SHA-256 ของ PDF ที่ลงนาม", "SHA-256 of the signed PDF", 24),
+    Column("ผู้ให้ข้อมูลลงนาม", "Provider signed", 17),
+    Column("ผู้อนุมัติลงนาม", "Director signed", 17),
+    Column("วันที่เผยแพร่", "Published on", 13),
+    Column("URL ที่เผยแพร่", "Published URL", 40),
+    Column("แฟ้มคำขอ", "Bundle folder", 18),
+    Column("PDF ที่ลงนาม", "Signed PDF", 22),
+    Column("ไฟล์ที่ส่ง", "Sheet as sent", 24),
+    Column("หมายเหตุ", "Note", 50),
 )
+_LINK_COLUMNS = {13, 14, 15}  # 0-based: URL, bundle folder, signed PDF
 
 
-def rebuild(outbox: Path) -> Path:
-    """Write ``outbox/index.xlsx`` from every bundle under ``outbox``."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "index"
-    for col, (thai_head, english, width) in enumerate(COLUMNS, start=1):
-        ws.cell(1, col, thai_head).font = Font(bold=True)
-        ws.cell(2, col, english).font = Font(italic=True, color="666666")
-        ws.column_dimensions[ws.cell(1, col).column_letter].width = width
-    ws.freeze_panes = "A3"
-    bundles = sorted(p for p in outbox.iterdir() if p.is_dir() and bundle.is_bundle(p))
-    for row, folder in enumerate(bundles, start=3):
+@dataclass(frozen=True)
+class IndexResult:
+    """What a regeneration did. ``written`` is False when a file could not be swapped in
+    (``problem`` says why); the index is then stale and is written again later."""
+
+    xlsx: Path
+    csv: Path
+    rows: int
+    written: bool
+    seconds: float
+    problem: str = ""
+
+
+# -- gathering ---------------------------------------------------------------------------------
+def gather(ws: Workspace) -> list[Row]:
+    """Every request, from the manifests and the journal, sorted by request ID."""
+    rows: dict[str, Row] = {}
+    outbox = ws.outbox
+    if outbox.is_dir():
+        for folder in outbox.iterdir():
+            if folder.name.startswith(".") or not bundle.is_bundle(folder):
+                continue
+            row = _bundle_row(outbox, folder)
+            if row is not None:
+                rows[row.request_id] = row
+    sources: dict[str, Path] = {}
+    for entry in _journal_entries(ws):
+        known = rows.get(entry.id)
+        if known is not None:
+            rows[entry.id] = _with(known, journal_state=str(entry.state),
+                                   source_name=known.source_name or entry.source_name)
+        else:
+            rows[entry.id] = _journal_row(ws, entry)
+            if entry.state == State.REJECTED and not entry.taken:
+                sources[entry.id] = entry.source_path
+    _add_rejection_details(ws, rows, sources)
+    return sorted(rows.values(), key=lambda r: request_id_key(r.request_id))
+
+
+def request_id_key(request_id: str) -> tuple:
+    """Sort ``REQ-2569-00042`` by year, then number (not as text: 100000 follows 99999)."""
+    m = re.fullmatch(r"(.*)-(\d{4})-(\d+)", request_id)
+    return (m[2], int(m[3]), m[1]) if m else ("", 0, request_id)
+
+
+def _with(row: Row, **changes: object) -> Row:
+    return replace(row, **changes)
+
+
+def _bundle_row(outbox: Path, folder: Path) -> Row | None:
+    bundle.recover(folder)  # finish an update a crash interrupted, before reading
+    try:
         m = bundle.read_manifest(folder)
         req = m["request"]
-        received = datetime.fromisoformat(m["times"]["received"]).astimezone(thai.BANGKOK)
-        values = (
-            m["request_id"],
-            thai.short_date(date.fromisoformat(req["request_date"])),
-            thai.short_date(received.date()),
-            req["work_group"],
-            req["category"],
-            req["title"],
-            req["provider"]["name"],
-            req["approver"]["name"],
-            STATUS_TH.get(m["status"], m["status"]),
-            m["files"][m["signed_pdf"]]["sha256"],
-            f"{folder.name}/",
+        signed_at = {s["role"]: datetime.fromisoformat(s["signed_at"])
+                     for s in m.get("signatures", ())}
+        publications = publish.publications(m)
+        status = (Status.PUBLISHED if publications
+                  else _MANIFEST_STATUS.get(m.get("status", ""), Status.APPROVED))
+        last = publications[-1] if publications else None
+        pdf = m["signed_pdf"]
+        return Row(
+            request_id=m["request_id"],
+            status=status,
+            received_at=datetime.fromisoformat(m["times"]["received"]),
+            source_name=m.get("source", {}).get("name", ""),
+            request_date=date.fromisoformat(req["request_date"]),
+            work_group=req["work_group"],
+            category=req["category"],
+            title=req["title"],
+            provider=req["provider"]["name"],
+            approver=req["approver"]["name"],
+            provider_signed_at=signed_at.get("provider"),
+            director_signed_at=signed_at.get("director"),
+            published_on=last.published_on if last else None,
+            published_url=last.url if last else "",
+            pdf_sha256=m["files"][pdf]["sha256"],
+            bundle=f"{folder.name}/",
+            signed_pdf=f"{folder.name}/{pdf}",
         )
-        for col, value in enumerate(values, start=1):
-            cell = ws.cell(row, col, value)
-            cell.data_type = "s"  # values are data: "=HYPERLINK(..)" in a title stays text
-        link = ws.cell(row, len(values))
-        link.hyperlink = f"{folder.name}/{m['signed_pdf']}"
-        link.font = Font(color="0563C1", underline="single")
-    ws.auto_filter.ref = f"A2:{ws.cell(2, len(COLUMNS)).column_letter}{max(2, len(bundles) + 2)}"
-    target = outbox / INDEX_NAME
-    tmp = outbox / f".{INDEX_NAME}.tmp"
-    wb.save(tmp)
-    tmp.replace(target)
-    return target
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # the journal still lists the request; its row will say the bundle is damaged
+        log.warning("index: %s/manifest.json cannot be read (%s); listed as damaged",
+                    folder.name, exc)
+        return None
+
+
+def _journal_entries(ws: Workspace) -> Iterator[Entry]:
+    if not ws.journal_file.is_file():
+        return
+    journal = Journal(ws.journal_file)
+    try:
+        for state in State:
+            yield from journal.in_state(state)
+    finally:
+        journal.close()
+
+
+def _journal_row(ws: Workspace, entry: Entry) -> Row:
+    """A request the journal knows but no readable bundle holds."""
+    base = Row(request_id=entry.id, status=Status.WAITING, received_at=entry.received_at,
+               source_name=entry.source_name, journal_state=str(entry.state))
+    if entry.state == State.REJECTED:
+        refused = entry.message.startswith(_REFUSED)
+        return _with(base, status=Status.NOT_APPROVED if refused else Status.RETURNED,
+                     closed_at=entry.updated_at, note=entry.message)
+    if entry.state == State.ARCHIVED:
+        return _with(base, status=Status.APPROVED,
+                     note="แฟ้มคำขอหายหรือเสียหาย ตรวจด้วย pipeline verify / "
+                          "the bundle is missing or damaged")
+    if entry.state not in _WAITING_FOR:  # a state added later: shown as the journal says
+        return _with(base, note=str(entry.state))
+    row = _with(base, note=_WAITING_FOR[entry.state])
+    request = _work_request(ws, entry.id)
+    if request is None:
+        return row
+    return _with(row, request_date=request.request_date, work_group=request.work_group,
+                 category=request.category, title=request.title,
+                 provider=request.provider.name, approver=request.approver.name)
+
+
+def _work_request(ws: Workspace, request_id: str):
+    """The validated request of a request in progress, from its work folder."""
+    # processing imports this module; by the time an index is made both are loaded
+    from pipeline.processing import REQUEST_JSON
+    from pipeline.request import from_dict
+
+    path = ws.work / request_id / REQUEST_JSON
+    try:
+        return from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# -- returned requests: the rejection report and the kept sheet --------------------------------
+_REPORT_ID = re.compile(r"^เลขที่คำขอ / request ID: (\S+)\s*$", re.M)
+_REPORT_FILE = re.compile(r"^ไฟล์ / file: (.+?)\s*$", re.M)
+# rejection.report_text: the Thai reasons are the numbered lines after this heading
+_REASONS_START = "คำขอนี้ยังไม่ได้ดำเนินการ"
+_NUMBERED = re.compile(r"^\d+\.\s*")
+_SHEET_FIELDS = ("title", "work_group", "category", "request_date", "provider_name",
+                 "approver_name")
+_sheet_memo: dict[tuple[str, int, int], dict[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class _Rejected:
+    reasons: tuple[str, ...]
+    sheet: Path
+
+
+def _add_rejection_details(ws: Workspace, rows: dict[str, Row],
+                           sources: dict[str, Path]) -> None:
+    """Give a returned or refused request the Thai reasons of its rejection report and what
+    its sheet says (title, work group, category), so that reports can attribute it. The
+    sheet is the copy kept in inbox/rejected/, or the original a command line named."""
+    wanted = {i for i, r in rows.items()
+              if r.status in (Status.RETURNED, Status.NOT_APPROVED) and not r.bundle}
+    if not wanted:
+        return
+    reports = _rejection_reports(ws.rejected, wanted) if ws.rejected.is_dir() else {}
+    for request_id in wanted:
+        row = rows[request_id]
+        rejected = reports.get(request_id)
+        sheet = rejected.sheet if rejected and rejected.sheet.is_file() else sources.get(request_id)
+        values = _sheet_values(sheet) if sheet is not None else {}
+        rows[request_id] = _with(
+            row,
+            note=("; ".join(rejected.reasons) if rejected and rejected.reasons else row.note),
+            title=values.get("title") or row.title,
+            work_group=values.get("work_group", ""),
+            category=values.get("category", ""),
+            provider=values.get("provider_name", ""),
+            approver=values.get("approver_name", ""),
+            request_date=thai.parse_date(values.get("request_date", "")),
+        )
+
+
+def _rejection_reports(folder: Path, wanted: set[str]) -> dict[str, _Rejected]:
+    found: dict[str, _Rejected] = {}
+    for report in sorted(folder.glob("*.error.txt")):
+        try:
+            text = report.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue
+        m = _REPORT_ID.search(text)
+        if not m or m[1] not in wanted:
+            continue
+        reasons: list[str] = []
+        started = False
+        for line in text.splitlines():
+            if line.startswith(_REASONS_START):
+                started = True
+            elif started and _NUMBERED.match(line):
+                reasons.append(_NUMBERED.sub("", line.strip()))
+            elif started and reasons:
+                break  # the Thai list ends where the numbered lines do
+        found[m[1]] = _Rejected(tuple(reasons), report.with_name(report.name[:-len(".error.txt")]))
+    return found
+
+
+def _sheet_values(path: Path) -> dict[str, str]:
+    """A few cells of a sheet that failed validation, by their defined names, as text.
+    Best effort: a sheet that cannot be read gives nothing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return {}
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key in _sheet_memo:
+        return _sheet_memo[key]
+    values: dict[str, str] = {}
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            for name in _SHEET_FIELDS:
+                defined = wb.defined_names.get(name)
+                if defined is None:
+                    continue
+                for title, ref in defined.destinations:
+                    if title in wb.sheetnames:
+                        value = wb[title][ref.replace("$", "").split(":")[0]].value
+                        if isinstance(value, datetime | date):
+                            value = thai.short_date(value if isinstance(value, date)
+                                                    and not isinstance(value, datetime)
+                                                    else value.date())
+                        values[name] = thai.normalize_text("" if value is None else str(value))
+                        break
+        finally:
+            wb.close()
+    except Exception as exc:  # a damaged file fails anywhere inside openpyxl; best effort
+        log.debug("index: cannot read %s: %s", path, exc)
+    _sheet_memo[key] = values
+    return values
+
+
+# -- writing -----------------------------------------------------------------------------------
+def rebuild(outbox: Path) -> Path:
+    """Regenerate the index of the workspace whose outbox is ``outbox`` (the processor's and
+    the watcher's entry point). Never raises for a locked file: see :func:`refresh`."""
+    return refresh(Workspace(outbox.resolve().parent)).xlsx
+
+
+def refresh(ws: Workspace, *, retry_after: float | None = RETRY_AFTER) -> IndexResult:
+    """Regenerate ``index.xlsx`` and ``index.csv`` from the manifests and the journal.
+
+    Each file is written beside its target and renamed over it. When a rename fails (the
+    file is locked), a warning is logged, ``.pipeline/index-stale.txt`` says so, and, in a
+    long-running process, the whole index is regenerated again after ``retry_after`` seconds
+    (None: only at the next call).
+    """
+    started = time.monotonic()
+    with _exclusive(ws):
+        rows = gather(ws)
+        problems = []
+        for target, write in ((ws.outbox / INDEX_NAME, write_xlsx),
+                              (ws.outbox / CSV_NAME, write_csv)):
+            try:
+                _write_atomically(target, lambda path, w=write: w(rows, path))
+            except OSError as exc:
+                problems.append(f"{target.name}: {exc.strerror or exc}")
+        stale = ws.state / STALE_NAME
+        if problems:
+            problem = "; ".join(problems)
+            _mark_stale(stale, problem)
+            when = (f"it will be written again in {retry_after:g} s and at the next update"
+                    if retry_after is not None else "it will be written at the next update")
+            log.warning("index not updated: %s. It may be open in Excel on another computer "
+                        "(close it there). Nothing is lost: the bundles and the journal hold "
+                        "the data; %s", problem, when)
+            if retry_after is not None:
+                _schedule_retry(ws, retry_after)
+        else:
+            stale.unlink(missing_ok=True)
+            _cancel_retry()
+    return IndexResult(ws.outbox / INDEX_NAME, ws.outbox / CSV_NAME, len(rows), not problems,
+                       time.monotonic() - started, "; ".join(problems))
+
+
+def stale_reason(ws: Workspace) -> str | None:
+    """Why the index is out of date (its last regeneration could not be swapped in), or None."""
+    try:
+        return (ws.state / STALE_NAME).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def _exclusive(ws: Workspace) -> Iterator[None]:
+    """One regeneration at a time per workspace (the watcher, `pipeline process`, `pipeline
+    published`): otherwise a slower one started earlier could swap in older data last."""
+    ws.state.mkdir(parents=True, exist_ok=True)
+    with (ws.state / LOCK_NAME).open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _write_atomically(target: Path, write) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    partial = Path(name)
+    try:
+        write(partial)
+        with partial.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _mark_stale(marker: Path, problem: str) -> None:
+    stamp = datetime.now(thai.BANGKOK).isoformat(timespec="seconds")
+    with contextlib.suppress(OSError):  # the warning in the log says it already
+        marker.write_text(f"{stamp} {problem}\n", encoding="utf-8")
+
+
+_retry_lock = threading.Lock()
+_retry_timer: threading.Timer | None = None
+
+
+def _schedule_retry(ws: Workspace, delay: float) -> None:
+    global _retry_timer
+    with _retry_lock:
+        if _retry_timer is not None:
+            return
+        _retry_timer = threading.Timer(delay, _retry, args=(ws, delay))
+        _retry_timer.daemon = True
+        _retry_timer.start()
+
+
+def _retry(ws: Workspace, delay: float) -> None:
+    global _retry_timer
+    with _retry_lock:
+        _retry_timer = None
+    try:
+        result = refresh(ws, retry_after=delay)
+    except Exception:  # a background retry must never take the process down
+        log.exception("index: retry failed")
+        return
+    if result.written:
+        log.info("index written after an earlier failure (%d rows)", result.rows)
+
+
+def _cancel_retry() -> None:
+    global _retry_timer
+    with _retry_lock:
+        if _retry_timer is not None and _retry_timer is not threading.current_thread():
+            _retry_timer.cancel()
+        _retry_timer = None
+
+
+def cells(row: Row) -> tuple[object, ...]:
+    """A row's values in column order: dates as dates (local time, as Excel wants them)."""
+    return (
+        row.request_id,
+        row.request_date,
+        _local(row.received_at),
+        row.work_group,
+        row.category,
+        row.title,
+        row.provider,
+        row.approver,
+        str(row.status),
+        row.pdf_sha256,
+        _local(row.provider_signed_at),
+        _local(row.director_signed_at),
+        row.published_on,
+        row.published_url,
+        row.bundle,
+        row.signed_pdf,
+        row.source_name,
+        row.note,
+    )
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    """Bangkok wall time without a zone: Excel has no time zones."""
+    return moment.astimezone(thai.BANGKOK).replace(tzinfo=None) if moment else None
+
+
+def write_xlsx(rows: Iterable[Row], path: Path) -> None:
+    """The index workbook: Thai header and English header, frozen, filterable; every text is
+    stored as text (a title such as ``=HYPERLINK(..)`` is never a formula); dates are real
+    dates shown in the Buddhist Era; links open the bundle, its PDF and the published page.
+    Written in openpyxl's streaming mode: about 4 s for 20,000 rows (bench/bench_index.py)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(SHEET_TITLE)
+    for i, column in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[_letter(i)].width = column.width
+    ws.freeze_panes = f"B{HEADER_ROWS + 1}"
+    rows = list(rows)
+    ws.auto_filter.ref = f"A{HEADER_ROWS}:{_letter(len(COLUMNS))}{HEADER_ROWS + max(1, len(rows))}"
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    thai_head, english_head = [], []
+    for column in COLUMNS:
+        cell = WriteOnlyCell(ws, column.thai)
+        cell.font = Font(bold=True)
+        cell.fill = head_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        thai_head.append(cell)
+        cell = WriteOnlyCell(ws, column.english)
+        cell.font = Font(italic=True, color="666666")
+        cell.fill = head_fill
+        english_head.append(cell)
+    ws.append(thai_head)
+    ws.append(english_head)
+    for row in rows:
+        ws.append([_xlsx_cell(ws, i, value) for i, value in enumerate(cells(row))])
+    wb.save(path)
+
+
+def _xlsx_cell(ws, column: int, value: object) -> object:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime | date):
+        cell = WriteOnlyCell(ws, value)
+        cell.number_format = DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT
+        return cell
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:_EXCEL_MAX_TEXT]
+    if column in _LINK_COLUMNS:
+        cell = WriteOnlyCell(ws, text)
+        cell.data_type = "s"
+        cell.hyperlink = text
+        cell.font = _LINK_FONT
+        return cell
+    if text.startswith(("=", "#")):  # openpyxl would store it as a formula or an error
+        cell = WriteOnlyCell(ws, text)
+        cell.data_type = "s"
+        return cell
+    return text
+
+
+def _letter(column: int) -> str:
+    return get_column_letter(column)
+
+
+def write_csv(rows: Iterable[Row], path: Path) -> None:
+    """The same rows for other tools: UTF-8 with a BOM (so Excel reads the Thai), one header
+    row, dates in ISO 8601. A text that a spreadsheet would run as a formula (``=``, ``+``,
+    ``-``, ``@``) gets a leading apostrophe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([f"{c.thai} / {c.english}" for c in COLUMNS])
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in cells(row)])
+    path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def read_xlsx(path: Path) -> list[tuple[object, ...]]:
+    """The data rows of an index workbook as values (for tests and tools)."""
+    wb = load_workbook(path, read_only=True)
+    try:
+        return [tuple(r) for r in wb.active.iter_rows(min_row=HEADER_ROWS + 1, values_only=True)]
+    finally:
+        wb.close()

@@ -164,7 +164,7 @@ def current_crls(pki: DemoPKI, now: datetime | None = None
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(authority.certificate.subject)
-            .last_update(now - _CLOCK_SKEW)
+            .last_update(now)
             .next_update(now + _CRL_LIFETIME)
             .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import bundle, fsutil, index, render, sheet, signing, thai
-from pipeline.config import Config, ConfigError, SignerConfig
+from pipeline import bundle, evidence, fsutil, index, render, sheet, signing, validate
+from pipeline.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
 from pipeline.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.office import ConversionError, Converter
 from pipeline.rejection import Rejection, reject
@@ -32,6 +33,7 @@ FIELDS_PDF = "form-fields.pdf"
 PROVIDER_PDF = "provider-signed.pdf"
 SIGNED_PDF = "signed.pdf"
 AWAITED_JSON = "awaited-attachments.json"
+EVIDENCE_LIFETIME = 3600.0  # seconds before revocation data is gathered again
 
 
 class _AwaitingAttachments(Exception):
@@ -86,9 +88,13 @@ class Processor:
         self.journal = Journal(self.ws.journal_file, config.id_prefix)
         self._own_converter = converter is None
         self.converter = converter or Converter(timeout=config.office_timeout)
-        self._signers: dict[Path, signing.LoadedSigner] = {}
+        self._gathered: tuple[float, signing.Evidence] | None = None
+        self._signers: dict[KeySource | TokenSource, signing.LoadedSigner] = {}
 
     def close(self) -> None:
+        for signer in self._signers.values():
+            signer.close()  # logs out of tokens
+        self._signers.clear()
         self.journal.close()
         if self._own_converter:
             self.converter.close()
@@ -216,7 +222,8 @@ class Processor:
             assert provider is not None  # checked in validation
             info = signing.sign(work / FIELDS_PDF, work / PROVIDER_PDF, role="provider",
                                 signer=self._signer(provider), person=request.provider,
-                                font=self.config.font, certify=True)
+                                font=self.config.font, certify=True,
+                                evidence=self._evidence())
             _record_signature(work, info)
             state = self._advance(entry, State.PROVIDER_SIGNED)
         if state == State.PROVIDER_SIGNED:
@@ -271,7 +278,7 @@ class Processor:
         director = self.config.director
         info = signing.sign(work / PROVIDER_PDF, work / SIGNED_PDF, role="director",
                             signer=self._signer(director), person=director.person,
-                            font=self.config.font)
+                            font=self.config.font, evidence=self._evidence())
         _record_signature(work, info)
         return self._advance(entry, State.SIGNED)
 
@@ -292,33 +299,94 @@ class Processor:
                        problems=(Problem("", "", "ไฟล์ถูกลบออกจาก inbox ก่อนระบบจะรับไป", message),))
 
     def _validate(self, entry: Entry, work: Path) -> tuple[Problem, ...]:
-        result = sheet.read_sheet(work / SOURCE, self.config)
+        """Every problem of the sheet at once (``sheet.read_sheet``, which also checks that
+        the provider's registered key is in their name), then the attachments: present
+        beside the sheet (or awaited), plain files, within the size limits."""
+        key_errors: list[Exception] = []
+
+        def certificate_name(provider: SignerConfig) -> str | None:
+            """The name in the provider's certificate. A PKCS#12 key is opened afresh (its
+            passphrase may change before signing); a token's session is kept for signing."""
+            try:
+                if isinstance(provider.key, KeySource):
+                    loaded = signing.load_signer(provider.key)
+                    name = loaded.name
+                    loaded.close()
+                    return name
+                return self._signer(provider).name
+            except (SigningError, ConfigError) as exc:
+                key_errors.append(exc)
+                return None
+
+        result = sheet.read_sheet(work / SOURCE, self.config, certificate_name=certificate_name)
+        if key_errors and result.ok:
+            raise key_errors[0]  # the set-up's fault, not the clerk's: held and retried
         if not result.ok:
             return result.problems
         request = result.request
         assert request is not None
-        problems = []
-        if self._provider(request) is None:
-            problems.append(Problem(
-                "provider_name", "",
-                f"ไม่มีกุญแจลงนามของ {request.provider.name} ในระบบ "
-                "(ผู้ดูแลต้องลงทะเบียนใน pipeline.toml ก่อน)",
-                f"no signing key is registered for {request.provider.name} "
-                "(the administrator must add it to pipeline.toml)"))
+        cell = result.cells.get("attachments", "")
         attachments = work / "attachments"
         attachments.mkdir(exist_ok=True)
         origin = entry.source_path.parent
-        missing = [n for n in request.attachments
-                   if not (attachments / n).is_file() and not (origin / n).is_file()]
+
+        def found(name: str) -> Path | None:
+            for folder in (attachments, origin):
+                path = folder / name
+                if path.is_file() and path.parent == folder and Path(name).name == name:
+                    return path
+            return None
+
+        missing = [n for n in request.attachments if found(n) is None]
         waited = (_now() - entry.received_at).total_seconds()
-        if missing and not problems and entry.taken and waited < self.config.attachment_wait:
+        if missing and entry.taken and waited < self.config.attachment_wait:
             fsutil.write_bytes(work / AWAITED_JSON,
                                json.dumps(missing, ensure_ascii=False).encode("utf-8"))
             raise _AwaitingAttachments(missing)
+        label = f"ไฟล์แนบ ({cell})" if cell else "ไฟล์แนบ"
+        where = f"attachments ({cell.rsplit('!', 1)[-1]})" if cell else "attachments"
         if missing:
+            return (Problem(
+                "attachments", cell,
+                f"{label} ไม่พบไฟล์ {', '.join(missing)} ข้างแบบคำขอ: วางไฟล์ไว้ในโฟลเดอร์ inbox "
+                "พร้อมแบบคำขอ และตรวจว่าชื่อไฟล์ในช่องตรงกับชื่อไฟล์จริง (รวมนามสกุล เช่น .pdf)",
+                f"{where} file(s) {', '.join(missing)} not found beside the sheet: drop them "
+                "into the inbox with the sheet, and check that the names in the cell are the "
+                "files' exact names (with the extension, e.g. .pdf)"),)
+        problems = []
+        limits = self.config.sheet
+        sizes = {}
+
+        def size(n: int) -> str:
+            return f"{n / MB:.1f} MB" if n >= MB else f"{max(1, round(n / 1024))} KB"
+
+        for name in request.attachments:
+            path = found(name)
+            assert path is not None
+            if path.is_symlink():
+                problems.append(Problem(
+                    "attachments", cell, f"{label} '{name}' เป็นทางลัด (link) ไม่ใช่ไฟล์: วางไฟล์จริง",
+                    f"{where} '{name}' is a link, not a file: drop the file itself"))
+                continue
+            sizes[name] = path.stat().st_size
+            if sizes[name] > limits.max_attachment_bytes:
+                problems.append(Problem(
+                    "attachments", cell,
+                    f"{label} '{name}' ใหญ่ {size(sizes[name])} เกินกำหนดไฟล์ละ "
+                    f"{size(limits.max_attachment_bytes)}: ย่อขนาดไฟล์ หรือใส่เป็นลิงก์ในช่อง "
+                    "Link ภายนอก",
+                    f"{where} '{name}' is {size(sizes[name])}, more than the "
+                    f"{size(limits.max_attachment_bytes)} allowed per file: make it "
+                    "smaller, or share it as a link in the link cell"))
+        total = sum(sizes.values())
+        if total > limits.max_request_bytes:
             problems.append(Problem(
-                "attachments", "", f"ไม่พบไฟล์แนบ {', '.join(missing)} ข้างแบบฟอร์ม",
-                f"attachment(s) {', '.join(missing)} not found beside the sheet"))
+                "attachments", cell,
+                f"{label} รวมกัน {size(total)} เกินกำหนด "
+                f"{size(limits.max_request_bytes)} ต่อคำขอ: ย่อขนาดไฟล์ หรือแยกเป็นหลายคำขอ",
+                f"{where} total {size(total)}, more than the "
+                f"{size(limits.max_request_bytes)} allowed per request: make them smaller "
+                "or split the request"))
         if problems:
             return tuple(problems)
         for name in request.attachments:
@@ -335,14 +403,21 @@ class Processor:
         (fsutil.move if entry.taken else fsutil.copy_file)(src, dst)
 
     def _provider(self, request: Request) -> SignerConfig | None:
-        key = thai.name_key(request.provider.name)
-        return next((p for p in self.config.providers if thai.name_key(p.person.name) == key),
-                    None)
+        """The registered provider named on the sheet (titles and spacing aside, or paired
+        in [sheet.certificate_names]): the same lookup validation used."""
+        return validate.provider_for(request.provider.name, self.config)
 
     def _signer(self, who: SignerConfig) -> signing.LoadedSigner:
-        if who.key.pkcs12 not in self._signers:
-            self._signers[who.key.pkcs12] = signing.load_signer(who.key)
-        return self._signers[who.key.pkcs12]
+        if who.key not in self._signers:
+            self._signers[who.key] = signing.load_signer(who.key)
+        return self._signers[who.key]
+
+    def _evidence(self) -> signing.Evidence:
+        """Timestamp authority and revocation data, gathered once and renewed hourly."""
+        now = time.monotonic()
+        if self._gathered is None or now - self._gathered[0] > EVIDENCE_LIFETIME:
+            self._gathered = (now, evidence.gather(self.config))
+        return self._gathered[1]
 
     def _archive(self, entry: Entry, request: Request) -> Outcome:
         work = self._work(entry.id)

@@ -19,38 +19,52 @@ class Rejection:
 
 
 def report_text(name: str, problems: tuple[Problem, ...], when: datetime,
-                request_id: str | None) -> str:
+                request_id: str | None, annotated: str | None = None) -> str:
+    """The report: every problem in Thai, then in English, each with its cell and how to fix
+    it; ``annotated`` names the highlighted copy to fix in place."""
+    count = len(problems)
     lines = [
         f"ไฟล์ / file: {name}",
         f"เวลา / time: {thai.long_datetime(when, digits=False)}",
     ]
     if request_id:
         lines.append(f"เลขที่คำขอ / request ID: {request_id}")
-    lines += ["", "คำขอนี้ยังไม่ได้ดำเนินการ เพราะ:", ""]
-    lines += [f"{i}. {p.thai}" + (f" (ช่อง {p.cell})" if p.cell else "")
-              for i, p in enumerate(problems, start=1)]
-    lines += ["", "แก้ไขแล้วบันทึกเป็น .xlsx และวางไฟล์ในโฟลเดอร์ inbox อีกครั้ง", "",
-              "This request was not processed because:", ""]
-    lines += [f"{i}. {p.english}" + (f" (cell {p.cell})" if p.cell else "")
-              for i, p in enumerate(problems, start=1)]
-    lines += ["", "Fix it, save as .xlsx and drop it into the inbox folder again.", ""]
-    return "\r\n".join(lines)
+    lines += ["", f"คำขอนี้ยังไม่ได้ดำเนินการ เพราะพบปัญหา {count} ข้อ:", ""]
+    lines += [f"{i}. {p.thai_line()}" for i, p in enumerate(problems, start=1)]
+    lines += [""]
+    if annotated:
+        lines += [f"วิธีแก้: เปิดไฟล์ {annotated} ในโฟลเดอร์นี้ ช่องที่ต้องแก้เป็นสีแดงและมีคำอธิบาย "
+                  "แก้ให้ครบทุกช่อง บันทึกเป็น .xlsx แล้ววางไฟล์ในโฟลเดอร์ inbox อีกครั้ง"]
+    else:
+        lines += ["แก้ไขแล้วบันทึกเป็น .xlsx และวางไฟล์ในโฟลเดอร์ inbox อีกครั้ง"]
+    lines += ["", f"This request was not processed: {count} "
+                  f"problem{'s were' if count != 1 else ' was'} found:", ""]
+    lines += [f"{i}. {p.english_line()}" for i, p in enumerate(problems, start=1)]
+    lines += [""]
+    if annotated:
+        lines += [f"How to fix: open {annotated} in this folder: the cells to fix are red, "
+                  "each with a comment. Fix them all, save as .xlsx and drop it into the inbox "
+                  "folder again."]
+    else:
+        lines += ["Fix it, save as .xlsx and drop it into the inbox folder again."]
+    return "\r\n".join([*lines, ""])
 
 
 def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem, ...],
            when: datetime, *, request_id: str | None = None, give_back: bool) -> Rejection:
-    """Write the report and the highlighted copy; with ``give_back`` (the pipeline took the
-    sheet from the inbox) also put the sheet beside them under the clerk's own ``name``.
+    """Write the highlighted copy and the report (UTF-8 with a BOM, CRLF, so that Windows
+    Notepad shows the Thai); with ``give_back`` (the pipeline took the sheet from the inbox)
+    also put the sheet beside them under the clerk's own ``name``, byte for byte.
     Doing it again after a crash rewrites the same files: nothing is doubled."""
     rejected_dir.mkdir(parents=True, exist_ok=True)
     target = (fsutil.copy_unique(source, rejected_dir, name) if give_back
               else fsutil.unique_path(rejected_dir, name))
-    report = rejected_dir / f"{target.name}.error.txt"
-    text = report_text(name, problems, when, request_id)
-    fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
-    annotated = rejected_dir / f"{target.stem}.corrected.xlsx"
+    annotated: Path | None = rejected_dir / f"{target.stem}.corrected.xlsx"
     if not (any(p.cell for p in problems) and sheet.annotate(source, annotated, problems)):
         annotated = None
+    report = rejected_dir / f"{target.name}.error.txt"
+    text = report_text(name, problems, when, request_id, annotated.name if annotated else None)
+    fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
     return Rejection(target if give_back else source, report, annotated)
 
 

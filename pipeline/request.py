@@ -1,9 +1,55 @@
-"""The request: what one filled sheet asks for, as plain typed data shared by every stage."""
+"""The request: what one filled sheet asks for, as plain typed data shared by every stage,
+and the fields of the request sheet it is read from."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of the request sheet, found by its workbook-level defined name."""
+
+    name: str  # the defined name
+    label: str  # Thai label shown beside the cell
+    english: str
+    required: bool = True
+    hint: str = ""
+    max_length: int = 200  # characters, unless pipeline.toml [sheet.max_length] says otherwise
+    multiline: bool = False  # line breaks are kept (else they become spaces)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("unit", "ชื่อหน่วยงาน", "unit"),
+    Field("work_group", "กลุ่มงาน", "work group", hint="เลือกจากรายการ / choose from the list"),
+    Field("request_date", "วัน/เดือน/ปี", "request date", max_length=60,
+          hint="เช่น 25/11/2569 หรือ 25 พ.ย. 2569 / e.g. 25/11/2569"),
+    Field("title", "หัวข้อ", "title", max_length=300),
+    Field("category", "ประเภทข้อมูล", "category",
+          hint="เลือกจากรายการ หรือพิมพ์เลข 1-10 / choose from the list or type 1-10"),
+    Field("detail", "รายละเอียดข้อมูล (โดยสรุปหรือเอกสารแนบ)", "detail", max_length=3000,
+          multiline=True),
+    Field("link", "Link ภายนอก", "external link", required=False, max_length=1000,
+          multiline=True, hint="https://... (บรรทัดละหนึ่งลิงก์ / one per line)"),
+    Field("note", "หมายเหตุ", "note", required=False, max_length=1000, multiline=True),
+    Field("attachments", "ไฟล์แนบ", "attachments", required=False, max_length=2000,
+          multiline=True,
+          hint="ชื่อไฟล์ที่วางไว้คู่กับแบบฟอร์มนี้ บรรทัดละหนึ่งไฟล์ / file names, one per line"),
+    Field("provider_name", "ผู้รับผิดชอบการให้ข้อมูล: ชื่อ", "provider's name", max_length=120),
+    Field("provider_position", "ผู้รับผิดชอบการให้ข้อมูล: ตำแหน่ง", "provider's position"),
+    Field("approver_name", "ผู้อนุมัติรับรอง: ชื่อ", "approver's name", max_length=120),
+    Field("approver_position", "ผู้อนุมัติรับรอง: ตำแหน่ง", "approver's position",
+          max_length=250),
+    Field("publisher_name", "ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่: ชื่อ", "publisher's name",
+          required=False, max_length=120),
+    Field("publisher_position", "ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่: ตำแหน่ง",
+          "publisher's position", required=False),
+)
+FIELD_BY_NAME: Mapping[str, Field] = MappingProxyType({f.name: f for f in FIELDS})
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 
 
 @dataclass(frozen=True)
@@ -41,8 +87,17 @@ class Problem:
     english: str
 
     def __str__(self) -> str:
-        where = f" ({self.cell})" if self.cell else ""
-        return f"{self.thai}{where} / {self.english}{where}"
+        return f"{self.thai_line()} / {self.english_line()}"
+
+    def thai_line(self) -> str:
+        """The Thai text, with the cell unless the text already names it."""
+        return self.thai if not self.cell or self.cell in self.thai else (
+            f"{self.thai} (ช่อง {self.cell})")
+
+    def english_line(self) -> str:
+        cell = self.cell.rsplit("!", 1)[-1]
+        return self.english if not cell or cell in self.english else (
+            f"{self.english} (cell {self.cell})")
 
 
 @dataclass(frozen=True)
@@ -51,6 +106,7 @@ class SheetResult:
 
     request: Request | None
     problems: tuple[Problem, ...] = field(default=())
+    cells: Mapping[str, str] = field(default_factory=dict)  # defined name -> "คำขอ!B8"
 
     @property
     def ok(self) -> bool:

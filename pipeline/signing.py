@@ -3,7 +3,9 @@
 The form is signed twice, by incremental updates: the provider certifies it (DocMDP: filling
 in forms and signing only), then the director signs the field made for them beforehand,
 which the certification permits. A signing key is loaded once and kept for the life of the
-process: parsing and validating an RSA key costs about as much as the whole signature.
+process: parsing and validating an RSA key costs about as much as the whole signature. A key
+on a PKCS#11 token is used through one logged-in session, kept open likewise: one PIN entry
+signs a whole batch.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ from enum import StrEnum
 from io import BytesIO
 from pathlib import Path
 
+import pkcs11
+from asn1crypto import cms, core
+from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -31,13 +38,19 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
+from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import ValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from pipeline import fsutil, thai
-from pipeline.config import KeySource
+from pipeline.config import KeySource, TokenSource
 from pipeline.request import Person
 
 # The signature fields, named after the roles, and what a role is called on the form.
@@ -58,13 +71,19 @@ STAMP_FONT_SIZE, STAMP_LEADING = 9, 14
 _STAMP_MARGINS = layout.Margins(left=5, right=5, top=0, bottom=6)
 
 
+log = logging.getLogger(__name__)
+
 # Subsetting the stamp font warns at every signature about a table it drops (FFTM: FontForge's
 # timestamps), which says nothing about the signature.
 logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
+# pyHanko warns at every B-LT signature made without fetching, the way the demo signs on
+# purpose (its CRLs are handed in); nothing is wrong then, and a real gap fails validation.
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(
+    lambda record: "fetching is not allowed" not in record.getMessage())
 
 
 class SigningError(Exception):
-    """A document could not be signed; the message says why (never with a passphrase)."""
+    """A document could not be signed; the message says why (never with a passphrase or PIN)."""
 
 
 class TemplateError(SigningError):
@@ -72,9 +91,99 @@ class TemplateError(SigningError):
 
 
 class Level(StrEnum):
-    """PAdES baseline level. B-T, B-LT and B-LTA come with the timestamp authority."""
+    """PAdES baseline level: B-B signs; B-T adds a timestamp from a timestamp authority;
+    B-LT embeds the revocation data of every certificate involved (DSS); B-LTA adds a
+    document timestamp over all of it, which is what keeps a signature verifiable for years."""
 
     B_B = "B-B"
+    B_T = "B-T"
+    B_LT = "B-LT"
+    B_LTA = "B-LTA"
+
+    def reaches(self, other: Level) -> bool:
+        order = list(Level)
+        return order.index(self) >= order.index(other)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What signatures above B-B need, gathered once for a batch of documents: a timestamp
+    authority, the trust anchors, and revocation data (``crls`` handed in, and with
+    ``online`` also OCSP responses and CRLs fetched as the certificates point to them).
+    The validation context is made once, so that what it fetches serves the whole batch."""
+
+    level: Level
+    timestamper: TimeStamper | None
+    trust_roots: tuple[asn1_x509.Certificate, ...]
+    crls: tuple[asn1_crl.CertificateList, ...] = ()
+    online: bool = False
+
+    def __post_init__(self) -> None:
+        if self.level.reaches(Level.B_T) and self.timestamper is None:
+            raise SigningError(f"level {self.level} needs a timestamp authority (signing.tsa)")
+
+    @functools.cached_property
+    def validation_context(self) -> ValidationContext:
+        return ValidationContext(trust_roots=list(self.trust_roots), crls=list(self.crls),
+                                 allow_fetching=self.online, revocation_mode="hard-fail")
+
+
+B_B_ONLY = Evidence(Level.B_B, None, ())
+
+
+def demo_timestamper(tsa: KeySource) -> TimeStamper:
+    """The demo PKI's time-stamping authority, answering in this process: no network."""
+    try:
+        key, cert, chain = pkcs12.load_key_and_certificates(tsa.pkcs12.read_bytes(),
+                                                            tsa.passphrase())
+    except (OSError, ValueError) as exc:
+        raise SigningError(f"cannot open the demo timestamp authority {tsa.pkcs12}: "
+                           f"{type(exc).__name__}") from None
+    assert isinstance(key, rsa.RSAPrivateKey) and cert is not None
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    return _KeptKeyTimeStamper(
+        key, tsa_cert=_to_asn1(cert), tsa_key=asn1_keys.PrivateKeyInfo.load(der),
+        certs_to_embed=SimpleCertificateStore.from_certs([_to_asn1(c) for c in chain]))
+
+
+class _KeptKeyTimeStamper(DummyTimeStamper):
+    """pyHanko's in-process timestamper over a key parsed once: the stock one re-parses (and
+    re-validates) its RSA key for every token, twice per B-LTA signature."""
+
+    def __init__(self, key: rsa.RSAPrivateKey, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._key = key
+
+    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime
+                       ) -> tuple[bytes, cms.CMSAttributes]:
+        digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes([
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+            simple_cms_attribute("message_digest", digest.finalize()),
+        ])
+        signature = self._key.sign(signed_attrs.dump(), padding.PKCS1v15(),
+                                   get_pyca_cryptography_hash(md_algorithm.upper()))
+        return signature, signed_attrs
+
+
+def http_timestamper(url: str, timeout: float, auth: tuple[str, str] | None) -> TimeStamper:
+    """An RFC 3161 timestamp authority over HTTP(S)."""
+    return HTTPTimeStamper(url, timeout=timeout, auth=auth)
+
+
+def load_trust_roots(paths: tuple[Path, ...]) -> tuple[asn1_x509.Certificate, ...]:
+    try:
+        return tuple(load_certs_from_pemder([str(p) for p in paths]))
+    except (OSError, ValueError) as exc:
+        raise SigningError(f"cannot read the trust roots: {exc}") from None
+
+
+def crls_from_der(crls: tuple[bytes, ...]) -> tuple[asn1_crl.CertificateList, ...]:
+    return tuple(asn1_crl.CertificateList.load(c) for c in crls)
 
 
 @dataclass(frozen=True)
@@ -97,7 +206,7 @@ class SignatureInfo:
 @dataclass(frozen=True)
 class LoadedSigner:
     """A key ready for many signatures, with its certificate and chain. The key itself lives
-    in ``backend`` (in memory for PKCS#12; a PKCS#11 token can stand behind it as well)."""
+    in ``backend``: in memory for PKCS#12, on the token (a logged-in session) for PKCS#11."""
 
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
@@ -110,6 +219,15 @@ class LoadedSigner:
     @property
     def cert_sha256(self) -> str:
         return self.certificate.fingerprint(hashes.SHA256()).hex()
+
+    def close(self) -> None:
+        """Log out of the token and close the session, once the batch is signed (nothing to
+        do for a PKCS#12 key)."""
+        if isinstance(self.backend, PKCS11Signer):
+            try:
+                self.backend.pkcs11_session.close()
+            except pkcs11.PKCS11Error as exc:  # e.g. the token was pulled out: nothing to close
+                log.warning("closing the session of %s's token: %s", self.name, _reason(exc))
 
 
 class _KeptKeySigner(signers.Signer):
@@ -136,8 +254,11 @@ class _KeptKeySigner(signers.Signer):
         return self._key.sign(data, ec.ECDSA(algorithm))
 
 
-def load_signer(source: KeySource) -> LoadedSigner:
-    """Open a PKCS#12 key once, for as many signatures as the process makes."""
+def load_signer(source: KeySource | TokenSource) -> LoadedSigner:
+    """Open a key once, for as many signatures as the process makes: a PKCS#12 file is
+    parsed; a token is logged in to (one PIN entry) until :meth:`LoadedSigner.close`."""
+    if isinstance(source, TokenSource):
+        return _load_token_signer(source)
     try:
         data = source.pkcs12.read_bytes()
     except OSError as exc:
@@ -152,6 +273,76 @@ def load_signer(source: KeySource) -> LoadedSigner:
                            f"and its certificate")
     chain = tuple(extra)
     return LoadedSigner(cert, chain, _KeptKeySigner(key, cert, chain))
+
+
+def _load_token_signer(source: TokenSource) -> LoadedSigner:
+    chain = tuple(cert for pem in source.chain for cert in _read_certificates(pem))
+    session = _open_session(source)
+    try:
+        backend = PKCS11Signer(
+            session,
+            key_label=source.key_label,
+            key_id=source.key_id,
+            cert_id=source.key_id,  # by ID alone when there is one: labels often differ
+            ca_chain=[_to_asn1(c) for c in chain],
+            other_certs_to_pull=() if source.chain else None,  # None: every cert on the token
+        )
+        signing_cert = backend.signing_cert  # finds the certificate and the key, or fails
+        if not source.chain:
+            chain = tuple(_from_asn1(c) for c in backend.cert_registry
+                          if c.sha256 != signing_cert.sha256)
+    except pkcs11.PKCS11Error as exc:
+        session.close()  # logged out: a later attempt can log in again
+        raise SigningError(f"token {source.token_label!r}: {_reason(exc)}") from None
+    except BaseException:
+        session.close()
+        raise
+    return LoadedSigner(_from_asn1(signing_cert), chain, backend)
+
+
+def _open_session(source: TokenSource) -> pkcs11.Session:
+    """Log in to the token: the one PIN entry of a batch. A token locks its PIN after a few
+    wrong tries, and an unattended pipeline would make them all: it never uses the last one."""
+    where = f"token {source.token_label!r} ({source.module})"
+    locked = f"{where}: the PIN is locked; unblock it with the token's SO PIN (PUK)"
+    pin = source.pin()
+    try:
+        token = pkcs11.lib(str(source.module)).get_token(token_label=source.token_label)
+        if token.flags & pkcs11.TokenFlag.USER_PIN_LOCKED:
+            raise SigningError(locked)
+        if token.flags & pkcs11.TokenFlag.USER_PIN_FINAL_TRY:
+            raise SigningError(f"{where}: one PIN try is left before the token locks, so the "
+                               f"pipeline does not try; check ${source.pin_env}, then log in "
+                               f"once by hand (pkcs11-tool --module {source.module} --login "
+                               f"--test) to reset the count")
+        return token.open(user_pin=pin)
+    except pkcs11.NoSuchToken:
+        raise SigningError(f"no token labelled {source.token_label!r} in {source.module}: is "
+                           f"it plugged in? `pkcs11-tool --module {source.module} "
+                           f"--list-token-slots` lists the tokens") from None
+    except (pkcs11.PinIncorrect, pkcs11.PinInvalid, pkcs11.PinLenRange):
+        raise SigningError(f"{where} refused the PIN in ${source.pin_env}: wrong PIN") from None
+    except pkcs11.PinLocked:
+        raise SigningError(locked) from None
+    except pkcs11.UserAlreadyLoggedIn:
+        raise SigningError(f"{where}: this process is already logged in to it (one signer "
+                           f"per token)") from None
+    except pkcs11.PKCS11Error as exc:
+        raise SigningError(f"{where}: {_reason(exc)}") from None
+
+
+def _read_certificates(pem: Path) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(pem.read_bytes())
+    except OSError as exc:
+        raise SigningError(f"cannot read certificate file {pem}: {exc.strerror}") from None
+    except ValueError:
+        raise SigningError(f"{pem} holds no PEM certificate") from None
+
+
+def _reason(exc: pkcs11.PKCS11Error) -> str:
+    """python-pkcs11's exceptions often carry no text: their class is the reason."""
+    return str(exc) or type(exc).__name__
 
 
 def add_signature_fields(src: Path, dst: Path) -> dict[str, FieldBox]:
@@ -178,38 +369,80 @@ def sign(
     person: Person,
     font: Path,
     certify: bool = False,
-    level: Level = Level.B_B,
+    evidence: Evidence = B_B_ONLY,
 ) -> SignatureInfo:
-    """Sign the field ``role`` of ``src`` into ``dst`` (PAdES ``level``, SHA-256) with a
-    visible Thai stamp. ``certify`` makes it the certifying signature (DocMDP: form filling
-    and signing only), as the provider's is."""
+    """Sign the field ``role`` of ``src`` into ``dst`` (PAdES at ``evidence.level``, SHA-256)
+    with a visible Thai stamp. ``certify`` makes it the certifying signature (DocMDP: form
+    filling and signing only), as the provider's is. From B-LT on, the signer's certificate
+    is validated first, revocation included: a revoked certificate does not sign."""
     if role not in ROLE_TITLES:
         raise SigningError(f"unknown role {role!r}: expected one of {', '.join(ROLE_TITLES)}")
+    return _sign_field(_open(src), src, dst, field=role, title=ROLE_TITLES[role],
+                       signer=signer, person=person, font=font, certify=certify,
+                       evidence=evidence)
+
+
+def _sign_field(
+    writer: IncrementalPdfFileWriter,
+    src: Path,
+    dst: Path,
+    *,
+    field: str,
+    title: str,
+    signer: LoadedSigner,
+    person: Person,
+    font: Path,
+    certify: bool,
+    evidence: Evidence,
+) -> SignatureInfo:
     _check_signer(signer, person)
     if not font.is_file():
         raise SigningError(f"stamp font {font} not found")
-    title = ROLE_TITLES[role]
+    level = evidence.level
     pdf_signer = signers.PdfSigner(
         signers.PdfSignatureMetadata(
-            field_name=role,
+            field_name=field,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             certify=certify,
             docmdp_permissions=fields.MDPPerm.FILL_FORMS,
             name=person.name,
             reason=f"ลงนามในฐานะ{title} ตำแหน่ง {person.position}",
+            embed_validation_info=level.reaches(Level.B_LT),
+            use_pades_lta=level.reaches(Level.B_LTA),
+            validation_context=(evidence.validation_context if level.reaches(Level.B_LT)
+                                else None),
         ),
         signer.backend,
         stamp_style=_stamp_style(font),
+        timestamper=evidence.timestamper if level.reaches(Level.B_T) else None,
     )
-
     stamp = functools.partial(_stamp_text, person, title)
     try:
-        data, signed_at = asyncio.run(_sign(pdf_signer, _open(src), stamp))
-    except (PdfError, PyHankoSigningError) as exc:
-        raise SigningError(f"cannot sign {src.name} as {role}: {exc}") from exc
+        data, signed_at = asyncio.run(_sign(pdf_signer, writer, stamp))
+    except (PdfError, PyHankoSigningError, ValidationError) as exc:
+        if (invalid := _certificate_problem(exc)) is not None:  # revoked, expired, untrusted
+            raise SigningError(f"{signer.name}'s certificate cannot be used to sign: "
+                               f"{invalid}") from exc
+        raise SigningError(f"cannot sign {src.name} in field {field}: {exc}") from exc
+    except TimestampRequestError as exc:
+        raise SigningError(f"the timestamp authority did not answer ({exc}); "
+                           f"the request waits and is tried again") from exc
+    except pkcs11.PKCS11Error as exc:
+        raise SigningError(f"cannot sign {src.name} in field {field}: the token failed "
+                           f"({_reason(exc)}); is it still plugged in?") from exc
     fsutil.write_bytes(dst, data)
-    return SignatureInfo(role, role, signer.name, signer.cert_sha256, signed_at)
+    return SignatureInfo(field, field, signer.name, signer.cert_sha256, signed_at)
+
+
+def _certificate_problem(exc: BaseException) -> str | None:
+    """What certificate validation found, when that is why pyHanko refused to sign."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ValidationError):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 async def _sign(
@@ -330,3 +563,34 @@ def _common_name(cert: x509.Certificate) -> str:
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def sign_at_bookmark(
+    src: Path,
+    dst: Path,
+    *,
+    bookmark: str,
+    field: str,
+    title: str,
+    signer: LoadedSigner,
+    person: Person,
+    font: Path,
+    evidence: Evidence = B_B_ONLY,
+) -> SignatureInfo:
+    """Sign ``src`` into ``dst`` in a new visible field ``field`` placed below the template's
+    bookmark ``bookmark`` (as the form's fields are), with a Thai stamp naming ``title``: for
+    documents without pre-made fields, such as a report the director acknowledges."""
+    writer = _open(src)
+    dests = writer.root["/Dests"] if "/Dests" in writer.root else generic.DictionaryObject()
+    if "/" + bookmark not in dests:
+        raise TemplateError(f"{src.name} has no named destination {bookmark}: the template "
+                            f"needs a bookmark of that name in the signature box")
+    where = _field_box(writer, bookmark, dests["/" + bookmark])
+    fields.append_signature_field(writer, fields.SigFieldSpec(field, on_page=where.page,
+                                                              box=where.box))
+    return _sign_field(writer, src, dst, field=field, title=title, signer=signer,
+                       person=person, font=font, certify=False, evidence=evidence)

@@ -21,7 +21,6 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from pipeline.journal import State
 from pipeline.processing import Outcome, Processor
 from pipeline.rejection import reject_stray
 from pipeline.workers import InlineRunner, PoolRunner, Runner
@@ -169,7 +168,7 @@ def watch(processor: Processor, options: WatchOptions,
             last_retry = time.monotonic()
             while True:
                 for outcome in runner.completed():
-                    index.changed |= outcome.state == State.ARCHIVED
+                    index.changed = True  # the index lists every request, whatever its state
                     on_outcome(outcome)
                 if stop.is_set():
                     break
@@ -199,25 +198,30 @@ def watch(processor: Processor, options: WatchOptions,
                 observer.join()
             runner.close()
             for outcome in runner.completed():
-                index.changed |= outcome.state == State.ARCHIVED
+                index.changed = True
                 on_outcome(outcome)
             index.maybe_rebuild(busy=False)
 
 
 class _IndexDebounce:
     """The index is derived from every bundle, so during a burst it is rebuilt at most every
-    ``every`` seconds rather than once per request, and once more when the burst is over."""
+    ``every`` seconds, or four times as long as the last rebuild took (a large archive), rather
+    than once per request; and once more when the burst is over."""
 
     def __init__(self, processor: Processor, every: float) -> None:
         self._processor = processor
         self._every = every
+        self._took = 0.0
         self._last = time.monotonic()
         self.changed = False
 
     def maybe_rebuild(self, busy: bool) -> None:
-        if self.changed and (not busy or time.monotonic() - self._last >= self._every):
+        interval = max(self._every, 4 * self._took)
+        if self.changed and (not busy or time.monotonic() - self._last >= interval):
+            start = time.monotonic()
             self._processor.rebuild_index()
             self._last = time.monotonic()
+            self._took = self._last - start
             self.changed = False
 
 

@@ -9,7 +9,7 @@ from pipeline import fsutil
 from pipeline.config import CONFIG_NAME, DEFAULT_FONT, Workspace
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-TEMPLATE_FILES = ("approval_form.docx",)
+TEMPLATE_FILES = ("approval_form.docx", "monthly_report.docx")
 
 
 def _toml_str(value: str) -> str:
@@ -22,7 +22,8 @@ def _toml_list(values: list[str] | tuple[str, ...]) -> str:
 
 def config_text(*, unit: str, work_groups: list[str], director: dict[str, str],
                 auto_approve: bool, publisher: dict[str, str],
-                providers: list[dict[str, str]], trust_roots: list[str], header: str = "") -> str:
+                providers: list[dict[str, str]], trust_roots: list[str], tsa: str,
+                revocation: str, header: str = "") -> str:
     """A commented ``pipeline.toml``. Signing keys are named here, passphrases never are:
     only the environment variable or file that holds each one."""
 
@@ -49,6 +50,14 @@ def config_text(*, unit: str, work_groups: list[str], director: dict[str, str],
                   "[[providers]]\n", table(p), "\n"]
     parts += [
         "[signing]\n",
+        "# PAdES level: B-B, B-T (timestamped), B-LT (+ revocation data), B-LTA (+ document\n",
+        "# timestamp; what keeps signatures verifiable for years).\n",
+        'level = "B-LTA"\n',
+        "# RFC 3161 timestamp authority: its URL (tsa_timeout, tsa_username and\n",
+        "# tsa_password_env as needed), or \"demo\" for the demo PKI's own, in-process.\n",
+        f"tsa = {_toml_str(tsa)}\n",
+        "# Revocation data: \"online\" (OCSP/CRLs where the certificates point) or \"demo\".\n",
+        f"revocation = {_toml_str(revocation)}\n",
         "# Certificates (PEM) whose chains are trusted when verifying.\n",
         f"trust_roots = {_toml_list(trust_roots)}\n",
         f"font = {_toml_str(str(DEFAULT_FONT))}\n",
@@ -57,7 +66,13 @@ def config_text(*, unit: str, work_groups: list[str], director: dict[str, str],
         "timeout = 60\n\n",
         "[watch]\n# Seconds a sheet waits for the attachments it names (and a file no sheet\n",
         "# names waits for its sheet) before it is rejected.\n",
-        "attachment_wait = 300\n",
+        "attachment_wait = 300\n\n",
+        "[sheet]\n# What a request sheet may be: date range (days), sizes (MB). Also possible:\n",
+        "# [sheet.max_length] title = 300 (characters per field); [sheet.certificate_names]\n",
+        '# "name on sheets" = "name in the certificate"; [[sheet.acting_directors]] with\n',
+        "# name, position, title = \"รักษาราชการแทน\" or \"ปฏิบัติราชการแทน\" (and pkcs12...).\n",
+        "max_days_past = 365\nmax_days_future = 60\nmax_sheet_mb = 20\n",
+        "max_attachment_mb = 50\nmax_request_mb = 200\n",
     ]
     return "".join(parts)
 
@@ -73,6 +88,8 @@ EXAMPLE_CONFIG = config_text(
     providers=[{"name": "ชื่อ นามสกุล", "position": "ตำแหน่ง", "pkcs12": "keys/provider.p12",
                 "passphrase_env": "PIPELINE_PROVIDER_PASSPHRASE"}],
     trust_roots=["keys/root.pem"],
+    tsa="",
+    revocation="online",
 )
 
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(libreoffice-writer-nogui python3-uno python3-venv fonts-tlwg-laksaman
+DEB_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui python3-uno python3-venv fonts-tlwg-laksaman
               poppler-utils qpdf softhsm2 opensc libnss3-tools)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -67,3 +67,112 @@ def nss_db(pki, tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "test-root", "-t", "C,C,",
                     "-i", str(pki.root_pem)], check=True)
     return db
+
+
+# Where the template's bookmarks put the signature boxes: (left, top) of [page /XYZ left top].
+FORM_BOOKMARKS = {"SigProvider": (160, 330), "SigDirector": (430, 330), "SigPublisher": (160, 220)}
+
+
+def _make_form(path: Path, bookmarks: dict[str, tuple[float, float]] = FORM_BOOKMARKS,
+               text: bytes = b"Approval form") -> Path:
+    """A one-page PDF saying ``text`` with named destinations in the catalog's /Dests, as
+    LibreOffice exports Word bookmarks."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+    from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
+    w = PdfFileWriter()
+    font = w.add_object(generic.DictionaryObject({
+        pdf_name("/Type"): pdf_name("/Font"),
+        pdf_name("/Subtype"): pdf_name("/Type1"),
+        pdf_name("/BaseFont"): pdf_name("/Helvetica"),
+    }))
+    content = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 770 Td (" + text + b") Tj ET")
+    resources = generic.DictionaryObject({
+        pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})
+    })
+    page = w.insert_page(PageObject(w.add_object(content), (0, 0, 595, 842), resources))
+    w.root[pdf_name("/Dests")] = w.add_object(generic.DictionaryObject({
+        pdf_name("/" + name): generic.ArrayObject([
+            page, pdf_name("/XYZ"), generic.FloatObject(left), generic.FloatObject(top),
+            generic.NullObject(),
+        ])
+        for name, (left, top) in bookmarks.items()
+    }))
+    with path.open("wb") as f:
+        w.write(f)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_form():
+    """``make_form(path, bookmarks=FORM_BOOKMARKS, text=...)``: a form PDF for signing tests,
+    without LibreOffice (see ``_make_form``)."""
+    return _make_form
+
+
+SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
+TOKEN_PIN_ENV = "PIPELINE_TEST_TOKEN_PIN"
+
+
+@pytest.fixture(scope="session")
+def softhsm_token(pki, tmp_path_factory: pytest.TempPathFactory):
+    """A SoftHSM2 token, "pipeline-test", standing in for a USB token: the demo director's
+    key and certificate (ID 01, label "director") and the test CA certificates, imported with
+    OpenSC's pkcs11-tool as an administrator would. Yields the TokenSource naming it, with the
+    CA certificates as chain files; its PIN is in $PIPELINE_TEST_TOKEN_PIN for the session."""
+    import os
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from pipeline.config import TokenSource
+
+    pin, label = "246810", "pipeline-test"
+    d = tmp_path_factory.mktemp("softhsm")
+    (d / "tokens").mkdir()
+    conf = d / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {d / 'tokens'}\nobjectstore.backend = file\n"
+                    f"log.level = ERROR\n")
+    saved = {name: os.environ.get(name) for name in ("SOFTHSM2_CONF", TOKEN_PIN_ENV)}
+    os.environ.update({"SOFTHSM2_CONF": str(conf), TOKEN_PIN_ENV: pin})
+    try:
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label,
+                        "--pin", pin, "--so-pin", "13579135"], check=True, capture_output=True)
+        key, cert, _ = pkcs12.load_key_and_certificates(
+            pki.pkcs12["director"].read_bytes(), pki.passphrase_file.read_bytes().rstrip(b"\r\n"))
+        der = serialization.Encoding.DER
+        objects = [
+            ("privkey", "01", "director", key.private_bytes(
+                der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+            ("cert", "01", "director", cert.public_bytes(der)),
+            ("cert", "02", "intermediate", _pem_to_der(pki.intermediate_pem)),
+            ("cert", "03", "root", _pem_to_der(pki.root_pem)),
+        ]
+        for kind, object_id, object_label, data in objects:
+            file = d / f"{object_label}-{kind}.der"
+            file.touch(mode=0o600)
+            file.write_bytes(data)
+            subprocess.run(["pkcs11-tool", "--module", str(SOFTHSM_MODULE), "--token-label",
+                            label, "--login", "--pin", pin, "--write-object", str(file),
+                            "--type", kind, "--id", object_id, "--label", object_label],
+                           check=True, capture_output=True)
+            file.unlink()
+        yield TokenSource(module=SOFTHSM_MODULE, token_label=label, pin_env=TOKEN_PIN_ENV,
+                          key_label="director", key_id=bytes.fromhex("01"),
+                          chain=(pki.intermediate_pem, pki.root_pem))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _pem_to_der(pem: Path) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    return x509.load_pem_x509_certificate(pem.read_bytes()).public_bytes(
+        serialization.Encoding.DER)

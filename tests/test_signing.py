@@ -4,7 +4,6 @@ real certificates from the session's test PKI and poppler's pdfsig, no mocks."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pyhanko.pdf_utils.writer import PageObject
 
 from pipeline import demo, thai
 from pipeline.config import DEFAULT_FONT, KeySource
@@ -33,35 +32,7 @@ from pipeline.signing import (
 from pipeline.verify import VerificationError, verify_pdf
 
 PROVIDER, DIRECTOR = demo.PEOPLE["provider"], demo.PEOPLE["director"]
-# Where the template's bookmarks put the signature boxes: (left, top) of [page /XYZ left top].
-BOOKMARKS = {"SigProvider": (160, 330), "SigDirector": (430, 330), "SigPublisher": (160, 220)}
-MARKER = b"(Approval form)"
-
-
-def make_form(path: Path, bookmarks: Mapping[str, tuple[float, float]] = BOOKMARKS) -> Path:
-    """A one-page PDF with named destinations in the catalog's /Dests, as LibreOffice
-    exports Word bookmarks."""
-    w = PdfFileWriter()
-    font = w.add_object(generic.DictionaryObject({
-        pdf_name("/Type"): pdf_name("/Font"),
-        pdf_name("/Subtype"): pdf_name("/Type1"),
-        pdf_name("/BaseFont"): pdf_name("/Helvetica"),
-    }))
-    content = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 770 Td " + MARKER + b" Tj ET")
-    resources = generic.DictionaryObject({
-        pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})
-    })
-    page = w.insert_page(PageObject(w.add_object(content), (0, 0, 595, 842), resources))
-    w.root[pdf_name("/Dests")] = w.add_object(generic.DictionaryObject({
-        pdf_name("/" + name): generic.ArrayObject([
-            page, pdf_name("/XYZ"), generic.FloatObject(left), generic.FloatObject(top),
-            generic.NullObject(),
-        ])
-        for name, (left, top) in bookmarks.items()
-    }))
-    with path.open("wb") as f:
-        w.write(f)
-    return path
+MARKER = b"Approval form"  # the form's text
 
 
 @dataclass(frozen=True)
@@ -82,9 +53,10 @@ def signers(pki: DemoPKI) -> dict[str, LoadedSigner]:
 
 
 @pytest.fixture(scope="session")
-def signed(tmp_path_factory: pytest.TempPathFactory, signers: dict[str, LoadedSigner]) -> Signed:
+def signed(tmp_path_factory: pytest.TempPathFactory, signers: dict[str, LoadedSigner],
+           make_form) -> Signed:
     d = tmp_path_factory.mktemp("signed")
-    form = make_form(d / "form.pdf")
+    form = make_form(d / "form.pdf", text=MARKER)
     boxes = add_signature_fields(form, d / "fields.pdf")
     provider_info = sign(d / "fields.pdf", d / "provider.pdf", role="provider",
                          signer=signers["provider"], person=PROVIDER, font=DEFAULT_FONT,
@@ -107,7 +79,7 @@ def test_fields_hang_below_the_bookmarks(signed: Signed) -> None:
     assert out.count("The signature form field is not signed.") == 3
 
 
-def test_missing_bookmark_is_named(tmp_path: Path) -> None:
+def test_missing_bookmark_is_named(make_form, tmp_path: Path) -> None:
     form = make_form(tmp_path / "form.pdf", {"SigProvider": (160, 330)})
     with pytest.raises(TemplateError, match="SigDirector, SigPublisher"):
         add_signature_fields(form, tmp_path / "fields.pdf")
@@ -159,7 +131,7 @@ def test_changed_byte_breaks_integrity(signed: Signed, pki: DemoPKI, tmp_path: P
     data = signed.director.read_bytes()
     assert data.count(MARKER) == 1
     tampered = tmp_path / "tampered.pdf"
-    tampered.write_bytes(data.replace(MARKER, b"(Approval farm)"))
+    tampered.write_bytes(data.replace(MARKER, b"Approval farm"))
     statuses = verify_pdf(tampered, [pki.root_pem])
     assert [s.intact for s in statuses] == [False, False]
     assert not any(s.ok for s in statuses)
@@ -214,7 +186,7 @@ def test_stamp_must_name_the_key_holder(signed: Signed, signers: dict[str, Loade
 
 def test_signing_needs_the_field(signed: Signed, signers: dict[str, LoadedSigner],
                                  tmp_path: Path) -> None:
-    with pytest.raises(SigningError, match="cannot sign form.pdf as provider"):
+    with pytest.raises(SigningError, match="cannot sign form.pdf in field provider"):
         sign(signed.form, tmp_path / "out.pdf", role="provider", signer=signers["provider"],
              person=PROVIDER, font=DEFAULT_FONT, certify=True)
 
