@@ -7,7 +7,8 @@ import hashlib
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -89,3 +90,20 @@ def move(src: Path, dst: Path) -> None:
         copy_file(src, dst)
         src.unlink()
     fsync_dir(dst.parent)
+
+
+def write_via(target: Path, write: Callable[[Path], None]) -> None:
+    """Have ``write`` make a temporary file beside ``target``, then rename it into place: for
+    libraries that save to a path themselves (openpyxl, python-docx). A reader sees the old
+    file or the whole new one; a failed ``write`` leaves nothing behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    partial = Path(name)
+    try:
+        write(partial)
+        with partial.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -21,9 +21,7 @@ import fcntl
 import io
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -39,7 +37,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import bundle, publish, thai
+from pipeline import bundle, fsutil, publish, thai
 from pipeline.config import Workspace
 from pipeline.journal import Entry, Journal, State
 
@@ -421,7 +419,7 @@ def refresh(ws: Workspace, *, retry_after: float | None = RETRY_AFTER) -> IndexR
         for target, write in ((ws.outbox / INDEX_NAME, write_xlsx),
                               (ws.outbox / CSV_NAME, write_csv)):
             try:
-                _write_atomically(target, lambda path, w=write: w(rows, path))
+                fsutil.write_via(target, lambda path, w=write: w(rows, path))
             except OSError as exc:
                 problems.append(f"{target.name}: {exc.strerror or exc}")
         stale = ws.state / STALE_NAME
@@ -461,20 +459,6 @@ def _exclusive(ws: Workspace) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _write_atomically(target: Path, write) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    partial = Path(name)
-    try:
-        write(partial)
-        with partial.open("rb") as f:
-            os.fsync(f.fileno())
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _mark_stale(marker: Path, problem: str) -> None:

@@ -11,9 +11,7 @@ dictionary word boundaries, and the form has no column narrow enough to force a 
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from docx.opc.exceptions import PackageNotFoundError
 from docxtpl import DocxTemplate
 from markupsafe import Markup, escape
 
+from pipeline import fsutil
 from pipeline.office import Converter
 from pipeline.request import Request
 from pipeline.thai import long_date
@@ -38,14 +37,14 @@ class RenderError(Exception):
     """The template cannot be filled (e.g. an edited template names an unknown placeholder)."""
 
 
-def _text(value: str) -> Markup:
+def text(value: object) -> Markup:
     """``value`` as safe WordprocessingML text: escaped, each line break a Word line break.
 
     docxtpl turns a newline inside a text run into ``<w:br/>`` (what its ``Listing`` relies
     on), and after rendering rewrites ``{_{`` to ``{{``; braces are written as character
     references so that a value containing ``{_{`` prints as typed too.
     """
-    clean = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    clean = _CONTROL.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n"))
     return Markup(str(escape(clean)).replace("{", "&#123;").replace("}", "&#125;"))
 
 
@@ -69,28 +68,33 @@ def context(request: Request, request_id: str) -> dict[str, Markup]:
     ):
         values |= {f"{role}_name": person.name, f"{role}_position": person.position,
                    f"{role}_date": when}
-    return {name: _text(value) for name, value in values.items()}
+    return {name: text(value) for name, value in values.items()}
 
 
 def render_docx(request: Request, request_id: str, template: Path, out: Path) -> None:
     """Fill ``template`` for ``request`` and write the result to ``out`` atomically."""
+    fill_docx(template, context(request, request_id), out)
+
+
+def fill_docx(template: Path, values: dict[str, object], out: Path, *, title: str = "",
+              subject: str = "") -> None:
+    """Fill a .docx template with values made safe by :func:`text` (or lists of them), and
+    write it atomically; ``title`` and ``subject`` go into the document's properties (and so
+    into the PDF's metadata)."""
     document = DocxTemplate(template)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     try:
-        document.render(context(request, request_id), jinja_env=env)
+        document.render(values, jinja_env=env)
     except jinja2.TemplateError as exc:
         raise RenderError(f"{template}: {exc}") from None
     except (OSError, KeyError, zipfile.BadZipFile, PackageNotFoundError) as exc:
-        raise RenderError(f"the form template {template} cannot be read as a .docx "
+        raise RenderError(f"the template {template} cannot be read as a .docx "
                           f"({type(exc).__name__}); restore it from the pipeline's templates/"
                           ) from None
-    fd, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        document.save(partial)
-        os.replace(partial, out)
-    finally:
-        Path(partial).unlink(missing_ok=True)
+    properties = document.docx.core_properties
+    properties.title = title or properties.title
+    properties.subject = subject or properties.subject
+    fsutil.write_via(out, lambda path: document.save(path))
 
 
 def render_pdf(request: Request, request_id: str, template: Path, out_pdf: Path,

@@ -20,25 +20,20 @@ delays beyond DIRECTOR_DAYS and PUBLISH_DAYS, for the work group to complete.
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
-import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-import jinja2
-from docx.opc.exceptions import PackageNotFoundError
-from docxtpl import DocxTemplate
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import evidence, index, signing, thai
+from pipeline import evidence, fsutil, index, render, signing, thai
 from pipeline.config import Config
 from pipeline.index import Row, Status
 from pipeline.office import Converter
@@ -346,7 +341,7 @@ def write_xlsx(report: Report, path: Path) -> None:
            [(i, p) for i, p in enumerate(report.problems, start=1)])
     ws.column_dimensions["A"].width = 6
     ws.column_dimensions["B"].width = 120
-    _save(wb, path)
+    fsutil.write_via(path, lambda partial: wb.save(partial))
 
 
 def _totals(counts: Sequence[Counts]) -> tuple[int, int, int, int]:
@@ -389,27 +384,10 @@ def _local(moment: date | datetime | None) -> date | datetime | None:
     return moment
 
 
-def _save(wb: Workbook, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        wb.save(name)
-        os.replace(name, path)
-    finally:
-        Path(name).unlink(missing_ok=True)
-
 
 # -- writing: the document ---------------------------------------------------------------------
-def _text(value: object) -> Markup:
-    """``value`` as safe WordprocessingML text, as render.py does for the form: escaped, each
-    newline a Word line break, braces as character references (docxtpl rewrites ``{_{``)."""
-    clean = _CONTROL.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n"))
-    return Markup(str(escape(clean)).replace("{", "&#123;").replace("}", "&#125;"))
-
-
 def _n(value: int) -> Markup:
-    return _text(thai.thai_digits(value))
+    return render.text(thai.thai_digits(value))
 
 
 def _day(moment: date | datetime | None) -> str:
@@ -427,26 +405,27 @@ def context(report: Report, director_name: str, director_position: str) -> dict:
         if report.whole_office and r.work_group:
             lines.append(r.work_group)
         lines += [e for e in extra if e]
-        return _text("\n".join(lines))
+        return render.text("\n".join(lines))
 
     def items(rows: Sequence[tuple[Row, date | datetime | None, tuple[str, ...]]]) -> list:
-        return [{"no": _n(i), "id": _text(r.request_id), "subject": subject(r, *extra),
-                 "date": _text(_day(when))}
+        return [{"no": _n(i), "id": render.text(r.request_id), "subject": subject(r, *extra),
+                 "date": render.text(_day(when))}
                 for i, (r, when, extra) in enumerate(rows, start=1)]
 
     def counts(rows: Sequence[Counts]) -> list:
-        return [{"name": _text(c.name), "requested": _n(c.requested), "approved": _n(c.approved),
-                 "published": _n(c.published), "not_passed": _n(c.not_passed)} for c in rows]
+        return [{"name": render.text(c.name), "requested": _n(c.requested),
+                 "approved": _n(c.approved), "published": _n(c.published),
+                 "not_passed": _n(c.not_passed)} for c in rows]
 
     totals = dict(zip(("requested", "approved", "published", "not_passed"),
                       map(_n, _totals(report.categories)), strict=True))
     return {
-        "title": _text(TITLE.replace(" และ", "\nและ")),  # two lines, as on the form
-        "unit": _text(report.unit),
-        "scope": _text(report.scope if report.whole_office else f"กลุ่มงาน: {report.scope}"
+        "title": render.text(TITLE.replace(" และ", "\nและ")),  # two lines, as on the form
+        "unit": render.text(report.unit),
+        "scope": render.text(report.scope if report.whole_office else f"กลุ่มงาน: {report.scope}"
                        if not report.scope.startswith("กลุ่มงาน") else report.scope),
-        "period": _text(report.period.label),
-        "as_of": _text(thai.long_datetime(report.as_of)),
+        "period": render.text(report.period.label),
+        "as_of": render.text(thai.long_datetime(report.as_of)),
         "requested_count": _n(len(report.requested)),
         "approved_count": _n(len(report.approved)),
         "published_count": _n(len(report.published)),
@@ -464,9 +443,9 @@ def context(report: Report, director_name: str, director_position: str) -> dict:
                              for r in report.not_passed]),
         "waiting": items([(w.row, w.since, (f"{w.waiting_for} {thai.thai_digits(w.days)} วัน",))
                           for w in report.waiting]),
-        "problems": [_text(p) for p in report.problems],
-        "director_name": _text(director_name),
-        "director_position": _text(director_position),
+        "problems": [render.text(p) for p in report.problems],
+        "director_name": render.text(director_name),
+        "director_position": render.text(director_position),
     }
 
 
@@ -474,25 +453,11 @@ def write_docx(report: Report, template: Path, out: Path, *, director_name: str,
                director_position: str) -> None:
     """Fill the report template and write the .docx atomically."""
     try:
-        document = DocxTemplate(template)
-        env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-        document.render(context(report, director_name, director_position), jinja_env=env)
-    except jinja2.TemplateError as exc:
-        raise ReportError(f"{template}: {exc}") from None
-    except (OSError, KeyError, zipfile.BadZipFile, PackageNotFoundError) as exc:
-        raise ReportError(f"the report template {template} cannot be read as a .docx "
-                          f"({type(exc).__name__}); restore it from the pipeline's templates/"
-                          ) from None
-    props = document.docx.core_properties
-    props.title = f"{TITLE} {report.scope} {report.period.label}"
-    props.subject = report.unit
-    fd, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        document.save(partial)
-        os.replace(partial, out)
-    finally:
-        Path(partial).unlink(missing_ok=True)
+        render.fill_docx(template, context(report, director_name, director_position), out,
+                         title=f"{TITLE} {report.scope} {report.period.label}",
+                         subject=report.unit)
+    except render.RenderError as exc:
+        raise ReportError(str(exc)) from None
 
 
 # -- everything for a period -------------------------------------------------------------------

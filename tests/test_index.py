@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 from seeding import archived, awaiting, refused_problem, request, returned
 
-from pipeline import demo, index, publish, sheet, thai
+from pipeline import demo, fsutil, index, publish, sheet, thai
 from pipeline.index import Row, Status
 from pipeline.journal import State
 from pipeline.processing import Processor
@@ -155,7 +155,7 @@ def test_an_index_locked_by_another_program_loses_no_update(demo_ws, tmp_path, m
                                       "being used by another process", str(dst))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(index.os, "replace", replace)
+    monkeypatch.setattr(fsutil.os, "replace", replace)
     second = archived(demo_ws, tmp_path, request(demo_ws, "สอง"), NOV + timedelta(hours=1))
     with caplog.at_level(logging.WARNING, logger="pipeline.index"):
         result = index.refresh(demo_ws.workspace, retry_after=0.2)
@@ -163,7 +163,7 @@ def test_an_index_locked_by_another_program_loses_no_update(demo_ws, tmp_path, m
     assert "Nothing is lost" in caplog.text and "Excel" in caplog.text
     assert index.stale_reason(demo_ws.workspace)
     assert [r[0] for r in _values(target)] == [first]  # the old index, whole
-    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".part")]
 
     locked = False  # closed in Excel: the retry in the background writes it
     deadline = time.monotonic() + 10
