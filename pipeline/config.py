@@ -201,6 +201,8 @@ class Config:
     attachment_wait: float  # seconds a sheet waits for the attachments it names
     sheet: SheetRules = SheetRules()
     signing: SigningPolicy = SigningPolicy()
+    # the webmaster's key, when the webmaster signs the third block on publication
+    publisher_key: KeySource | TokenSource | None = None
 
 
 def load(root: Path) -> Config:
@@ -372,4 +374,6 @@ def _parse(ws: Workspace, data: dict) -> Config:
         attachment_wait=float(section("watch").get("attachment_wait", 300)),
         sheet=sheet_rules(section("sheet")),
         signing=signing_policy(signing),
+        publisher_key=(key_source(publisher, "publisher")
+                       if "pkcs12" in publisher or "pkcs11_module" in publisher else None),
     )

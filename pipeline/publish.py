@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import re
 import tempfile
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline import bundle, evidence, fsutil, signing, thai
-from pipeline.config import Config, ConfigError, KeySource
+from pipeline.config import Config
 from pipeline.request import Person, from_dict
 
 EVENT_PUBLISHED = "published"
@@ -90,29 +89,6 @@ def check_url(url: str) -> str:
     return url
 
 
-def publisher_key(config: Config) -> KeySource | None:
-    """The webmaster's PKCS#12 key, when ``[publisher]`` in pipeline.toml names one
-    (``pkcs12`` and ``passphrase_env`` or ``passphrase_file``, as for the other signers)."""
-    try:
-        data = tomllib.loads(config.workspace.config_file.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{config.workspace.config_file}: {exc}") from None
-    table = data.get("publisher", {})
-    if not isinstance(table, dict) or not table.get("pkcs12"):
-        return None
-
-    def path(value: str) -> Path:
-        p = Path(value).expanduser()
-        return p if p.is_absolute() else config.workspace.root / p
-
-    return KeySource(
-        pkcs12=path(str(table["pkcs12"])),
-        passphrase_env=table.get("passphrase_env"),
-        passphrase_file=path(str(table["passphrase_file"])) if table.get("passphrase_file")
-        else None,
-    )
-
-
 def record(
     config: Config,
     request_id: str,
@@ -149,7 +125,7 @@ def record(
     if fsutil.sha256_file(pdf) != expected:
         raise PublishError(f"{request_id}: the signed PDF no longer matches manifest.json; "
                            f"check it with `pipeline verify {folder}` before publishing")
-    key = publisher_key(config)
+    key = config.publisher_key
     already_signed = any(s.get("role") == ROLE for s in manifest.get("signatures", ()))
     if sign is None:
         sign = key is not None and not already_signed
