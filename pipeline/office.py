@@ -39,10 +39,11 @@ STOP_GRACE = 5.0  # seconds soffice gets to quit when asked before it is killed
 # (oosplash, behind the `soffice` script, normally does that).
 _RESTART_REQUESTED = 81
 
-# PDF/A-2b with every font embedded; Word bookmarks become named destinations, which is how
-# the signing step finds where each signature goes.
+# PDF/A-3b (PDF/A-2b plus associated files: the request sheet travels inside the signed PDF)
+# with every font embedded; Word bookmarks become named destinations, which is how the signing
+# step finds where each signature goes.
 PDF_EXPORT = {
-    "SelectPdfVersion": 2,
+    "SelectPdfVersion": 3,
     "EmbedStandardFonts": True,
     "ExportBookmarksToPDFDestination": True,
 }

@@ -215,7 +215,10 @@ class Processor:
         if state == State.VALIDATED:
             render.render_pdf(request, request_id, self.config.template, work / FORM_PDF,
                               self.converter)
-            signing.add_signature_fields(work / FORM_PDF, work / FIELDS_PDF)
+            sheet_inside = signing.Attachment(
+                work / SOURCE, entry.source_name, signing.XLSX_MIME,
+                "แบบคำขอเผยแพร่ข้อมูลต้นฉบับ / the original request sheet")
+            signing.add_signature_fields(work / FORM_PDF, work / FIELDS_PDF, (sheet_inside,))
             state = self._advance(entry, State.RENDERED)
         if state == State.RENDERED:
             provider = self._provider(request)

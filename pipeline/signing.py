@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from pyhanko.keys import load_certs_from_pemder
-from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils import embed, generic, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -345,19 +345,62 @@ def _reason(exc: pkcs11.PKCS11Error) -> str:
     return str(exc) or type(exc).__name__
 
 
-def add_signature_fields(src: Path, dst: Path) -> dict[str, FieldBox]:
+@dataclass(frozen=True)
+class Attachment:
+    """A file to carry inside the signed PDF (PDF/A-3 associated file)."""
+
+    path: Path
+    name: str  # as shown in a PDF reader's attachment pane
+    mime_type: str
+    description: str
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def add_signature_fields(src: Path, dst: Path, attachments: tuple[Attachment, ...] = ()
+                         ) -> dict[str, FieldBox]:
     """Write ``src`` to ``dst`` with an empty signature field per role, where the template's
-    bookmarks say, so that later signatures fill fields the certification permits."""
+    bookmarks say, so that later signatures fill fields the certification permits; and with
+    ``attachments`` embedded (the request sheet: one signed PDF is then the whole evidence)."""
     writer = _open(src)
     boxes = _field_boxes(writer, src)
     for role, where in boxes.items():
         fields.append_signature_field(
             writer, fields.SigFieldSpec(role, on_page=where.page, box=where.box)
         )
+    for attachment in attachments:
+        _embed(writer, attachment)
     out = BytesIO()
     writer.write(out)
     fsutil.write_bytes(dst, out.getvalue())
     return boxes
+
+
+def _embed(writer: IncrementalPdfFileWriter, attachment: Attachment) -> None:
+    """Embed a file as PDF/A-3 wants it: MIME type, modification date, and an associated-file
+    relationship (/AFRelationship /Source, listed in the catalog's /AF). pyHanko sets the
+    relationship only together with a move to PDF 2.0, which PDF/A-3 (PDF 1.7) forbids, so
+    the relationship is added here."""
+    data = attachment.path.read_bytes()
+    modified = datetime.fromtimestamp(attachment.path.stat().st_mtime, UTC)
+    spec = embed.FileSpec(
+        file_spec_string=attachment.name, file_name=attachment.name,
+        description=attachment.description,
+        embedded_data=embed.EmbeddedFileObject.from_file_data(
+            writer, data, mime_type=attachment.mime_type,
+            params=embed.EmbeddedFileParams(modification_date=modified)))
+    embed.embed_file(writer, spec)
+    names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    spec_ref = names[-1]
+    spec_ref.get_object()["/AFRelationship"] = generic.pdf_name("/Source")
+    if "/AF" in writer.root:
+        associated = writer.root["/AF"]
+        associated.append(spec_ref)
+        writer.update_container(associated)
+    else:
+        writer.root["/AF"] = writer.add_object(generic.ArrayObject([spec_ref]))
+        writer.update_root()
 
 
 def sign(
