@@ -111,6 +111,6 @@ def drop_sample(made: Demo, now: datetime | None = None) -> Path:
     tmp = dropped.with_name(f".{dropped.name}")  # hidden from the watcher until complete
     shutil.copyfile(made.sample, tmp)
     stamp = thai.thai_digits(f"{thai.short_date(now.date())} {now:%H:%M:%S}")
-    sheet.fill(tmp, {"note": f"ตัวอย่างทดลองระบบ {stamp}"})
+    sheet.fill(tmp, {"note": f"ตัวอย่างทดลองระบบ {stamp}", "request_date": now.date()})
     tmp.rename(dropped)
     return dropped

@@ -21,7 +21,7 @@ from pipeline.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.office import ConversionError, Converter
 from pipeline.rejection import Rejection, reject
 from pipeline.render import RenderError
-from pipeline.request import Problem, Request, from_dict, to_dict
+from pipeline.request import Person, Problem, Request, from_dict, to_dict
 from pipeline.signing import SigningError
 
 log = logging.getLogger(__name__)
@@ -223,8 +223,12 @@ class Processor:
         if state == State.RENDERED:
             provider = self._provider(request)
             assert provider is not None  # checked in validation
+            signer = self._signer(provider)
+            # the stamp names the certificate's holder, whom validation matched to the sheet
+            # (directly, or through [sheet.certificate_names])
+            stamped = Person(signer.name, request.provider.position)
             info = signing.sign(work / FIELDS_PDF, work / PROVIDER_PDF, role="provider",
-                                signer=self._signer(provider), person=request.provider,
+                                signer=signer, person=stamped,
                                 font=self.config.font, certify=True,
                                 evidence=self._evidence())
             _record_signature(work, info)
@@ -276,11 +280,21 @@ class Processor:
         return entry
 
     def _sign_director(self, entry: Entry) -> State:
-        """The director's signature on a provider-signed request."""
+        """The approver's signature on a provider-signed request: the director's, or that of
+        the acting director the sheet names, whose stamp then says so (รักษาราชการแทน…)."""
         work = self._work(entry.id)
-        director = self.config.director
+        request = from_dict(json.loads((work / REQUEST_JSON).read_text(encoding="utf-8")))
+        approver, person = self.config.director, self.config.director.person
+        acting = validate.acting_director(request.approver.name, self.config)
+        if acting is not None:
+            if acting.key is None:
+                raise ConfigError(f"acting director {acting.person.name} has no signing key "
+                                  f"in [[sheet.acting_directors]]")
+            approver = SignerConfig(acting.person, acting.key)
+            person = Person(acting.person.name, f"{acting.person.position} {acting.title}"
+                                                f"{self.config.director.person.position}")
         info = signing.sign(work / PROVIDER_PDF, work / SIGNED_PDF, role="director",
-                            signer=self._signer(director), person=director.person,
+                            signer=self._signer(approver), person=person,
                             font=self.config.font, evidence=self._evidence())
         _record_signature(work, info)
         return self._advance(entry, State.SIGNED)

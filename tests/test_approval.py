@@ -96,3 +96,35 @@ def test_a_director_key_that_cannot_be_opened_keeps_the_request_waiting(queued, 
         assert outcome.state == State.AWAITING_DIRECTOR
         assert "PIPELINE_TEST_UNSET" in outcome.problems[0].english
         assert [w.request_id for w in processor.pending()] == [request_id]
+
+
+def test_an_acting_director_approves_with_their_own_key_and_the_stamp_says_so(queued,
+                                                                           converter):
+    acting = demo.PEOPLE["webmaster"]  # the demo PKI has a key in this name
+    text = queued.workspace.config_file.read_text(encoding="utf-8")
+    queued.workspace.config_file.write_text(text + f"""
+[[sheet.acting_directors]]
+name = "{acting.name}"
+position = "{acting.position}"
+title = "รักษาราชการแทน"
+pkcs12 = "demo-pki/webmaster.p12"
+passphrase_file = "demo-pki/passphrase.txt"
+""", encoding="utf-8")
+    cfg = config.load(queued.workspace.root)
+    path = cfg.workspace.root / "แทน.xlsx"
+    sheet.new_request(path, cfg)
+    sheet.fill(path, {**demo.sample_values(date.today()), "approver_name": acting.name,
+                      "approver_position": f"{acting.position} รักษาราชการแทน"
+                                           f"{cfg.director.person.position}"})
+    with Processor(cfg, converter) as processor:
+        waiting = processor.process(path)
+        assert waiting.state == State.AWAITING_DIRECTOR, waiting.problems
+        outcome = processor.approve(waiting.request_id)
+    assert outcome.state == State.ARCHIVED, outcome.problems
+    pdf = outcome.bundle / f"{outcome.request_id}.pdf"
+    statuses = verify.verify_pdf(pdf, cfg.trust_roots)
+    assert [(s.role, s.signer, s.ok) for s in statuses] == [
+        ("provider", demo.PEOPLE["provider"].name, True), ("director", acting.name, True)]
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert f"รักษาราชการแทน{cfg.director.person.position}" in "".join(text.split())
