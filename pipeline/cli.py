@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -200,6 +202,24 @@ def pending(ctx: click.Context) -> None:
     click.echo(f"\n{len(waiting)} waiting; read them in {config.workspace.pending}")
 
 
+PROMPTED = "PIPELINE_PROMPTED_SECRET"  # holds a secret typed at the prompt, in-process only
+
+
+def _ask_for_secret(config: config_mod.Config) -> config_mod.Config:
+    """The director's passphrase or PIN typed once, when the configuration gives no source."""
+    key = config.director.key
+    if isinstance(key, config_mod.KeySource) and not (key.passphrase_env or
+                                                      key.passphrase_file):
+        os.environ[PROMPTED] = click.prompt(f"passphrase of {key.pkcs12.name}", hide_input=True,
+                                            err=True)
+        key = replace(key, passphrase_env=PROMPTED)
+        return replace(config, director=replace(config.director, key=key))
+    if isinstance(key, config_mod.TokenSource) and key.pin_env not in os.environ:
+        os.environ[key.pin_env] = click.prompt(f"PIN of token {key.token_label}",
+                                               hide_input=True, err=True)
+    return config
+
+
 @main.command()
 @workspace_option
 @click.argument("ids", nargs=-1)
@@ -207,8 +227,12 @@ def pending(ctx: click.Context) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.pass_context
 def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: bool) -> None:
-    """Sign the given waiting requests (or --all) as the director, and archive them."""
-    config = _load(ctx)
+    """Sign the given waiting requests (or --all) as the director, and archive them.
+
+    The passphrase (or the token's PIN) comes from where pipeline.toml says; when it names
+    none, or the PIN's variable is not set, it is asked for once, for the whole batch.
+    """
+    config = _ask_for_secret(_load(ctx))
     with Processor(config) as processor:
         waiting = {item.request_id: item for item in processor.pending()}
         chosen = list(waiting) if everything else list(ids)

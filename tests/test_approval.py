@@ -128,3 +128,26 @@ passphrase_file = "demo-pki/passphrase.txt"
     text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert f"รักษาราชการแทน{cfg.director.person.position}" in "".join(text.split())
+
+
+def test_the_director_types_the_passphrase_once_for_the_batch(queued, converter):
+    """With no passphrase source in pipeline.toml, `approve` asks once; it is never shown."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    with Processor(queued, converter) as processor:
+        ids = _submit(processor, queued, 2)
+    secret = (queued.workspace.root / "demo-pki" / "passphrase.txt").read_text().strip()
+    text = queued.workspace.config_file.read_text(encoding="utf-8")
+    director_block = text[text.index("[director]"):text.index("[publisher]")]
+    queued.workspace.config_file.write_text(text.replace(
+        director_block, "\n".join(line for line in director_block.splitlines()
+                                  if not line.startswith("passphrase_file")) + "\n\n"),
+        encoding="utf-8")
+    result = CliRunner().invoke(main, ["-w", str(queued.workspace.root), "approve", "--all",
+                                       "--yes"], input=f"{secret}\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("passphrase of director.p12") == 1
+    assert secret not in result.output
+    assert sorted(p.name for p in queued.workspace.outbox.iterdir() if bundle.is_bundle(p)) == ids
