@@ -23,6 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pipeline import demo, sheet
+from pipeline.config import LEVELS
 from pipeline.watch import WatchOptions
 
 
@@ -64,11 +65,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--workers", type=int, default=WatchOptions.workers)
+    parser.add_argument("--level", default="B-B", choices=LEVELS,
+                        help="PAdES level to sign at (the issue's drain target is for B-B)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="pipeline-drain-"))
     try:
         made = demo.create(root / "ws")
         ws = made.config.workspace
+        text = ws.config_file.read_text(encoding="utf-8")
+        ws.config_file.write_text(text.replace('level = "B-LTA"', f'level = "{args.level}"'),
+                                  encoding="utf-8")
         staging = root / "staging"
         staging.mkdir()
         base = demo.sample_values(date.today())
@@ -100,7 +106,8 @@ def main() -> None:
                 times = json.loads((bundle / "manifest.json").read_text())["times"]
                 latencies.append(datetime.fromisoformat(times["archived"]).timestamp() - dropped)
         latencies.sort()
-        print(f"{args.n} sheets, {args.workers} workers, PAdES B-B, {os.cpu_count()} cores")
+        print(f"{args.n} sheets, {args.workers} workers, PAdES {args.level}, "
+              f"{os.cpu_count()} cores")
         print(f"drain time        {drained:8.1f} s")
         print(f"throughput        {args.n / drained:8.2f} requests/s")
         print(f"latency median    {statistics.median(latencies):8.1f} s (drop -> archived)")
