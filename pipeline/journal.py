@@ -41,12 +41,16 @@ CREATE TABLE IF NOT EXISTS requests (
     received_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     message TEXT NOT NULL DEFAULT '',
-    taken INTEGER NOT NULL DEFAULT 0
+    taken INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    retry_at TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS requests_sha ON requests(source_sha256);
 CREATE INDEX IF NOT EXISTS requests_state ON requests(state);
 CREATE TABLE IF NOT EXISTS counters (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
 """
+_ADDED_COLUMNS = (("attempts", "INTEGER NOT NULL DEFAULT 0"),
+                  ("retry_at", "TEXT NOT NULL DEFAULT ''"))
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class Entry:
     updated_at: datetime
     message: str
     taken: bool  # the pipeline moved the sheet out of the inbox (else it copied it)
+    attempts: int = 0  # failed tries of the current step (see Journal.hold)
+    retry_at: datetime | None = None  # when a held request is to be tried again
 
 
 class Journal:
@@ -70,6 +76,10 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(requests)")}
+        for column, kind in _ADDED_COLUMNS:  # journals made by an earlier version
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE requests ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -95,7 +105,7 @@ class Journal:
             request_id = f"{self._prefix}-{year}-{number:05d}"
             stamp = now.isoformat()
             db.execute(
-                "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+                "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 0, '')",
                 (request_id, source.name, str(source), sha256, State.RECEIVED, stamp, stamp,
                  int(taken)),
             )
@@ -105,8 +115,18 @@ class Journal:
 
     def advance(self, request_id: str, state: State, now: datetime, message: str = "") -> None:
         self._db.execute(
-            "UPDATE requests SET state = ?, updated_at = ?, message = ? WHERE id = ?",
+            "UPDATE requests SET state = ?, updated_at = ?, message = ?, attempts = 0, "
+            "retry_at = '' WHERE id = ?",
             (state, now.isoformat(), message, request_id),
+        )
+
+    def hold(self, request_id: str, now: datetime, message: str, retry_at: datetime) -> None:
+        """A step failed for a reason outside the request (a set-up fault, a timestamp
+        authority that does not answer): it stays in its state, to be tried at ``retry_at``."""
+        self._db.execute(
+            "UPDATE requests SET updated_at = ?, message = ?, attempts = attempts + 1, "
+            "retry_at = ? WHERE id = ?",
+            (now.isoformat(), message, retry_at.isoformat(), request_id),
         )
 
     def get(self, request_id: str) -> Entry | None:
@@ -164,4 +184,6 @@ def _entry(row: tuple) -> Entry:
         updated_at=datetime.fromisoformat(row[6]),
         message=row[7],
         taken=bool(row[8]),
+        attempts=row[9],
+        retry_at=datetime.fromisoformat(row[10]) if row[10] else None,
     )

@@ -12,7 +12,7 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline import bundle, evidence, fsutil, index, render, sheet, signing, validate
@@ -34,6 +34,7 @@ PROVIDER_PDF = "provider-signed.pdf"
 SIGNED_PDF = "signed.pdf"
 AWAITED_JSON = "awaited-attachments.json"
 EVIDENCE_LIFETIME = 3600.0  # seconds before revocation data is gathered again
+RETRY_FIRST, RETRY_MAX = 30, 1800  # seconds before the first and the longest retry
 
 
 class _AwaitingAttachments(Exception):
@@ -143,20 +144,26 @@ class Processor:
                 due.append(request_id)
         return due
 
-    def open_requests(self) -> list[str]:
-        """Every request a crash or stop left between steps (not those waiting for the
-        director or for attachments), after clearing work folders a crash left behind once
-        their request was done."""
+    def open_requests(self, *, due_only: bool = False) -> list[str]:
+        """Every request between steps (not those waiting for the director or for
+        attachments); with ``due_only``, not those held until a later retry either."""
+        waiting = self.awaited_attachments()
+        now = _now()
+        return [e.id for e in self.journal.unfinished() if e.id not in waiting
+                and not (due_only and e.retry_at is not None and e.retry_at > now)]
+
+    def clear_leftovers(self) -> None:
+        """Remove work folders that a crash left behind after their request was done."""
         if self.ws.work.is_dir():
             for folder in self.ws.work.iterdir():
                 entry = self.journal.get(folder.name)
                 if entry is not None and entry.state in FINAL_STATES:
                     shutil.rmtree(folder, ignore_errors=True)
-        waiting = self.awaited_attachments()
-        return [e.id for e in self.journal.unfinished() if e.id not in waiting]
 
     def resume(self) -> list[Outcome]:
-        """Finish every open request now."""
+        """Finish every open request now, held ones included (after a restart, whatever
+        held them may have been mended)."""
+        self.clear_leftovers()
         return [self.run(request_id) for request_id in self.open_requests()]
 
     def rebuild_index(self) -> Path:
@@ -189,13 +196,20 @@ class Processor:
             return self._held(entry, exc)
 
     def _held(self, entry: Entry, exc: Exception) -> Outcome:
-        """A fault of the set-up: the request stays in its state, with the reason."""
-        state = self.journal.get(entry.id).state
-        self.journal.advance(entry.id, state, _now(), str(exc))
-        log.error("%s held in %s (%s): %s", entry.id, state, entry.source_name, exc)
-        problem = Problem("", "", "คำขอรอผู้ดูแลระบบแก้ไขการตั้งค่า แล้วจะดำเนินการต่อเอง",
-                          f"waiting for the administrator to fix the set-up: {exc}")
-        return Outcome(entry.source_path, entry.id, state, problems=(problem,))
+        """A fault of the set-up or of a service (the timestamp authority): the request stays
+        in its state, with the reason, and is tried again later, waiting twice as long after
+        each failure (30 s, 1 min, 2 min ... at most 30 min) so that a service that is down is
+        not hammered."""
+        current = self.journal.get(entry.id)
+        assert current is not None
+        delay = min(RETRY_FIRST * 2 ** current.attempts, RETRY_MAX)
+        now = _now()
+        self.journal.hold(entry.id, now, str(exc), now + timedelta(seconds=delay))
+        log.error("%s held in %s (%s), next try in %d s: %s", entry.id, current.state,
+                  entry.source_name, delay, exc)
+        problem = Problem("", "", "คำขอรอผู้ดูแลระบบหรือบริการภายนอก แล้วจะดำเนินการต่อเอง",
+                          f"waiting for the administrator or a service: {exc}")
+        return Outcome(entry.source_path, entry.id, current.state, problems=(problem,))
 
     def _steps(self, entry: Entry) -> Outcome:
         request_id = entry.id

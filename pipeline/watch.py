@@ -37,7 +37,6 @@ class WatchOptions:
     settle: float = 1.0  # seconds a file must stay unchanged before it is taken
     rescan: float = 10.0  # seconds between full rescans
     polling: bool = False
-    retry: float = 60.0  # seconds between retries of requests held by a set-up fault
     # processes that run requests; 0 runs them in the watcher itself. One more than the cores:
     # a worker waiting for its LibreOffice leaves its core to another (bench/bench_watch.py)
     workers: int = (os.cpu_count() or 1) + 1
@@ -145,9 +144,9 @@ def watch(processor: Processor, options: WatchOptions,
           stop: threading.Event | None = None) -> None:
     """Process the inbox until stopped (or, with ``once``, until nothing more can be done
     now). The inbox is read here; the requests run in ``options.workers`` processes (or in
-    this one with ``workers=0``). Requests held by a set-up fault are retried every
-    ``retry`` seconds; the index is rebuilt when work pauses, or every ``index_every``
-    seconds during a burst."""
+    this one with ``workers=0``). Requests held by a fault of the set-up or of a service are
+    retried when their back-off time has come; the index is rebuilt when work pauses, or
+    every ``index_every`` seconds during a burst."""
     inbox = processor.ws.inbox
     inbox.mkdir(parents=True, exist_ok=True)
     stop = stop or threading.Event()
@@ -163,9 +162,9 @@ def watch(processor: Processor, options: WatchOptions,
             observer.schedule(_Wake(wake), str(inbox), recursive=False)
             observer.start()
         try:
-            for request_id in processor.open_requests():
+            processor.clear_leftovers()
+            for request_id in processor.open_requests():  # held ones too: it is a restart
                 runner.submit(request_id)
-            last_retry = time.monotonic()
             while True:
                 for outcome in runner.completed():
                     index.changed = True  # the index lists every request, whatever its state
@@ -182,10 +181,9 @@ def watch(processor: Processor, options: WatchOptions,
                 for request_id in processor.attachments_due():
                     runner.submit(request_id)
                 _reject_strays(processor, inbox)
-                if time.monotonic() - last_retry >= options.retry:
-                    for request_id in processor.open_requests():
+                if not options.once:  # requests held for a retry, when their time has come
+                    for request_id in processor.open_requests(due_only=True):
                         runner.submit(request_id)
-                    last_retry = time.monotonic()
                 busy = bool(runner.in_flight)
                 index.maybe_rebuild(busy)
                 if options.once and not copying and not busy:

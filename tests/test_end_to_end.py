@@ -222,3 +222,25 @@ def test_a_document_libreoffice_never_converts_is_rejected_and_kept(demo_ws, tmp
     assert outcome.state == State.REJECTED
     assert "PDF" in outcome.problems[0].english
     assert (demo_ws.workspace.rejected / "แปลงไม่ได้.xlsx").read_bytes() == original
+
+
+def test_held_requests_back_off_and_are_retried_when_due(processor, demo_ws):
+    """A held request is not tried again before its time, and waits longer after each
+    failure, so that a service that is down is not hammered."""
+    path = demo_ws.workspace.inbox / "รอ.xlsx"
+    sheet.new_request(path, demo_ws)
+    _fill(path)
+    template = demo_ws.template.read_bytes()
+    demo_ws.template.write_bytes(b"not a docx")
+    held = processor.process(path, take=True)
+    first = processor.journal.get(held.request_id)
+    assert first.attempts == 1 and first.retry_at is not None
+    assert processor.open_requests(due_only=True) == []  # not before its time
+    assert processor.open_requests() == [held.request_id]
+    processor.resume()
+    second = processor.journal.get(held.request_id)
+    assert second.attempts == 2
+    assert (second.retry_at - second.updated_at) == 2 * (first.retry_at - first.updated_at)
+    demo_ws.template.write_bytes(template)
+    assert [o.state for o in processor.resume()] == [State.ARCHIVED]
+    assert processor.journal.get(held.request_id).attempts == 0
