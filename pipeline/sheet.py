@@ -31,7 +31,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline import validate
+from pipeline import fsutil, validate
 from pipeline.config import Config, SheetRules
 from pipeline.request import FIELD_BY_NAME, FIELDS, Field, Problem, SheetResult
 
@@ -125,9 +125,7 @@ def _add_list(wb: Workbook, lists, ws, name: str, column: int, values: tuple[str
 
 
 def _save_atomically(wb: Workbook, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    wb.save(tmp)
-    tmp.replace(path)
+    fsutil.write_via(path, lambda partial: wb.save(partial))
 
 
 # -- what the file really is ---------------------------------------------------------------
