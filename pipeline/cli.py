@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
 
+from pipeline import archive as archive_mod
 from pipeline import config as config_mod
 from pipeline import demo, logs, sheet, signing, thai, verify, workspace
 from pipeline import index as index_mod
@@ -297,37 +298,79 @@ def demo_cmd(ctx: click.Context) -> None:
 
 
 def _print_verification(paths: list[Path], trust_roots: tuple[Path, ...]) -> bool:
-    all_ok = True
-    for path in paths:
-        try:
-            report = verify.verify_path(path, trust_roots)
-        except verify.VerificationError as exc:
-            click.echo(f"{path}: {exc}", err=True)
-            all_ok = False
-            continue
-        click.echo(f"{path}:")
-        for problem in report.bundle_problems:
-            click.echo(f"  bundle: {problem}")
-        for s in report.signatures:
-            verdict = "OK" if s.intact and s.trusted else "NOT OK"
-            click.echo(f"  [{verdict}] {s.role}: {s.signer}  intact={'yes' if s.intact else 'no'}"
-                       f"  trusted={'yes' if s.trusted else 'no'}  {s.message}".rstrip())
-        all_ok &= report.ok
-    return all_ok
+    reports = [verify.verify_path(path, trust_roots) for path in paths]
+    for line in verify.to_text(reports):
+        click.echo(line)
+    return all(r.ok for r in reports)
 
 
 @main.command("verify")
 @workspace_option
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
+@click.option("--trust", "roots", multiple=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Trust these root certificates (PEM/DER) instead of the "
+                                    "workspace's trust_roots. Repeatable.")
+@click.option("--trust-kit", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder made by `pipeline trust-kit`: its roots and current CRLs.")
+@click.option("--crl", "crls", multiple=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="A current CRL (PEM/DER) to use. Repeatable.")
+@click.option("--online", is_flag=True, help="Also fetch current revocation data (OCSP, CRLs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON "
+                                                       "(schema pipeline.verify/1).")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as one self-contained HTML page.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Processes (default: the cores).")
 @click.pass_context
-def verify_cmd(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Check signed PDFs or bundle folders: signer, intact, trusted (by the workspace's roots).
+def verify_cmd(ctx: click.Context, paths: tuple[Path, ...], roots: tuple[Path, ...],
+               trust_kit: Path | None, crls: tuple[Path, ...], online: bool, as_json: bool,
+               html_file: Path | None, workers: int | None) -> None:
+    """Verify signed PDFs, bundle folders or a whole outbox, offline by default.
 
-    Exit 0 when every signature is intact and trusted and every bundle matches its manifest.
+    Exit 0: all TOTAL_PASSED; 1: any TOTAL_FAILED; 3: any INDETERMINATE (none failed);
+    2: usage error or unreadable input.
     """
-    config = _load(ctx)
-    sys.exit(0 if _print_verification(list(paths), config.trust_roots) else 1)
+    try:
+        if trust_kit is not None:
+            kit = verify.load_trust_kit(trust_kit)
+            trust = kit.trust(online=online)
+            roots = roots or kit.roots
+        else:
+            trust = verify.Trust((), (), online)
+        if not roots:
+            roots = _load(ctx).trust_roots
+        trust = verify.Trust(tuple(roots), trust.crls + tuple(verify.read_crl(c) for c in crls),
+                             online)
+        items = verify.expand(paths)
+        with click.progressbar(length=len(items), label="verifying / กำลังตรวจสอบ",
+                               file=sys.stderr) as bar:
+            reports = verify.verify_all(items, trust, workers=workers, progress=bar.update)
+    except verify.VerificationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(verify.EXIT_UNREADABLE)
+    if html_file is not None:
+        html_file.write_text(verify.to_html(reports, trust), encoding="utf-8")
+    if as_json:
+        click.echo(verify.to_json(reports, trust))
+    else:
+        for line in verify.to_text(reports):
+            click.echo(line)
+    sys.exit(verify.exit_code(reports))
+
+
+@main.command("trust-kit")
+@workspace_option
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def trust_kit_cmd(ctx: click.Context, directory: Path) -> None:
+    """Export the trust roots, the TSA certificate, current CRLs and the instructions, so
+    an auditor elsewhere verifies with `pipeline verify --trust-kit DIRECTORY`."""
+    try:
+        kit = verify.write_trust_kit(_load(ctx), directory)
+    except verify.VerificationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"trust kit written: {directory} ({len(kit.roots)} root(s), {len(kit.tsa)} TSA "
+               f"certificate(s), {len(kit.crls)} current CRL(s)); see {verify.KIT_README}")
 
 
 # -- the records the office reports from: index, publication record, reports -------------------
@@ -442,3 +485,34 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
         click.echo(f"{item.scope}: {item.pdf}  {item.xlsx.name}"
                    + ("  (signed)" if item.signature else ""))
 
+
+@main.command("refresh-timestamps")
+@workspace_option
+@click.argument("ids", nargs=-1)
+@click.option("--within", type=click.IntRange(min=0), default=archive_mod.DEFAULT_WITHIN.days,
+              show_default=True,
+              help="Refresh the bundles whose newest timestamp expires within this many days.")
+@click.option("--force", is_flag=True, help="Refresh every bundle, whatever its expiry.")
+@click.pass_context
+def refresh_timestamps(ctx: click.Context, ids: tuple[str, ...], within: int,
+                       force: bool) -> None:
+    """Add a new document timestamp to the archived bundles (IDS, default all) whose newest
+    one nears expiry, so that their signatures stay verifiable. Running it again does
+    nothing until the next ones near expiry. Exit 1 when any could not be refreshed."""
+    config = _load(ctx)
+    try:
+        folders = archive_mod.bundles(config.workspace, ids)
+    except archive_mod.ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
+    with click.progressbar(folders, label="refreshing timestamps / ต่ออายุการประทับเวลา",
+                           file=sys.stderr) as bar:
+        results = archive_mod.refresh_timestamps(config, bar, within=timedelta(days=within),
+                                                 force=force)
+    for r in results:
+        if r.result != archive_mod.Result.CURRENT:
+            expires = f"  expires {r.expires:%Y-%m-%d}" if r.expires else ""
+            click.echo(f"{r.request_id}  {r.result}{expires}  {r.message}".rstrip(),
+                       err=r.result == archive_mod.Result.FAILED)
+    counts = {kind: sum(r.result == kind for r in results) for kind in archive_mod.Result}
+    click.echo(", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    sys.exit(1 if counts[archive_mod.Result.FAILED] else 0)

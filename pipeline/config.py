@@ -179,6 +179,9 @@ class SigningPolicy:
     tsa_timeout: float = 10.0
     tsa_username: str | None = None
     tsa_password_env: str | None = None
+    tsa_retries: int = 2  # more attempts, with backoff, before the request is held
+    tsa_client_cert: Path | None = None  # PEM: TLS client certificate (and its key)
+    tsa_client_key: Path | None = None  # PEM: the key, when not in tsa_client_cert
     revocation: str = "online"
     demo_pki: Path | None = None  # the demo PKI folder, for tsa/revocation = "demo"
 
@@ -341,8 +344,12 @@ def _parse(ws: Workspace, data: dict) -> Config:
         return SigningPolicy(
             level=level, tsa=tsa, tsa_timeout=float(table.get("tsa_timeout", 10)),
             tsa_username=table.get("tsa_username"),
-            tsa_password_env=table.get("tsa_password_env"), revocation=revocation,
-            demo_pki=path(str(table.get("demo_pki", "demo-pki"))))
+            tsa_password_env=table.get("tsa_password_env"),
+            tsa_retries=int(table.get("tsa_retries", SigningPolicy.tsa_retries)),
+            tsa_client_cert=(path(table["tsa_client_cert"]) if table.get("tsa_client_cert")
+                             else None),
+            tsa_client_key=path(table["tsa_client_key"]) if table.get("tsa_client_key") else None,
+            revocation=revocation, demo_pki=path(str(table.get("demo_pki", "demo-pki"))))
 
     unit = section("unit")
     director = section("director")

@@ -36,7 +36,11 @@ def gather(config: Config) -> Evidence:
                 raise ConfigError(f"signing.tsa_password_env: environment variable "
                                   f"{variable or '(not named)'} is not set")
             auth = (policy.tsa_username, os.environ[variable])
-        timestamper = signing.http_timestamper(policy.tsa, policy.tsa_timeout, auth)
+        client_cert = ((policy.tsa_client_cert, policy.tsa_client_key)
+                       if policy.tsa_client_cert else None)
+        timestamper = signing.http_timestamper(policy.tsa, policy.tsa_timeout, auth,
+                                               retries=policy.tsa_retries,
+                                               client_cert=client_cert)
     crls: tuple[bytes, ...] = ()
     if policy.revocation == "demo":
         assert demo is not None

@@ -186,14 +186,50 @@ def add_signer(
     *,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    encipherment_only: bool = False,
 ) -> DemoPKI:
     """Issue one more signing certificate from the intermediate CA, e.g. an expired one
-    (``not_after`` in the past); returns the PKI with ``who`` added."""
+    (``not_after`` in the past), or one whose key usage is for encryption only (a
+    certificate that must not sign); returns the PKI with ``who`` added."""
     now = datetime.now(UTC)
     passphrase = pki.passphrase_file.read_bytes().rstrip(b"\r\n")
     _write_signer(pki.directory, pki.authority("intermediate"), pki.authority("root").certificate,
                   who, person, passphrase,
-                  not_before or now - _CLOCK_SKEW, not_after or now + _SIGNER_LIFETIME)
+                  not_before or now - _CLOCK_SKEW, not_after or now + _SIGNER_LIFETIME,
+                  usage=_key_usage(key_encipherment=True) if encipherment_only else None)
+    return load_pki(pki.directory)
+
+
+def add_untrusted_tsa(pki: DemoPKI, who: str) -> KeySource:
+    """A time-stamping authority under a root of its own, which nobody trusts: ``who.p12``
+    beside the PKI's keys (for tests of a timestamp from an unknown authority)."""
+    now = datetime.now(UTC)
+    key, name = _new_key(), _ca_subject(f"Rogue Root {who}", "nobody")
+    rogue = Authority(_issue(name, key, name, key.public_key(), _ca_extensions(path_length=0),
+                             now - _CA_BACKDATE, now + _ROOT_LIFETIME), key)
+    passphrase = pki.passphrase_file.read_bytes().rstrip(b"\r\n")
+    _write_tsa(pki.directory, rogue, passphrase, now - _CLOCK_SKEW, now + _SIGNER_LIFETIME,
+               name=who)
+    return KeySource(pkcs12=pki.directory / f"{who}.p12", passphrase_file=pki.passphrase_file)
+
+
+def tsa_certificate_pem(pki: DemoPKI) -> bytes:
+    """The demo time-stamping authority's certificate (PEM), to hand to auditors."""
+    passphrase = pki.passphrase_file.read_bytes().rstrip(b"\r\n")
+    _key, cert, _chain = pkcs12.load_key_and_certificates(
+        (pki.directory / f"{TSA}.p12").read_bytes(), passphrase)
+    assert cert is not None
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def issue_tsa(pki: DemoPKI, *, not_before: datetime | None = None,
+              not_after: datetime | None = None) -> DemoPKI:
+    """Replace the time-stamping authority's key and certificate with new ones valid from
+    ``not_before`` to ``not_after`` (e.g. one about to expire, for the archive's refresh)."""
+    now = datetime.now(UTC)
+    passphrase = pki.passphrase_file.read_bytes().rstrip(b"\r\n")
+    _write_tsa(pki.directory, pki.authority("root"), passphrase,
+               not_before or now - _CLOCK_SKEW, not_after or now + _SIGNER_LIFETIME)
     return load_pki(pki.directory)
 
 
@@ -222,13 +258,14 @@ def _write_signer(
     passphrase: bytes,
     not_before: datetime,
     not_after: datetime,
+    usage: x509.KeyUsage | None = None,
 ) -> None:
     if not _WHO.fullmatch(who):
         raise PKIError(f"{who!r} cannot name a key file: use lower-case letters, digits, - and _")
     unit = issuer.certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
     key = _new_key()
     cert = _issue(issuer.certificate.subject, issuer.key, _signer_subject(person, str(unit)),
-                  key.public_key(), [*_signer_extensions(), _crl_distribution("intermediate")],
+                  key.public_key(), [*_signer_extensions(usage), _crl_distribution("intermediate")],
                   not_before, not_after)
     data = pkcs12.serialize_key_and_certificates(
         person.name.encode(), key, cert, [issuer.certificate, root],
@@ -238,7 +275,7 @@ def _write_signer(
 
 
 def _write_tsa(directory: Path, root: Authority, passphrase: bytes, not_before: datetime,
-               not_after: datetime) -> None:
+               not_after: datetime, name: str = TSA) -> None:
     """The demo time-stamping authority, issued directly by the root: current revocation
     status for it then says nothing about the signers' (expired, one day) certificates."""
     key = _new_key()
@@ -252,7 +289,7 @@ def _write_tsa(directory: Path, root: Authority, passphrase: bytes, not_before: 
                   not_before, not_after)
     data = pkcs12.serialize_key_and_certificates(
         b"tsa", key, cert, [root.certificate], serialization.BestAvailableEncryption(passphrase))
-    _write(directory / f"{TSA}.p12", data, private=True)
+    _write(directory / f"{name}.p12", data, private=True)
 
 
 def _crl_distribution(issuer: str) -> tuple[x509.ExtensionType, bool]:
@@ -296,10 +333,11 @@ def _ca_extensions(path_length: int) -> list[tuple[x509.ExtensionType, bool]]:
     ]
 
 
-def _signer_extensions() -> list[tuple[x509.ExtensionType, bool]]:
+def _signer_extensions(usage: x509.KeyUsage | None = None
+                       ) -> list[tuple[x509.ExtensionType, bool]]:
     return [
         (x509.BasicConstraints(ca=False, path_length=None), True),
-        (_key_usage(digital_signature=True, content_commitment=True), True),
+        (usage or _key_usage(digital_signature=True, content_commitment=True), True),
         (x509.ExtendedKeyUsage([DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]), False),
     ]
 

@@ -176,3 +176,101 @@ def _pem_to_der(pem: Path) -> bytes:
 
     return x509.load_pem_x509_certificate(pem.read_bytes()).public_bytes(
         serialization.Encoding.DER)
+
+
+class TimestampServer:
+    """A real RFC 3161 timestamp authority over HTTP on 127.0.0.1, in a thread: the demo
+    PKI's authority (``signing.demo_timestamper``) answering POSTed TimeStampReqs, as a
+    TSA's web front does. ``credentials`` (user, password) makes it require HTTP basic
+    auth; ``tls`` (a server-side SSLContext) makes it HTTPS; ``stop()`` and ``start()`` take
+    it down and up again on the same port."""
+
+    def __init__(self, timestamper, credentials: tuple[str, str] | None = None,
+                 tls=None) -> None:
+        self.timestamper = timestamper
+        self.credentials = credentials
+        self.tls = tls
+        self.answered = 0
+        self.port = 0  # a free one, chosen at the first start
+        self._server = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self.port = self._server.server_address[1]
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _handler(self) -> type:
+        import base64
+        from http.server import BaseHTTPRequestHandler
+
+        from asn1crypto import tsp
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if server.credentials is not None:
+                    expected = "Basic " + base64.b64encode(
+                        ":".join(server.credentials).encode()).decode()
+                    if self.headers.get("Authorization") != expected:
+                        self.send_response(401)
+                        self.send_header("WWW-Authenticate", 'Basic realm="tsa"')
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                reply = server.timestamper.request_tsa_response(tsp.TimeStampReq.load(body))
+                data = reply.dump()
+                server.answered += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/timestamp-reply")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:  # quiet
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def start_tsa_server(pki):
+    """``start_tsa_server(credentials=None, tls=None)``: a running local timestamp server
+    (see TimestampServer) over the test PKI's authority; all are stopped after the test."""
+    from pipeline import signing
+    from pipeline.pki import TSA
+
+    timestamper = signing.demo_timestamper(pki.key_source(TSA))
+    started: list[TimestampServer] = []
+
+    def start(**options: object) -> TimestampServer:
+        server = TimestampServer(timestamper, **options)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def tsa_server(start_tsa_server) -> TimestampServer:
+    """A running local HTTP timestamp authority (see TimestampServer)."""
+    return start_tsa_server()

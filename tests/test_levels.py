@@ -52,22 +52,22 @@ def test_each_level_passes_etsi_validation_offline(pki, form, tmp_path, level):
     # auditor fetching them online would
     crls = () if level == Level.B_LTA else tuple(
         c.public_bytes(serialization.Encoding.DER) for c in current_crls(pki))
-    results = verify.ades_validate(signed, [pki.root_pem], crls)
+    results = verify.verify_pdf(signed, [pki.root_pem], crls)
     assert [(r.field, r.indication) for r in results] == [
-        ("provider", "PASSED"), ("director", "PASSED")], results
+        ("provider", verify.Indication.PASSED), ("director", verify.Indication.PASSED)], results
 
 
 def test_b_lta_still_passes_an_hour_later_offline(pki, form, tmp_path):
     signed = _sign_both(pki, form, tmp_path, _evidence(pki, Level.B_LTA))
     with freeze_time(datetime.now(UTC) + timedelta(hours=1)):
-        results = verify.ades_validate(signed, [pki.root_pem])
-    assert {r.indication for r in results} == {"PASSED"}, results
+        results = verify.verify_pdf(signed, [pki.root_pem])
+    assert {r.indication for r in results} == {verify.Indication.PASSED}, results
 
 
 def test_b_b_is_indeterminate_for_etsi_validation(pki, form, tmp_path):
     signed = _sign_both(pki, form, tmp_path, signing.B_B_ONLY)
-    results = verify.ades_validate(signed, [pki.root_pem])
-    assert {r.indication for r in results} == {"INDETERMINATE"}
+    results = verify.verify_pdf(signed, [pki.root_pem])
+    assert {r.indication for r in results} == {verify.Indication.INDETERMINATE}
 
 
 def test_a_revoked_certificate_does_not_sign(pki, form, tmp_path):
