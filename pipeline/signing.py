@@ -655,12 +655,7 @@ def _field_box(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObj
 
 
 def _open(src: Path) -> IncrementalPdfFileWriter:
-    try:
-        return IncrementalPdfFileWriter(BytesIO(src.read_bytes()))
-    except OSError as exc:
-        raise SigningError(f"cannot read {src}: {exc.strerror}") from None
-    except PdfError as exc:
-        raise SigningError(f"{src} is not a readable PDF: {exc}") from None
+    return IncrementalPdfFileWriter.from_reader(_reader(src))
 
 
 def _common_name(cert: x509.Certificate) -> str:
