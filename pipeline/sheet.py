@@ -21,7 +21,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import MergedCell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -550,14 +550,18 @@ def _serial_date(value: float, epoch: datetime) -> date | None:
 
 # -- writing values and annotations --------------------------------------------------------
 
+def named_cell(wb: Workbook, name: str) -> Cell:
+    """The cell a workbook-level defined name points to."""
+    title, ref = next(iter(wb.defined_names[name].destinations))
+    return wb[title][ref.replace("$", "")]
+
+
 def fill(path: Path, values: dict[str, object]) -> None:
     """Write values into a request sheet by defined name (used by the demo and by tests to
     play the clerk). Values are stored as data: text stays text, never a formula."""
     wb = load_workbook(path)
     for name, value in values.items():
-        located = wb.defined_names[name].destinations
-        title, ref = next(iter(located))
-        cell = wb[title][ref.replace("$", "")]
+        cell = named_cell(wb, name)
         cell.value = value
         if isinstance(value, str):
             cell.data_type = "s"

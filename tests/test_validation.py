@@ -233,15 +233,13 @@ def macro(parts: dict[str, bytes]) -> None:
 
 def formula(name: str, text: str):
     def edit(wb) -> None:
-        title, ref = next(iter(wb.defined_names[name].destinations))
-        wb[title][ref.replace("$", "")] = text  # openpyxl saves no computed value
+        sheet.named_cell(wb, name).value = text  # openpyxl saves no computed value
     return edit
 
 
 def error_value(name: str, error: str):
     def edit(wb) -> None:
-        title, ref = next(iter(wb.defined_names[name].destinations))
-        cell = wb[title][ref.replace("$", "")]
+        cell = sheet.named_cell(wb, name)
         cell.value = error
         cell.data_type = "e"
     return edit
@@ -250,8 +248,7 @@ def error_value(name: str, error: str):
 def as_date(name: str):
     """What Excel does to "1/12" typed in a General cell: a date, with a date format."""
     def edit(wb) -> None:
-        title, ref = next(iter(wb.defined_names[name].destinations))
-        cell = wb[title][ref.replace("$", "")]
+        cell = sheet.named_cell(wb, name)
         cell.value = datetime(2026, 12, 1)
         cell.number_format = "d/m/yyyy"
     return edit
@@ -259,8 +256,7 @@ def as_date(name: str):
 
 def as_number(name: str, number: float):
     def edit(wb) -> None:
-        title, ref = next(iter(wb.defined_names[name].destinations))
-        cell = wb[title][ref.replace("$", "")]
+        cell = sheet.named_cell(wb, name)
         cell.value = number
         cell.number_format = "General"
     return edit
