@@ -248,11 +248,12 @@ def _element(tag: str, **attrs: str) -> OxmlElement:
     return element
 
 
-def main(argv: list[str]) -> None:
-    out = Path(argv[1]) if len(argv) > 1 else Path(__file__).with_name("approval_form.docx")
-    build().save(out)
+def write(document: Document, default_name: str, argv: list[str]) -> None:
+    """Save a built template to ``argv[1]``, or beside this script as ``default_name``."""
+    out = Path(argv[1]) if len(argv) > 1 else Path(__file__).with_name(default_name)
+    document.save(out)
     print(out)
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    write(build(), "approval_form.docx", sys.argv)

@@ -14,7 +14,6 @@ acknowledgement box is an empty paragraph exactly ``STAMP_HEIGHT`` high carrying
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -29,6 +28,7 @@ from make_approval_form import (
     _setup_page_and_font,
     _stamp_area,
     _table,
+    write,
 )
 
 BOOKMARK = "SigAcknowledged"
@@ -183,11 +183,5 @@ def _signatures(doc: Document, width: int) -> None:
             _paragraph(paragraph, text, align=center, bold=(i == 0))
 
 
-def main(argv: list[str]) -> None:
-    out = Path(argv[1]) if len(argv) > 1 else Path(__file__).with_name("monthly_report.docx")
-    build().save(out)
-    print(out)
-
-
 if __name__ == "__main__":
-    main(sys.argv)
+    write(build(), "monthly_report.docx", sys.argv)

@@ -231,35 +231,31 @@ def macro(parts: dict[str, bytes]) -> None:
     parts["xl/vbaProject.bin"] = compound_file(("VBA", b"Attribute VB_Name" * 40))
 
 
-def formula(name: str, text: str):
+def set_cell(name: str, value: object, **attributes: object):
+    """An edit that puts ``value`` in the named cell, then sets the cell's ``attributes``."""
     def edit(wb) -> None:
-        sheet.named_cell(wb, name).value = text  # openpyxl saves no computed value
+        cell = sheet.named_cell(wb, name)
+        cell.value = value
+        for attribute, setting in attributes.items():
+            setattr(cell, attribute, setting)
     return edit
+
+
+def formula(name: str, text: str):
+    return set_cell(name, text)  # openpyxl saves no computed value
 
 
 def error_value(name: str, error: str):
-    def edit(wb) -> None:
-        cell = sheet.named_cell(wb, name)
-        cell.value = error
-        cell.data_type = "e"
-    return edit
+    return set_cell(name, error, data_type="e")
 
 
 def as_date(name: str):
     """What Excel does to "1/12" typed in a General cell: a date, with a date format."""
-    def edit(wb) -> None:
-        cell = sheet.named_cell(wb, name)
-        cell.value = datetime(2026, 12, 1)
-        cell.number_format = "d/m/yyyy"
-    return edit
+    return set_cell(name, datetime(2026, 12, 1), number_format="d/m/yyyy")
 
 
 def as_number(name: str, number: float):
-    def edit(wb) -> None:
-        cell = sheet.named_cell(wb, name)
-        cell.value = number
-        cell.number_format = "General"
-    return edit
+    return set_cell(name, number, number_format="General")
 
 
 def merged_over(name: str):
