@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -48,7 +47,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, fsutil, index, pki, thai
+from pipeline import bundle, fsutil, index, pki, printed, thai
 from pipeline.config import Config
 from pipeline.signing import ROLE_TITLES
 
@@ -198,10 +197,11 @@ def verify_pdf(pdf: Path, trust_roots: Sequence[Path], crls: Sequence[bytes] = (
                online: bool = False) -> list[SignatureStatus]:
     """Every signature in ``pdf``, in signing order, validated against ``trust_roots`` only,
     with ``crls`` (DER) as current revocation data."""
-    return _verify_pdf(pdf, Trust(tuple(trust_roots), tuple(crls), online))
+    return _verify_pdf(pdf, Trust(tuple(trust_roots), tuple(crls), online))[0]
 
 
-def _verify_pdf(pdf: Path, trust: Trust) -> list[SignatureStatus]:
+def _verify_pdf(pdf: Path, trust: Trust) -> tuple[list[SignatureStatus], printed.PrintedText]:
+    """The signatures' statuses, and what the PDF shows (read once, for the bundle too)."""
     spec = _spec(trust)
     try:
         data = pdf.read_bytes()
@@ -225,9 +225,10 @@ def _verify_pdf(pdf: Path, trust: Trust) -> list[SignatureStatus]:
         # NotImplementedError, UnicodeDecodeError. For an auditor that is a finding about the
         # file, to report: never a traceback.
         raise VerificationError(f"{pdf} is not a readable PDF ({_describe(exc)})") from None
-    printed = _printed_names(pdf, reader, signatures)
-    return [_validate(sig, reader, timestamps, spec, trust, printed.get(sig.field_name))
-            for sig in signatures]
+    text = printed.read(data)
+    names = _printed_names(text, reader, signatures)
+    return [_validate(sig, reader, timestamps, spec, trust, names.get(sig.field_name))
+            for sig in signatures], text
 
 
 def _integrity_once(signatures: Iterable[EmbeddedPdfSignature]) -> None:
@@ -492,42 +493,14 @@ def _common_name(name: asn1_x509.Name | str) -> str:
 
 
 # -- the names printed on the form ----------------------------------------------------------
-_LINE = re.compile(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
-                   r"(.*?)</line>", re.S)
-_WORD = re.compile(r"<word[^>]*>(.*?)</word>", re.S)
-_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
-_PRINTED = re.compile(r"^\(\s*(.+?)\s*\)$")
-_BELOW = 90.0  # points under the signature box where the form prints the name
-
-
-def _printed_names(pdf: Path, reader: PdfFileReader,
+def _printed_names(text: printed.PrintedText, reader: PdfFileReader,
                    signatures: Sequence[EmbeddedPdfSignature]) -> dict[str, str]:
-    """The name the form prints in "( name )" under each signature box. Read with poppler:
-    pdftotext keeps Thai intact where pure-Python extractors garble sara am."""
-    boxes = {sig.field_name: box for sig in signatures if (box := _field_box(reader, sig))}
-    if not boxes:
-        return {}
-    run = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True,
-                         text=True, errors="replace", check=False)
-    pages = [(float(h), [(float(x0), float(y0), float(x1), _text(body))
-                         for x0, y0, x1, _y1, body in _LINE.findall(content)])
-             for _w, h, content in _PAGE.findall(run.stdout)]
+    """The name the form prints under each signature's box."""
     names = {}
-    for name, (page, (left, bottom, right, _top)) in boxes.items():
-        if page >= len(pages):
-            continue
-        height, lines = pages[page]
-        below = height - bottom  # pdftotext measures from the top
-        for x0, y0, x1, text in sorted(lines, key=lambda line: line[1]):
-            found = _PRINTED.match(text)
-            if found and below <= y0 <= below + _BELOW and x0 < right and x1 > left:
-                names[name] = found.group(1)
-                break
+    for sig in signatures:
+        if (box := _field_box(reader, sig)) and (name := text.name_under(*box)):
+            names[sig.field_name] = name
     return names
-
-
-def _text(line: str) -> str:
-    return " ".join(html.unescape(w) for w in _WORD.findall(line))
 
 
 def _field_box(reader: PdfFileReader, sig: EmbeddedPdfSignature
@@ -563,7 +536,7 @@ def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[
     _load_roots(trust.roots)  # a broken trust root is the auditor's error: raised
     if not path.is_dir():
         try:
-            signatures = tuple(_verify_pdf(path, trust))
+            signatures = tuple(_verify_pdf(path, trust)[0])
         except VerificationError as exc:
             return Report(path, (), error=str(exc))
         if not signatures:
@@ -582,23 +555,23 @@ def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[
     if not pdf.is_file():
         return Report(path, (), tuple(problems), True)
     try:
-        signatures = tuple(_verify_pdf(pdf, trust))
+        statuses, text = _verify_pdf(pdf, trust)
     except VerificationError as exc:
         return Report(path, (), tuple(problems), True, error=str(exc))
-    problems += _manifest_agrees(path, manifest, pdf, signatures)
+    signatures = tuple(statuses)
+    problems += _manifest_agrees(path, manifest, pdf, signatures, text)
     row_problems, notes = _index_agrees(path, manifest)
     return Report(path, signatures, tuple(problems + row_problems), True, notes=notes)
 
 
 def _manifest_agrees(folder: Path, manifest: dict, pdf: Path,
-                     signatures: Sequence[SignatureStatus]) -> list[str]:
+                     signatures: Sequence[SignatureStatus], shown: printed.PrintedText
+                     ) -> list[str]:
     problems = []
     request_id = manifest.get("request_id", "")
     if request_id != folder.name or pdf.name != bundle.pdf_name(request_id):
         problems.append(f"manifest.json names request {request_id}, not {folder.name}")
-    run = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
-                         errors="replace", check=False)
-    text = "".join(run.stdout.split())
+    text = shown.compact()
     title = manifest.get("request", {}).get("title", "")
     if "".join(request_id.split()) not in text:
         problems.append(f"the signed PDF does not show request ID {request_id}")
