@@ -1,0 +1,42 @@
+"""The faster hex-string reader must accept, reject and return exactly what pyHanko's does."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from hypothesis import given
+from hypothesis import strategies as st
+from pyhanko.pdf_utils.misc import PdfStreamError
+
+from pipeline import pyhanko_speedups
+
+_pyhanko = pyhanko_speedups._pyhanko_reader
+
+
+def _outcome(reader, data: bytes) -> tuple[object, int]:  # noqa: ANN001 - either reader
+    stream = BytesIO(data)
+    try:
+        value = reader(stream)
+    except PdfStreamError as exc:
+        return f"error {exc}", -1
+    return (type(value), bytes(value) if isinstance(value, bytes) else value), stream.tell()
+
+
+_BYTES = st.sampled_from([b"0", b"7", b"a", b"F", b"g", b" ", b"\n", b"\x00", b">", b"%",
+                          b"%c\n", b"<", b")"])
+
+
+@given(st.lists(_BYTES, max_size=40), st.binary(max_size=8))
+def test_same_result_and_position_as_pyhanko(body: list[bytes], after: bytes) -> None:
+    data = b"<" + b"".join(body) + after
+    assert _outcome(pyhanko_speedups.read_hex_string_from_stream, data) == _outcome(_pyhanko,
+                                                                                   data)
+
+
+def test_reads_a_signature_sized_string_and_stops_after_it() -> None:
+    payload = bytes(range(256)) * 64
+    hexed = payload.hex().encode()
+    data = b"<" + b"\n".join(hexed[i:i + 64] for i in range(0, len(hexed), 64)) + b">/Next"
+    stream = BytesIO(data)
+    assert bytes(pyhanko_speedups.read_hex_string_from_stream(stream)) == payload
+    assert stream.read() == b"/Next"
