@@ -244,7 +244,7 @@ class Processor:
             info = signing.sign(work / FIELDS_PDF, work / PROVIDER_PDF, role="provider",
                                 signer=signer, person=stamped,
                                 font=self.config.font, certify=True,
-                                evidence=self._evidence())
+                                evidence=self._evidence(), countersigned=True)
             _record_signature(work, info)
             state = self._advance(entry, State.PROVIDER_SIGNED)
         if state == State.PROVIDER_SIGNED:

@@ -477,16 +477,25 @@ def sign(
     font: Path,
     certify: bool = False,
     evidence: Evidence = B_B_ONLY,
+    countersigned: bool = False,
 ) -> SignatureInfo:
     """Sign the field ``role`` of ``src`` into ``dst`` (PAdES at ``evidence.level``, SHA-256)
     with a visible Thai stamp. ``certify`` makes it the certifying signature (DocMDP: form
     filling and signing only), as the provider's is. From B-LT on, the signer's certificate
-    is validated first, revocation included: a revoked certificate does not sign."""
+    is validated first, revocation included: a revoked certificate does not sign.
+
+    ``countersigned``: another signature will follow (as the director's follows the
+    provider's), so B-LTA stops short of the document timestamp. The one after the last
+    signature covers this signature's validation data too; one here would add two revisions
+    that every later verification analyses (a quarter of an auditor's time per bundle,
+    measured with ``bench/bench_verify.py``)."""
     if role not in ROLE_TITLES:
         raise SigningError(f"unknown role {role!r}: expected one of {', '.join(ROLE_TITLES)}")
+    level = (Level.B_LT if countersigned and evidence.level is Level.B_LTA
+             else evidence.level)
     return _sign_field(_open(src), src, dst, field=role, title=ROLE_TITLES[role],
                        signer=signer, person=person, font=font, certify=certify,
-                       evidence=evidence)
+                       evidence=evidence, level=level)
 
 
 def _sign_field(
@@ -501,11 +510,11 @@ def _sign_field(
     font: Path,
     certify: bool,
     evidence: Evidence,
+    level: Level,
 ) -> SignatureInfo:
     _check_signer(signer, person)
     if not font.is_file():
         raise SigningError(f"stamp font {font} not found")
-    level = evidence.level
     pdf_signer = signers.PdfSigner(
         signers.PdfSignatureMetadata(
             field_name=field,
@@ -695,7 +704,8 @@ def sign_at_bookmark(
     fields.append_signature_field(writer, fields.SigFieldSpec(field, on_page=where.page,
                                                               box=where.box))
     return _sign_field(writer, src, dst, field=field, title=title, signer=signer,
-                       person=person, font=font, certify=False, evidence=evidence)
+                       person=person, font=font, certify=False, evidence=evidence,
+                       level=evidence.level)
 
 
 # -- the archive: document timestamps that carry B-LTA signatures through the years ----------
