@@ -47,7 +47,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, fsutil, index, pki, printed, pyhanko_speedups, thai
+from pipeline import bundle, fsutil, index, pki, printed, speedups, thai
 from pipeline.config import Config
 from pipeline.signing import ROLE_TITLES
 
@@ -56,7 +56,7 @@ from pipeline.signing import ROLE_TITLES
 for _name in ("pyhanko.sign.validation", "pyhanko_certvalidator", "pyhanko.pdf_utils"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
-pyhanko_speedups.install()
+speedups.install()
 
 SCHEMA = "pipeline.verify/1"
 

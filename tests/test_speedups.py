@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from io import BytesIO
 
+from asn1crypto import x509
 from hypothesis import given
 from hypothesis import strategies as st
 from pyhanko.pdf_utils.misc import PdfStreamError
 
-from pipeline import pyhanko_speedups
+from pipeline import speedups
 
-_pyhanko = pyhanko_speedups._pyhanko_reader
+_pyhanko = speedups._pyhanko_reader
 
 
 def _outcome(reader, data: bytes) -> tuple[object, int]:  # noqa: ANN001 - either reader
@@ -29,7 +30,7 @@ _BYTES = st.sampled_from([b"0", b"7", b"a", b"F", b"g", b" ", b"\n", b"\x00", b"
 @given(st.lists(_BYTES, max_size=40), st.binary(max_size=8))
 def test_same_result_and_position_as_pyhanko(body: list[bytes], after: bytes) -> None:
     data = b"<" + b"".join(body) + after
-    assert _outcome(pyhanko_speedups.read_hex_string_from_stream, data) == _outcome(_pyhanko,
+    assert _outcome(speedups.read_hex_string_from_stream, data) == _outcome(_pyhanko,
                                                                                    data)
 
 
@@ -38,5 +39,19 @@ def test_reads_a_signature_sized_string_and_stops_after_it() -> None:
     hexed = payload.hex().encode()
     data = b"<" + b"\n".join(hexed[i:i + 64] for i in range(0, len(hexed), 64)) + b">/Next"
     stream = BytesIO(data)
-    assert bytes(pyhanko_speedups.read_hex_string_from_stream(stream)) == payload
+    assert bytes(speedups.read_hex_string_from_stream(stream)) == payload
     assert stream.read() == b"/Next"
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "B", " ", "\t", "\u00ad", "\u200c", "ก", "ำ",
+                                         "\ufeff", "İ", "ß", "\x07"]), max_size=20))
+def test_name_preparation_is_asn1crypto_s(string: str) -> None:
+    assert speedups.ldap_string_prep(string) == speedups._asn1crypto_prep(None, string)
+
+
+def test_thai_names_still_compare_as_rfc_5280_says() -> None:
+    speedups.install()
+    spaced = x509.Name.build({"common_name": "นาย  สมชาย ใจดี "})
+    plain = x509.Name.build({"common_name": "นาย สมชาย ใจดี"})
+    other = x509.Name.build({"common_name": "นาย สมชาย ใจดีมาก"})
+    assert spaced == plain and spaced != other

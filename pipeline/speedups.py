@@ -1,0 +1,60 @@
+"""Faster drop-ins for two hot spots an auditor's verify spends its time in, measured with
+``bench/bench_verify.py``; each returns exactly what the code it replaces returns.
+
+Hex strings: pyHanko (0.38) reads a hex string one byte at a time through a generator. A
+signature's /Contents is a hex string of 10-24 KB, so verify spent an eighth of its time
+there. This reader takes the whole string at once and hands anything unusual (a comment, a
+stray byte, a missing ``>``) back to pyHanko's own code, so that what is accepted, rejected
+and returned stays exactly pyHanko's.
+
+Names: asn1crypto compares certificate names (RFC 5280) after RFC 4518 string preparation,
+which it redoes for every freshly parsed certificate: every signature, timestamp and CRL
+brings its copies of the same few names, and path building compares them again and again.
+The preparation is a pure function of the string, so it is kept per string.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import re
+from typing import BinaryIO
+
+from asn1crypto.x509 import NameTypeAndValue
+from pyhanko.pdf_utils import generic
+
+_pyhanko_reader = generic.read_hex_string_from_stream
+_PLAIN = re.compile(rb"<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>")
+_WHITESPACE = b"\x00\t\n\x0c\r "
+
+
+def read_hex_string_from_stream(stream: BinaryIO
+                                ) -> generic.ByteStringObject | generic.TextStringObject:
+    start = stream.tell()
+    data = stream.read(1)
+    while (end := data.find(b">")) < 0:
+        more = stream.read(max(len(data), 4096))
+        if not more:
+            break
+        data += more
+    found = _PLAIN.fullmatch(data, 0, end + 1) if end >= 0 else None
+    if found is None:
+        stream.seek(start)
+        return _pyhanko_reader(stream)
+    stream.seek(start + end + 1)
+    digits = found.group(1).translate(None, _WHITESPACE)
+    return generic.pdf_string(binascii.unhexlify(digits + b"0" * (len(digits) % 2)))
+
+
+_asn1crypto_prep = NameTypeAndValue._ldap_string_prep
+
+
+@functools.lru_cache(maxsize=4096)
+def ldap_string_prep(string: str) -> str:
+    return _asn1crypto_prep(None, string)
+
+
+def install() -> None:
+    """Use both in this process."""
+    generic.read_hex_string_from_stream = read_hex_string_from_stream
+    NameTypeAndValue._ldap_string_prep = lambda _self, string: ldap_string_prep(string)
