@@ -1,6 +1,7 @@
 """The signed form is still PDF/A-3b after both signatures and after an archive timestamp
 refresh: pyHanko's incremental updates must not break what LibreOffice made (identification,
-embedded fonts, output intent, the request sheet as an associated file, PDF version)."""
+embedded fonts, output intent, the request sheet as an associated file, PDF version), and
+without the structure tree, which PDF/A-3b does not need."""
 
 from __future__ import annotations
 
@@ -84,3 +85,11 @@ def test_the_pdf_version_stays_at_most_1_7(pdfs, stage):
     version = _catalog(pdfs[stage]).get("/Version")
     assert version is None or version in ("/1.4", "/1.5", "/1.6", "/1.7"), version
     assert "PDF version:     1.7" in _run("pdfinfo", pdfs[stage])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_structure_tree_for_the_change_analysis_to_walk(pdfs, stage):
+    # PDF/A-3b does not need one; verification of every later signature walks it otherwise
+    catalog = _catalog(pdfs[stage])
+    assert "/StructTreeRoot" not in catalog and "/MarkInfo" not in catalog
+    assert "Tagged:          no" in _run("pdfinfo", pdfs[stage])
