@@ -10,7 +10,8 @@ and returned stays exactly pyHanko's.
 Names: asn1crypto compares certificate names (RFC 5280) after RFC 4518 string preparation,
 which it redoes for every freshly parsed certificate: every signature, timestamp and CRL
 brings its copies of the same few names, and path building compares them again and again.
-The preparation is a pure function of the string, so it is kept per string.
+The preparation is a pure function of the string, so it is kept per string, and what a
+comparison needs of a whole name is kept per encoded name.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import functools
 import re
 from typing import BinaryIO
 
-from asn1crypto.x509 import NameTypeAndValue
+from asn1crypto.x509 import Name, NameTypeAndValue
 from pyhanko.pdf_utils import generic
 
 _pyhanko_reader = generic.read_hex_string_from_stream
@@ -54,7 +55,21 @@ def ldap_string_prep(string: str) -> str:
     return _asn1crypto_prep(None, string)
 
 
+_asn1crypto_name_eq = Name.__eq__
+
+
+@functools.lru_cache(maxsize=1024)
+def _compared(der: bytes) -> tuple[tuple[int, str], ...]:
+    """What asn1crypto's equality looks at, RDN by RDN: its size and its prepared values."""
+    return tuple((len(rdn), rdn.hashable) for rdn in Name.load(der).chosen)
+
+
+def name_eq(self: Name, other: object) -> bool:
+    return isinstance(other, Name) and _compared(self.dump()) == _compared(other.dump())
+
+
 def install() -> None:
-    """Use both in this process."""
+    """Use these in this process."""
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     NameTypeAndValue._ldap_string_prep = lambda _self, string: ldap_string_prep(string)
+    Name.__eq__ = name_eq  # type: ignore[method-assign]

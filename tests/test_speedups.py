@@ -55,3 +55,25 @@ def test_thai_names_still_compare_as_rfc_5280_says() -> None:
     plain = x509.Name.build({"common_name": "นาย สมชาย ใจดี"})
     other = x509.Name.build({"common_name": "นาย สมชาย ใจดีมาก"})
     assert spaced == plain and spaced != other
+
+
+_VALUES = st.sampled_from(["สมชาย", "สมชาย ", "  สมชาย", "SOMCHAI", "somchai", "a\u00adb", "ab"])
+_TYPES = st.sampled_from(["common_name", "organization_name", "locality_name"])
+
+
+def _rdn(pairs: list[tuple[str, str]]) -> x509.RelativeDistinguishedName:
+    return x509.RelativeDistinguishedName([
+        x509.NameTypeAndValue({"type": kind, "value": x509.DirectoryString(
+            name="utf8_string", value=value)}) for kind, value in pairs])
+
+
+_NAMES = st.lists(st.lists(st.tuples(_TYPES, _VALUES), min_size=1, max_size=3),
+                  max_size=3).map(lambda rdns: x509.Name(
+                      name="", value=x509.RDNSequence([_rdn(r) for r in rdns])))
+
+
+@given(_NAMES, _NAMES)
+def test_name_equality_is_asn1crypto_s(a: x509.Name, b: x509.Name) -> None:
+    a, b = x509.Name.load(a.dump()), x509.Name.load(b.dump())  # as parsed from a file
+    assert speedups.name_eq(a, b) == speedups._asn1crypto_name_eq(a, b)
+    assert speedups.name_eq(a, a)
