@@ -21,7 +21,7 @@ import functools
 import re
 from typing import BinaryIO
 
-from asn1crypto.x509 import Name, NameTypeAndValue
+from asn1crypto.x509 import Name, NameTypeAndValue, RDNSequence
 from pyhanko.pdf_utils import generic
 
 _pyhanko_reader = generic.read_hex_string_from_stream
@@ -61,11 +61,16 @@ _asn1crypto_name_eq = Name.__eq__
 @functools.lru_cache(maxsize=1024)
 def _compared(der: bytes) -> tuple[tuple[int, str], ...]:
     """What asn1crypto's equality looks at, RDN by RDN: its size and its prepared values."""
-    return tuple((len(rdn), rdn.hashable) for rdn in Name.load(der).chosen)
+    return tuple((len(rdn), rdn.hashable) for rdn in RDNSequence.load(der))
 
 
 def name_eq(self: Name, other: object) -> bool:
-    return isinstance(other, Name) and _compared(self.dump()) == _compared(other.dump())
+    if not isinstance(other, Name):
+        return False
+    try:  # the sequence itself: a name inside a GeneralName carries an explicit tag
+        return _compared(self.chosen.dump()) == _compared(other.chosen.dump())
+    except ValueError:  # whatever asn1crypto makes of a malformed name
+        return _asn1crypto_name_eq(self, other)
 
 
 def install() -> None:
