@@ -41,13 +41,17 @@ from pyhanko.sign.validation.policy_decl import (
     RevocationInfoGatheringSpec,
     SignatureValidationSpec,
 )
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.status import (
+    PdfSignatureStatus,
+    RevocationDetails,
+    SignatureCoverageLevel,
+)
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, fsutil, index, pki, printed, speedups, thai
+from pipeline import bundle, fsutil, index, pki, printed, speedups, thai, upstream_fixes
 from pipeline.config import Config
 from pipeline.signing import ROLE_TITLES
 
@@ -57,6 +61,7 @@ for _name in ("pyhanko.sign.validation", "pyhanko_certvalidator", "pyhanko.pdf_u
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 speedups.install()
+upstream_fixes.install()
 
 SCHEMA = "pipeline.verify/1"
 
@@ -321,6 +326,8 @@ def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
         missing = _missing_current_status(sig, later_timestamps, trust)
         if missing:
             messages.append(missing)
+    if status is not None and status.revocation_details is not None:
+        messages.append(_revoked_when(status.revocation_details, ts.timestamp if ts else None))
     return SignatureStatus(
         field=str(sig.field_name),
         role=str(sig.field_name) if sig.field_name in ROLE_TITLES else "",
@@ -433,6 +440,21 @@ def _missing_current_status(sig: EmbeddedPdfSignature,
     return (f"current revocation status is missing for {who}: "
             f"{'; '.join(wanted.values())}. Supply it with --online, --crl FILE, or "
             f"--trust-kit DIR (a kit exported recently with `pipeline trust-kit`)")
+
+
+def _revoked_when(revoked: RevocationDetails, timestamped: datetime | None) -> str:
+    """When a revocation came, against when the signature is proven to exist: revoked after
+    a timestamped signature is no reason to fail it (ETSI), though pyHanko can then ask for
+    status at the revocation time that no archive keeps (INDETERMINATE, TRY_LATER)."""
+    whose = "a CA certificate in the signer's chain" if revoked.ca_revoked else \
+        "the signer's certificate"
+    reason = revoked.revocation_reason.native if revoked.revocation_reason else "unspecified"
+    told = (f"{whose} was revoked on {revoked.revocation_date:%Y-%m-%d %H:%M} UTC "
+            f"(reason: {str(reason).replace('_', ' ')})")
+    if timestamped is not None and timestamped < revoked.revocation_date:
+        return (f"{told}, after the signature, which a timestamp proves existed on "
+                f"{timestamped:%Y-%m-%d %H:%M} UTC")
+    return told
 
 
 def _plain(message: str | None) -> str:
