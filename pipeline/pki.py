@@ -14,7 +14,8 @@ authority directly under the root). Files in the PKI folder:
 
 Certificates name CRL distribution points under ``http://pki.demo.invalid/``, a host that
 never resolves: the demo hands its CRLs to validation directly (:func:`current_crls`), fresh
-each time, so nothing ever depends on the network.
+each time, so nothing ever depends on the network. (Tests of fetching give another base, a
+local server's.)
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ class DemoPKI:
         except KeyError:
             raise PKIError(f"no key for {who!r} in {self.directory}") from None
 
+    @property
+    def crl_base(self) -> str:
+        return _base_of(x509.load_pem_x509_certificate(self.intermediate_pem.read_bytes()))
+
     def authority(self, which: str) -> Authority:
         """The ``"root"`` or ``"intermediate"`` CA with its key, to issue more from it."""
         if which not in _CA_FILES:
@@ -104,10 +109,12 @@ class DemoPKI:
 
 
 def create_pki(
-    directory: Path, unit: str, people: Mapping[str, Person], passphrase: bytes
+    directory: Path, unit: str, people: Mapping[str, Person], passphrase: bytes,
+    crl_base: str = CRL_BASE,
 ) -> DemoPKI:
     """Create a root CA, an intermediate CA and a PKCS#12 signing key for each of ``people``
-    (keyed by a short file-safe name such as ``"director"``) in ``directory``."""
+    (keyed by a short file-safe name such as ``"director"``) in ``directory``; certificates
+    point to CRLs at ``crl_base``/root.crl and /intermediate.crl."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     ca_from = now - _CA_BACKDATE
@@ -121,7 +128,7 @@ def create_pki(
     intermediate = Authority(
         _issue(root_name, root_key, _ca_subject("Intermediate CA", unit),
                intermediate_key.public_key(),
-               [*_ca_extensions(path_length=0), _crl_distribution("root")],
+               [*_ca_extensions(path_length=0), _crl_distribution(crl_base, "root")],
                ca_from, ca_from + _INTERMEDIATE_LIFETIME),
         intermediate_key,
     )
@@ -137,7 +144,8 @@ def create_pki(
     for who, person in people.items():
         _write_signer(directory, intermediate, root.certificate, who, person, passphrase,
                       now - _CLOCK_SKEW, now + _SIGNER_LIFETIME)
-    _write_tsa(directory, root, passphrase, now - _CLOCK_SKEW, now + _SIGNER_LIFETIME)
+    _write_tsa(directory, root, passphrase, now - _CLOCK_SKEW, now + _SIGNER_LIFETIME,
+               crl_base=crl_base)
     return load_pki(directory)
 
 
@@ -209,7 +217,7 @@ def add_untrusted_tsa(pki: DemoPKI, who: str) -> KeySource:
                              now - _CA_BACKDATE, now + _ROOT_LIFETIME), key)
     passphrase = pki.passphrase_file.read_bytes().rstrip(b"\r\n")
     _write_tsa(pki.directory, rogue, passphrase, now - _CLOCK_SKEW, now + _SIGNER_LIFETIME,
-               name=who)
+               crl_base=pki.crl_base, name=who)
     return KeySource(pkcs12=pki.directory / f"{who}.p12", passphrase_file=pki.passphrase_file)
 
 
@@ -229,7 +237,8 @@ def issue_tsa(pki: DemoPKI, *, not_before: datetime | None = None,
     now = datetime.now(UTC)
     passphrase = pki.passphrase_file.read_bytes().rstrip(b"\r\n")
     _write_tsa(pki.directory, pki.authority("root"), passphrase,
-               not_before or now - _CLOCK_SKEW, not_after or now + _SIGNER_LIFETIME)
+               not_before or now - _CLOCK_SKEW, not_after or now + _SIGNER_LIFETIME,
+               crl_base=pki.crl_base)
     return load_pki(pki.directory)
 
 
@@ -264,9 +273,9 @@ def _write_signer(
         raise PKIError(f"{who!r} cannot name a key file: use lower-case letters, digits, - and _")
     unit = issuer.certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
     key = _new_key()
+    crls = _crl_distribution(_base_of(issuer.certificate), "intermediate")
     cert = _issue(issuer.certificate.subject, issuer.key, _signer_subject(person, str(unit)),
-                  key.public_key(), [*_signer_extensions(usage), _crl_distribution("intermediate")],
-                  not_before, not_after)
+                  key.public_key(), [*_signer_extensions(usage), crls], not_before, not_after)
     data = pkcs12.serialize_key_and_certificates(
         person.name.encode(), key, cert, [issuer.certificate, root],
         serialization.BestAvailableEncryption(passphrase),
@@ -275,7 +284,7 @@ def _write_signer(
 
 
 def _write_tsa(directory: Path, root: Authority, passphrase: bytes, not_before: datetime,
-               not_after: datetime, name: str = TSA) -> None:
+               not_after: datetime, *, crl_base: str, name: str = TSA) -> None:
     """The demo time-stamping authority, issued directly by the root: current revocation
     status for it then says nothing about the signers' (expired, one day) certificates."""
     key = _new_key()
@@ -285,15 +294,22 @@ def _write_tsa(directory: Path, root: Authority, passphrase: bytes, not_before: 
                   [(x509.BasicConstraints(ca=False, path_length=None), True),
                    (_key_usage(digital_signature=True, content_commitment=True), True),
                    (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True),
-                   _crl_distribution("root")],
+                   _crl_distribution(crl_base, "root")],
                   not_before, not_after)
     data = pkcs12.serialize_key_and_certificates(
         b"tsa", key, cert, [root.certificate], serialization.BestAvailableEncryption(passphrase))
     _write(directory / f"{name}.p12", data, private=True)
 
 
-def _crl_distribution(issuer: str) -> tuple[x509.ExtensionType, bool]:
-    url = f"{CRL_BASE}/{issuer}.crl"
+def _base_of(intermediate: x509.Certificate) -> str:
+    """The CRL base a PKI was made with: where its intermediate CA finds the root's CRL."""
+    points = intermediate.extensions.get_extension_for_class(
+        x509.CRLDistributionPoints).value
+    return str(points[0].full_name[0].value).rsplit("/", 1)[0]
+
+
+def _crl_distribution(base: str, issuer: str) -> tuple[x509.ExtensionType, bool]:
+    url = f"{base}/{issuer}.crl"
     point = x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)
     return x509.CRLDistributionPoints([point]), False
 

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -410,6 +411,60 @@ def test_a_signer_revoked_after_signing_is_never_failed_a_year_later(archive, tm
     assert re.search(r"signer's certificate was revoked on \d{4}-\d\d-\d\d .*after the "
                      r"signature, which a timestamp proves existed", " ".join(provider.messages))
     assert director.indication is Indication.PASSED
+
+
+class _CRLServer:
+    """The demo PKI's CA, publishing: fresh CRLs over HTTP on 127.0.0.1, counted."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.pki: pk.DemoPKI | None = None
+        self.served: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                which = self.path.strip("/").removesuffix(".crl")
+                crls = dict(zip(("root", "intermediate"), _crls(server.pki), strict=True))
+                if which not in crls:
+                    self.send_error(404)
+                    return
+                server.served.append(which)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pkix-crl")
+                self.send_header("Content-Length", str(len(crls[which])))
+                self.end_headers()
+                self.wfile.write(crls[which])
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self._http.server_address[1]}"
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+def test_online_fetches_current_status_a_year_later(form, tmp_path):
+    server = _CRLServer()
+    try:
+        server.pki = pk.create_pki(tmp_path / "pki", demo.UNIT, {
+            "provider": demo.PEOPLE["provider"], "director": demo.PEOPLE["director"]},
+            b"online", crl_base=server.base)
+        signed = _sign_both(server.pki, form, tmp_path, _evidence(server.pki, Level.B_LTA))
+        roots = (server.pki.root_pem,)
+        with freeze_time(datetime.now(UTC) + timedelta(days=365)):
+            offline = verify.verify_path(signed, verify.Trust(roots))
+            assert server.served == []  # offline means offline
+            online = verify.verify_path(signed, verify.Trust(roots, online=True))
+    finally:
+        server.close()
+    assert offline.indication is Indication.INDETERMINATE, offline
+    assert online.indication is Indication.PASSED, online
+    assert "root" in server.served  # the timestamp authority's CA, fetched from its CRL DP
 
 
 def _bundle_copy(archive: Archive, tmp_path: Path) -> Path:
