@@ -12,7 +12,7 @@ import click
 
 from pipeline import archive as archive_mod
 from pipeline import config as config_mod
-from pipeline import demo, logs, sheet, signing, thai, verify, workspace
+from pipeline import demo, logs, sheet, signing, thai, trustkit, verify, workspace
 from pipeline import index as index_mod
 from pipeline import publish as publish_mod
 from pipeline import report as report_mod
@@ -332,7 +332,7 @@ def verify_cmd(ctx: click.Context, paths: tuple[Path, ...], roots: tuple[Path, .
     """
     try:
         if trust_kit is not None:
-            kit = verify.load_trust_kit(trust_kit)
+            kit = trustkit.load(trust_kit)
             trust = kit.trust(online=online)
             roots = roots or kit.roots
         else:
@@ -366,11 +366,13 @@ def trust_kit_cmd(ctx: click.Context, directory: Path) -> None:
     """Export the trust roots, the TSA certificate, current CRLs and the instructions, so
     an auditor elsewhere verifies with `pipeline verify --trust-kit DIRECTORY`."""
     try:
-        kit = verify.write_trust_kit(_load(ctx), directory)
+        kit = trustkit.write(_load(ctx), directory)
     except verify.VerificationError as exc:
         raise click.ClickException(str(exc)) from None
+    for line in kit.unfetched:
+        click.echo(f"could not fetch {line}", err=True)
     click.echo(f"trust kit written: {directory} ({len(kit.roots)} root(s), {len(kit.tsa)} TSA "
-               f"certificate(s), {len(kit.crls)} current CRL(s)); see {verify.KIT_README}")
+               f"certificate(s), {len(kit.crls)} current CRL(s)); see {trustkit.README}")
 
 
 # -- the records the office reports from: index, publication record, reports -------------------

@@ -28,7 +28,6 @@ from pathlib import Path
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
@@ -51,8 +50,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, fsutil, index, pki, printed, speedups, thai, upstream_fixes
-from pipeline.config import Config
+from pipeline import bundle, index, printed, speedups, thai, upstream_fixes
 from pipeline.signing import ROLE_TITLES
 
 # pyHanko logs every failed path or revocation check with a traceback; the report carries the
@@ -464,7 +462,7 @@ def _plain(message: str | None) -> str:
 # -- validation settings, made once per process ---------------------------------------------
 @functools.cache
 def _spec(trust: Trust) -> PdfSignatureValidationSpec:
-    roots = _load_roots(trust.roots)
+    roots = load_roots(trust.roots)
     policy = CertValidationPolicySpec(
         trust_manager=SimpleTrustManager.build(trust_roots=roots),
         revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO))
@@ -477,7 +475,7 @@ def _spec(trust: Trust) -> PdfSignatureValidationSpec:
 
 
 @functools.cache
-def _load_roots(paths: tuple[Path, ...]) -> tuple[asn1_x509.Certificate, ...]:
+def load_roots(paths: tuple[Path, ...]) -> tuple[asn1_x509.Certificate, ...]:
     try:
         return tuple(load_certs_from_pemder([str(p) for p in paths]))
     except OSError as exc:
@@ -495,13 +493,18 @@ def _crls(crls: tuple[bytes, ...]) -> tuple[asn1_crl.CertificateList, ...]:
 def read_crl(path: Path) -> bytes:
     """A CRL file (PEM or DER) as DER, checked to parse."""
     try:
-        data = path.read_bytes()
-        der = pem.unarmor(data)[2] if pem.detect(data) else data
-        asn1_crl.CertificateList.load(der).native  # noqa: B018 - parse it all now
+        return crl_der(path.read_bytes(), str(path))
     except OSError as exc:
         raise VerificationError(f"cannot read CRL {path}: {exc.strerror}") from None
+
+
+def crl_der(data: bytes, where: str) -> bytes:
+    """A CRL (PEM or DER) as DER, checked to parse; ``where`` it came from, for the error."""
+    try:
+        der = pem.unarmor(data)[2] if pem.detect(data) else data
+        asn1_crl.CertificateList.load(der).native  # noqa: B018 - parse it all now
     except ValueError as exc:
-        raise VerificationError(f"{path} is not a CRL (PEM or DER): {exc}") from None
+        raise VerificationError(f"{where} is not a CRL (PEM or DER): {exc}") from None
     return der
 
 
@@ -557,7 +560,7 @@ def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[
     (``Report.error``), never raised."""
     trust = (trust_roots if isinstance(trust_roots, Trust)
              else Trust(tuple(trust_roots), tuple(crls), online))
-    _load_roots(trust.roots)  # a broken trust root is the auditor's error: raised
+    load_roots(trust.roots)  # a broken trust root is the auditor's error: raised
     if not path.is_dir():
         try:
             signatures = tuple(_verify_pdf(path, trust)[0])
@@ -657,7 +660,7 @@ def verify_all(paths: Sequence[Path], trust: Trust, *, workers: int | None = Non
                progress: Callable[[int], None] | None = None) -> list[Report]:
     """Verify every path (in order), whole bundles per worker process: pyHanko validation is
     CPU-bound Python, so only processes use more than one core."""
-    _load_roots(trust.roots)
+    load_roots(trust.roots)
     workers = min(workers or os.cpu_count() or 1, len(paths))
     if workers <= 1:
         return [_step(verify_path(p, trust), progress) for p in paths]
@@ -830,71 +833,3 @@ def _html_signature(s: SignatureStatus) -> str:
     body = "".join(f"<tr><th>{e(k)}</th><td>{v if k.startswith(('ใบรับรอง', 'หมายเหตุ')) else e(v)}"
                    f"</td></tr>" for k, v in rows)
     return f"<h3 class='{s.indication}'>{e(s.field)}</h3><table>{body}</table>"
-
-
-# -- the trust kit --------------------------------------------------------------------------
-KIT_ROOTS, KIT_TSA, KIT_CRLS, KIT_README = "roots", "tsa", "crls", "README.txt"
-
-
-@dataclass(frozen=True)
-class TrustKit:
-    directory: Path
-    roots: tuple[Path, ...]
-    tsa: tuple[Path, ...]
-    crls: tuple[Path, ...]
-
-    def trust(self, *, online: bool = False) -> Trust:
-        return Trust(self.roots, tuple(read_crl(p) for p in self.crls), online)
-
-
-def write_trust_kit(config: Config, directory: Path) -> TrustKit:
-    """Export what an auditor elsewhere needs to verify as this office does: its trust roots,
-    the timestamp authority's certificate, current CRLs where the workspace makes them (the
-    demo PKI), and the instructions."""
-    for sub in (KIT_ROOTS, KIT_TSA, KIT_CRLS):
-        (directory / sub).mkdir(parents=True, exist_ok=True)
-    roots = []
-    for i, cert in enumerate(_load_roots(config.trust_roots)):
-        roots.append(directory / KIT_ROOTS / f"root-{i + 1}.pem")
-        fsutil.write_bytes(roots[-1], pem.armor("CERTIFICATE", cert.dump()))
-    tsa, crls = [], []
-    demo = config.signing.demo_pki
-    if demo is not None and demo.is_dir():
-        the_pki = pki.load_pki(demo)
-        tsa_pem = pki.tsa_certificate_pem(the_pki)
-        tsa.append(directory / KIT_TSA / "tsa.pem")
-        fsutil.write_bytes(tsa[-1], tsa_pem)
-        for i, crl in enumerate(pki.current_crls(the_pki)):
-            crls.append(directory / KIT_CRLS / f"crl-{i + 1}.crl")
-            fsutil.write_bytes(crls[-1], crl.public_bytes(serialization.Encoding.DER))
-    fsutil.write_bytes(directory / KIT_README, _KIT_README.format(
-        unit=config.unit, made=_when(datetime.now(UTC)), crls=len(crls)).encode("utf-8"))
-    return TrustKit(directory, tuple(roots), tuple(tsa), tuple(crls))
-
-
-def load_trust_kit(directory: Path) -> TrustKit:
-    roots = tuple(sorted((directory / KIT_ROOTS).glob("*.pem")))
-    if not roots:
-        raise VerificationError(f"{directory} is not a trust kit: no {KIT_ROOTS}/*.pem")
-    return TrustKit(directory, roots, tuple(sorted((directory / KIT_TSA).glob("*.pem"))),
-                    tuple(sorted((directory / KIT_CRLS).glob("*.crl"))))
-
-
-_KIT_README = """ชุดข้อมูลความเชื่อถือ (trust kit) ของ {unit}
-ทำเมื่อ (made) {made}; CRL ปัจจุบัน (current CRLs): {crls}
-
-roots/  ใบรับรองหลักที่เชื่อถือ (trust roots, PEM)
-tsa/    ใบรับรองของหน่วยประทับเวลา (the timestamp authority's certificate, for reference)
-crls/   รายการเพิกถอนใบรับรองปัจจุบัน (current CRLs, DER; valid about a week)
-
-Verify a signed PDF, a bundle folder or a whole outbox with these roots and CRLs:
-
-    pipeline verify --trust-kit THIS-FOLDER PATH...            (add --html report.html, --json)
-
-Exit codes: 0 all TOTAL_PASSED; 1 any TOTAL_FAILED; 3 any INDETERMINATE and none failed;
-2 usage error or unreadable input. Long after signing, ETSI validation needs current
-revocation status for the timestamp authority: use a recently made kit, --crl FILE, or
---online.
-"""
-
-

@@ -178,19 +178,14 @@ def _pem_to_der(pem: Path) -> bytes:
         serialization.Encoding.DER)
 
 
-class TimestampServer:
-    """A real RFC 3161 timestamp authority over HTTP on 127.0.0.1, in a thread: the demo
-    PKI's authority (``signing.demo_timestamper``) answering POSTed TimeStampReqs, as a
-    TSA's web front does. ``credentials`` (user, password) makes it require HTTP basic
-    auth; ``tls`` (a server-side SSLContext) makes it HTTPS; ``stop()`` and ``start()`` take
-    it down and up again on the same port."""
+class LocalHTTPServer:
+    """A real HTTP server on 127.0.0.1, in a thread, for a service the pipeline calls;
+    ``stop()`` and ``start()`` take it down and up again on the same port. Subclasses give
+    the request handler (``_handler``)."""
 
-    def __init__(self, timestamper, credentials: tuple[str, str] | None = None,
-                 tls=None) -> None:
-        self.timestamper = timestamper
-        self.credentials = credentials
-        self.tls = tls
-        self.answered = 0
+    tls = None  # a server-side SSLContext makes it HTTPS
+
+    def __init__(self) -> None:
         self.port = 0  # a free one, chosen at the first start
         self._server = None
 
@@ -213,6 +208,24 @@ class TimestampServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def _handler(self) -> type:
+        raise NotImplementedError
+
+
+class TimestampServer(LocalHTTPServer):
+    """A real RFC 3161 timestamp authority over HTTP: the demo PKI's authority
+    (``signing.demo_timestamper``) answering POSTed TimeStampReqs, as a TSA's web front
+    does. ``credentials`` (user, password) makes it require HTTP basic auth; ``tls`` (a
+    server-side SSLContext) makes it HTTPS."""
+
+    def __init__(self, timestamper, credentials: tuple[str, str] | None = None,
+                 tls=None) -> None:
+        super().__init__()
+        self.timestamper = timestamper
+        self.credentials = credentials
+        self.tls = tls
+        self.answered = 0
 
     def _handler(self) -> type:
         import base64
@@ -274,3 +287,59 @@ def start_tsa_server(pki):
 def tsa_server(start_tsa_server) -> TimestampServer:
     """A running local HTTP timestamp authority (see TimestampServer)."""
     return start_tsa_server()
+
+
+class CRLServer(LocalHTTPServer):
+    """A CA publishing over HTTP: fresh CRLs of ``pki`` (made when asked, so a frozen clock
+    gets CRLs current then) at /root.crl and /intermediate.crl; a name in ``missing`` is
+    404. ``served`` lists what was fetched."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pki = None
+        self.missing: set[str] = set()
+        self.served: list[str] = []
+
+    @property
+    def base(self) -> str:
+        return self.url.rstrip("/")
+
+    def _handler(self) -> type:
+        from http.server import BaseHTTPRequestHandler
+
+        from cryptography.hazmat.primitives import serialization
+
+        from pipeline.pki import current_crls
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                which = self.path.strip("/").removesuffix(".crl")
+                crls = dict(zip(("root", "intermediate"), current_crls(server.pki),
+                                strict=True))
+                if which not in crls or which in server.missing:
+                    self.send_error(404)
+                    return
+                data = crls[which].public_bytes(serialization.Encoding.DER)
+                server.served.append(which)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pkix-crl")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:  # quiet
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def crl_server() -> Iterator[CRLServer]:
+    """A running CRLServer; give it a PKI (``crl_server.pki``) made with
+    ``crl_base=crl_server.base`` before anything fetches."""
+    server = CRLServer()
+    server.start()
+    yield server
+    server.stop()

@@ -8,8 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject
 from pyhanko.sign import signers
 
-from pipeline import config, demo, sheet, signing, verify
+from pipeline import config, demo, sheet, signing, trustkit, verify
 from pipeline import pki as pk
 from pipeline.config import DEFAULT_FONT
 from pipeline.journal import State
@@ -413,58 +412,19 @@ def test_a_signer_revoked_after_signing_is_never_failed_a_year_later(archive, tm
     assert director.indication is Indication.PASSED
 
 
-class _CRLServer:
-    """The demo PKI's CA, publishing: fresh CRLs over HTTP on 127.0.0.1, counted."""
-
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        self.pki: pk.DemoPKI | None = None
-        self.served: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                which = self.path.strip("/").removesuffix(".crl")
-                crls = dict(zip(("root", "intermediate"), _crls(server.pki), strict=True))
-                if which not in crls:
-                    self.send_error(404)
-                    return
-                server.served.append(which)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/pkix-crl")
-                self.send_header("Content-Length", str(len(crls[which])))
-                self.end_headers()
-                self.wfile.write(crls[which])
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._http.server_address[1]}"
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-
-
-def test_online_fetches_current_status_a_year_later(form, tmp_path):
-    server = _CRLServer()
-    try:
-        server.pki = pk.create_pki(tmp_path / "pki", demo.UNIT, {
-            "provider": demo.PEOPLE["provider"], "director": demo.PEOPLE["director"]},
-            b"online", crl_base=server.base)
-        signed = _sign_both(server.pki, form, tmp_path, _evidence(server.pki, Level.B_LTA))
-        roots = (server.pki.root_pem,)
-        with freeze_time(datetime.now(UTC) + timedelta(days=365)):
-            offline = verify.verify_path(signed, verify.Trust(roots))
-            assert server.served == []  # offline means offline
-            online = verify.verify_path(signed, verify.Trust(roots, online=True))
-    finally:
-        server.close()
+def test_online_fetches_current_status_a_year_later(form, tmp_path, crl_server):
+    crl_server.pki = pk.create_pki(tmp_path / "pki", demo.UNIT, {
+        "provider": demo.PEOPLE["provider"], "director": demo.PEOPLE["director"]},
+        b"online", crl_base=crl_server.base)
+    signed = _sign_both(crl_server.pki, form, tmp_path, _evidence(crl_server.pki, Level.B_LTA))
+    roots = (crl_server.pki.root_pem,)
+    with freeze_time(datetime.now(UTC) + timedelta(days=365)):
+        offline = verify.verify_path(signed, verify.Trust(roots))
+        assert crl_server.served == []  # offline means offline
+        online = verify.verify_path(signed, verify.Trust(roots, online=True))
     assert offline.indication is Indication.INDETERMINATE, offline
     assert online.indication is Indication.PASSED, online
-    assert "root" in server.served  # the timestamp authority's CA, fetched from its CRL DP
+    assert "root" in crl_server.served  # the timestamp authority's CA, from its CRL DP
 
 
 def _bundle_copy(archive: Archive, tmp_path: Path) -> Path:
@@ -557,7 +517,43 @@ def test_trust_kit_round_trip_and_a_year_later_with_its_crls(archive, tmp_path):
     run = subprocess.run([*PIPELINE, "verify", "--trust-kit", str(kit), str(archive.bundles[1])],
                          capture_output=True, text=True, cwd=elsewhere)
     assert run.returncode == 0, run.stdout + run.stderr
-    loaded = verify.load_trust_kit(kit)
+    loaded = trustkit.load(kit)
     with freeze_time(datetime.now(UTC) + timedelta(days=365)):
         late = verify.verify_path(archive.bundles[1], loaded.trust())
     assert late.exit_code == 3  # the kit's CRLs are a year old: INDETERMINATE, not FAILED
+
+
+def _office_pki(crl_server, form: Path, tmp_path: Path) -> Path:
+    """A PKI publishing its CRLs on ``crl_server``, and a form both its people signed."""
+    crl_server.pki = pk.create_pki(tmp_path / "pki", demo.UNIT, {
+        "provider": demo.PEOPLE["provider"], "director": demo.PEOPLE["director"]},
+        b"office", crl_base=crl_server.base)
+    return _sign_both(crl_server.pki, form, tmp_path, _evidence(crl_server.pki, Level.B_LTA))
+
+
+def test_a_kit_fetches_current_crls_from_the_forms_distribution_points(
+        archive, form, tmp_path, crl_server):
+    signed = _office_pki(crl_server, form, tmp_path)
+    office = replace(archive.config, trust_roots=(crl_server.pki.root_pem,),
+                     signing=replace(archive.config.signing, demo_pki=None))
+    with freeze_time(datetime.now(UTC) + timedelta(days=365)):  # an audit a year on
+        kit = trustkit.write(office, tmp_path / "kit", sources=[signed])
+        late = verify.verify_path(signed, trustkit.load(kit.directory).trust())
+    assert sorted(crl_server.served) == ["intermediate", "root"] and kit.unfetched == ()
+    assert len(kit.crls) == 2 and len(kit.roots) == 1
+    [tsa] = kit.tsa
+    assert b"BEGIN CERTIFICATE" in tsa.read_bytes()
+    assert late.indication is Indication.PASSED, late
+
+
+def test_a_kit_says_which_crls_it_could_not_fetch(archive, form, tmp_path, crl_server):
+    signed = _office_pki(crl_server, form, tmp_path)
+    crl_server.missing.add("intermediate")
+    office = replace(archive.config, trust_roots=(crl_server.pki.root_pem,),
+                     signing=replace(archive.config.signing, demo_pki=None))
+    kit = trustkit.write(office, tmp_path / "kit", sources=[signed, tmp_path / "gone.pdf"])
+    assert len(kit.crls) == 1
+    assert any("intermediate.crl" in line and "404" in line for line in kit.unfetched)
+    assert any("gone.pdf" in line for line in kit.unfetched)
+    readme = (kit.directory / trustkit.README).read_text(encoding="utf-8")
+    assert "intermediate.crl" in readme and "could not fetch" in readme

@@ -1,0 +1,155 @@
+"""The trust kit: what an auditor on another machine needs to verify as this office does.
+
+Trust roots, the timestamp authorities' certificates, current CRLs and the instructions, in
+one folder (``pipeline trust-kit DIR``, then ``pipeline verify --trust-kit DIR``). The demo
+PKI makes its CRLs; anywhere else they are fetched from the distribution points named by the
+certificates in the newest archived forms, since those are the chains an auditor will check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from asn1crypto import cms, pem
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from pipeline import archive, bundle, fsutil, pki
+from pipeline.config import Config
+from pipeline.verify import Trust, VerificationError, crl_der, load_roots
+
+ROOTS, TSA, CRLS, README = "roots", "tsa", "crls", "README.txt"
+NEWEST_BUNDLES = 10  # whose certificates say which CRLs to fetch
+FETCH_TIMEOUT = 15.0  # seconds per CRL
+
+Fetch = Callable[[str], bytes]
+
+
+@dataclass(frozen=True)
+class TrustKit:
+    directory: Path
+    roots: tuple[Path, ...]
+    tsa: tuple[Path, ...]
+    crls: tuple[Path, ...]
+    unfetched: tuple[str, ...] = ()  # "URL: why", for CRLs that could not be had
+
+    def trust(self, *, online: bool = False) -> Trust:
+        return Trust(self.roots, tuple(crl_der(p.read_bytes(), str(p)) for p in self.crls),
+                     online)
+
+
+def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = None,
+          fetch: Fetch | None = None) -> TrustKit:
+    """Export the kit of ``config``'s office into ``directory``. Certificates (and so the
+    CRLs to fetch) come from the signed PDFs ``sources``, by default the newest bundles'."""
+    for sub in (ROOTS, TSA, CRLS):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    roots = []
+    for i, cert in enumerate(load_roots(config.trust_roots)):
+        roots.append(directory / ROOTS / f"root-{i + 1}.pem")
+        fsutil.write_bytes(roots[-1], pem.armor("CERTIFICATE", cert.dump()))
+    demo = config.signing.demo_pki
+    if demo is not None and demo.is_dir():
+        the_pki = pki.load_pki(demo)
+        tsa_pems = [pki.tsa_certificate_pem(the_pki)]
+        crls = [c.public_bytes(serialization.Encoding.DER) for c in pki.current_crls(the_pki)]
+        unfetched: list[str] = []
+    else:
+        if sources is None:
+            sources = [folder / bundle.read_manifest(folder)["signed_pdf"]
+                       for folder in archive.bundles(config.workspace)[-NEWEST_BUNDLES:]]
+        certs, unreadable = _certificates(sources)
+        tsa_pems = [pem.armor("CERTIFICATE", c.dump()) for c in certs
+                    if "time_stamping" in (c.extended_key_usage_value.native
+                                           if c.extended_key_usage_value else ())]
+        crls, unfetched = _fetch_crls(certs, fetch or _http_get)
+        unfetched += unreadable
+    tsa = [_put(directory / TSA / f"tsa-{i + 1}.pem", data) for i, data in enumerate(tsa_pems)]
+    crl_paths = [_put(directory / CRLS / f"crl-{i + 1}.crl", der) for i, der in enumerate(crls)]
+    made = datetime.now(UTC)
+    missing = "".join(f"\nไม่ได้มา (could not fetch) {line}" for line in unfetched)
+    fsutil.write_bytes(directory / README, _README.format(
+        unit=config.unit, made=f"{made:%Y-%m-%d %H:%M} UTC", crls=len(crl_paths),
+        missing=missing).encode("utf-8"))
+    return TrustKit(directory, tuple(roots), tuple(tsa), tuple(crl_paths), tuple(unfetched))
+
+
+def load(directory: Path) -> TrustKit:
+    roots = tuple(sorted((directory / ROOTS).glob("*.pem")))
+    if not roots:
+        raise VerificationError(f"{directory} is not a trust kit: no {ROOTS}/*.pem")
+    return TrustKit(directory, roots, tuple(sorted((directory / TSA).glob("*.pem"))),
+                    tuple(sorted((directory / CRLS).glob("*.crl"))))
+
+
+def _put(path: Path, data: bytes) -> Path:
+    fsutil.write_bytes(path, data)
+    return path
+
+
+def _certificates(pdfs: Iterable[Path]) -> tuple[list[asn1_x509.Certificate], list[str]]:
+    """Every certificate the signatures and timestamps of ``pdfs`` carry, once each; and
+    the forms that could not be read (the others still count)."""
+    found: dict[bytes, asn1_x509.Certificate] = {}
+    unreadable = []
+    for pdf in pdfs:
+        try:
+            with pdf.open("rb") as f:
+                for sig in PdfFileReader(f).embedded_signatures:
+                    for signed in (sig.signed_data, *_timestamp_tokens(sig.signer_info)):
+                        for choice in signed["certificates"] or ():
+                            if choice.name == "certificate":
+                                found.setdefault(choice.chosen.sha256, choice.chosen)
+        except Exception as exc:  # noqa: BLE001 - any parser's error: a damaged form
+            unreadable.append(f"{pdf}: its certificates cannot be read ({type(exc).__name__})")
+    return list(found.values()), unreadable
+
+
+def _timestamp_tokens(signer_info: cms.SignerInfo) -> list[cms.SignedData]:
+    return [value["content"] for attr in signer_info["unsigned_attrs"] or ()
+            if attr["type"].native == "signature_time_stamp_token"
+            for value in attr["values"]]
+
+
+def _fetch_crls(certs: Iterable[asn1_x509.Certificate], fetch: Fetch
+                ) -> tuple[list[bytes], list[str]]:
+    urls = dict.fromkeys(point.url for cert in certs if cert.self_signed == "no"
+                         for point in cert.crl_distribution_points
+                         if point.url and urlsplit(point.url).scheme in ("http", "https"))
+    crls, unfetched = [], []
+    for url in urls:
+        try:
+            crls.append(crl_der(fetch(url), url))
+        except (requests.RequestException, VerificationError) as exc:
+            unfetched.append(f"{url}: {exc}")
+    return crls, unfetched
+
+
+def _http_get(url: str) -> bytes:
+    response = requests.get(url, timeout=FETCH_TIMEOUT)
+    response.raise_for_status()
+    return response.content
+
+
+_README = """ชุดข้อมูลความเชื่อถือ (trust kit) ของ {unit}
+ทำเมื่อ (made) {made}; CRL ปัจจุบัน (current CRLs): {crls}{missing}
+
+roots/  ใบรับรองหลักที่เชื่อถือ (trust roots, PEM)
+tsa/    ใบรับรองของหน่วยประทับเวลา (the timestamp authorities' certificates, for reference)
+crls/   รายการเพิกถอนใบรับรองปัจจุบัน (current CRLs, DER; valid until their next update)
+
+Verify a signed PDF, a bundle folder or a whole outbox with these roots and CRLs:
+
+    pipeline verify --trust-kit THIS-FOLDER PATH...            (add --html report.html, --json)
+
+Exit codes: 0 all TOTAL_PASSED; 1 any TOTAL_FAILED; 3 any INDETERMINATE and none failed;
+2 usage error or unreadable input. Long after signing, ETSI validation needs current
+revocation status for the timestamp authority: use a recently made kit, --crl FILE, or
+--online.
+"""
