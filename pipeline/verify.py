@@ -476,13 +476,21 @@ def _spec(trust: Trust) -> PdfSignatureValidationSpec:
 
 @functools.cache
 def load_roots(paths: tuple[Path, ...]) -> tuple[asn1_x509.Certificate, ...]:
-    try:
-        return tuple(load_certs_from_pemder([str(p) for p in paths]))
-    except OSError as exc:
-        raise VerificationError(f"cannot read trust root {exc.filename}: {exc.strerror}"
-                                ) from None
-    except ValueError as exc:
-        raise VerificationError(f"a trust root is not a PEM or DER certificate: {exc}") from None
+    """The certificates in ``paths`` (PEM, several each, or DER); a file without one is an
+    error, not a root fewer (a private key passed as a root, say)."""
+    roots = []
+    for path in paths:
+        try:
+            found = tuple(load_certs_from_pemder([str(path)]))
+        except OSError as exc:
+            raise VerificationError(f"cannot read trust root {path}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise VerificationError(f"trust root {path} is not a PEM or DER certificate: "
+                                    f"{exc}") from None
+        if not found:
+            raise VerificationError(f"trust root {path} holds no certificate")
+        roots.extend(found)
+    return tuple(roots)
 
 
 @functools.cache
@@ -787,7 +795,8 @@ def to_html(reports: Sequence[Report], trust: Trust) -> str:
 table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #999;padding:3px 6px;
 text-align:left;vertical-align:top}}.TOTAL_PASSED{{background:#e6f4e6}}
 .INDETERMINATE{{background:#fff4d6}}.TOTAL_FAILED,.UNREADABLE{{background:#fbe3e3}}
-.bad{{color:#a00}}section{{page-break-inside:avoid;margin-top:1.5em}}</style></head><body>
+.bad{{color:#a00}}section{{margin-top:1.5em}}tr{{page-break-inside:avoid}}
+h2,h3{{page-break-after:avoid}}section th{{width:28%}}</style></head><body>
 <h1>รายงานการตรวจสอบลายมือชื่ออิเล็กทรอนิกส์ (Signature validation report)</h1>
 <p>ตรวจเมื่อ (verified at): {e(_when(datetime.now(UTC)))} ·
 ใบรับรองหลักที่เชื่อถือ (trust roots): {e(', '.join(p.name for p in trust.roots))} ·
@@ -813,12 +822,14 @@ def _html_signature(s: SignatureStatus) -> str:
     e = html.escape
     c = s.certificate
     rows = [
-        ("ผล (indication)", f"{s.indication} {s.subindication}".strip()),
+        ("ผล (indication)", f"{s.indication} / {_THAI[s.indication]} {s.subindication}".strip()),
         ("บทบาท (role)", f"{s.role} {ROLE_TITLES.get(s.role, '')}".strip()),
         ("ผู้ลงนาม (signer)", s.signer),
         ("ชื่อบนแบบฟอร์ม (name on the form)", f"{s.printed_name or '-'} ({_match(s)})"),
-        ("ใบรับรอง (certificate)", f"{c.subject}<br>issuer: {e(c.issuer)}<br>serial: {c.serial}"
-         f"<br>valid {_when(c.not_before)} – {_when(c.not_after)}<br>SHA-256: {c.sha256}"
+        ("ใบรับรอง (certificate)",  # every part comes from the PDF: escaped
+         "<br>".join(e(part) for part in (
+             c.subject, f"issuer: {c.issuer}", f"serial: {c.serial}",
+             f"valid {_when(c.not_before)} – {_when(c.not_after)}", f"SHA-256: {c.sha256}"))
          if c else "-"),
         ("เวลาลงนาม (signing time)", _when(s.signed_at)),
         ("เวลาประทับ (timestamp)", _when(s.timestamp_at)),

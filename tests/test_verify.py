@@ -557,3 +557,20 @@ def test_a_kit_says_which_crls_it_could_not_fetch(archive, form, tmp_path, crl_s
     assert any("gone.pdf" in line for line in kit.unfetched)
     readme = (kit.directory / trustkit.README).read_text(encoding="utf-8")
     assert "intermediate.crl" in readme and "could not fetch" in readme
+
+
+def test_html_escapes_what_the_pdf_says(archive):
+    report = verify.verify_path(archive.bundles[0], archive.trust)
+    forged = replace(report.signatures[0], certificate=replace(
+        report.signatures[0].certificate, subject="<script>alert(1)</script>",
+        issuer="<img src=x onerror=alert(2)>"),
+        messages=("<b>bold</b>",), printed_name="<i>name</i>")
+    page = verify.to_html([replace(report, signatures=(forged,))], archive.trust)
+    assert "<script>alert" not in page and "<img" not in page and "<b>bold" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;i&gt;name" in page
+
+
+def test_a_key_given_as_trust_root_is_a_usage_error(archive, tmp_path):
+    key = archive.config.signing.demo_pki / "root-key.pem"
+    run = _run("verify", "--trust", str(key), str(archive.pdf), ws=archive.config.workspace.root)
+    assert run.returncode == 2 and "holds no certificate" in run.stderr
