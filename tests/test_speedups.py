@@ -7,6 +7,7 @@ from io import BytesIO
 from asn1crypto import x509
 from hypothesis import given
 from hypothesis import strategies as st
+from pyhanko.pdf_utils import misc
 from pyhanko.pdf_utils.misc import PdfStreamError
 
 from pipeline import speedups
@@ -79,3 +80,21 @@ def test_name_equality_is_asn1crypto_s(a: x509.Name, b: x509.Name) -> None:
     b = x509.GeneralName.load(x509.GeneralName(name="directory_name", value=b).dump()).chosen
     assert speedups.name_eq(a, b) == speedups._asn1crypto_name_eq(a, b)
     assert speedups.name_eq(a, a)
+
+
+_CLASSES = st.sampled_from([misc.PDF_WHITESPACE, misc.PDF_WHITESPACE + misc.PDF_DELIMITERS])
+
+
+@given(st.binary(max_size=200) | st.lists(st.sampled_from(
+           [b"a", b"1", b".", b" ", b"\n", b"/", b"(", b"<", b"%", b"\x00", b"x" * 70]),
+           max_size=30).map(b"".join),
+       _CLASSES, st.none() | st.integers(min_value=1, max_value=150),  # 0 crashes pyHanko
+       st.integers(min_value=0, max_value=10))
+def test_tokens_end_where_pyhanko_ends_them(data: bytes, class_chars: bytes,
+                                            maxchars: int | None, skip: int) -> None:
+    def outcome(reader) -> tuple[tuple[bytes, bool], int]:  # noqa: ANN001 - either reader
+        stream = BytesIO(data)
+        stream.seek(min(skip, len(data)))
+        return reader(class_chars, stream, maxchars=maxchars), stream.tell()
+
+    assert outcome(speedups.read_until_class) == outcome(speedups._pyhanko_until_class)
