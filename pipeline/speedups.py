@@ -15,17 +15,31 @@ which it redoes for every freshly parsed certificate: every signature, timestamp
 brings its copies of the same few names, and path building compares them again and again.
 The preparation is a pure function of the string, so it is kept per string, and what a
 comparison needs of a whole name is kept per encoded name.
+
+Document timestamps: pyHanko's B-LTA validation of each signature starts by validating every
+document timestamp of the file (the proofs of existence) and reading the DSS, work that
+depends on the file and the validation settings, not on the signature: for a form with two
+signatures it was done twice. It is kept per file (per reader, forgotten with it) and reused
+only when the settings and the validation data are the very same objects.
 """
 
 from __future__ import annotations
 
 import binascii
+import copy
+import dataclasses
 import functools
 import re
-from typing import BinaryIO
+from collections.abc import Hashable
+from typing import Any, BinaryIO
+from weakref import WeakKeyDictionary
 
 from asn1crypto.x509 import Name, NameTypeAndValue, RDNSequence
 from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import ades
+from pyhanko.sign.validation.policy_decl import LocalKnowledge, SignatureValidationSpec
+from pyhanko_certvalidator.ltv.poe import POEManager
 
 _pyhanko_reader = generic.read_hex_string_from_stream
 _PLAIN = re.compile(rb"<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>")
@@ -105,9 +119,68 @@ def name_eq(self: Name, other: object) -> bool:
         return _asn1crypto_name_eq(self, other)
 
 
+_ades_poe_index = ades._build_prima_facie_poe_index_from_pdf_timestamps
+_ades_dss_knowledge = ades._dss_to_local_knowledge
+_ades_validate_poe = ades._validate_prima_facie_poe
+_per_file: WeakKeyDictionary[PdfFileReader, dict[Hashable, Any]] = WeakKeyDictionary()
+_validated: list[tuple[list, SignatureValidationSpec, POEManager]] = []  # newest last
+_KEEP_VALIDATED = 8
+
+
+def poe_index(r: PdfFileReader, include_content_ts: bool, diff_policy: object) -> list:
+    memo = _per_file.setdefault(r, {})
+    key = ("poe index", include_content_ts, diff_policy)
+    if key not in memo:
+        memo[key] = _ades_poe_index(r, include_content_ts, diff_policy)
+    return memo[key]
+
+
+def dss_knowledge(reader: PdfFileReader) -> LocalKnowledge:
+    memo = _per_file.setdefault(reader, {})
+    if "dss" not in memo:
+        memo["dss"] = _ades_dss_knowledge(reader)
+    return memo["dss"]
+
+
+async def validate_poe(prima_facie_poe_sets: list, validation_spec: SignatureValidationSpec,
+                       cur_timing_info: object = None) -> POEManager:
+    for sets, spec, result in _validated:
+        if sets is prima_facie_poe_sets and _same_settings(spec, validation_spec):
+            return copy.copy(result)  # the caller adds to it
+    result = await _ades_validate_poe(prima_facie_poe_sets, validation_spec=validation_spec,
+                                      cur_timing_info=cur_timing_info)
+    _validated.append((prima_facie_poe_sets, validation_spec, result))
+    del _validated[:-_KEEP_VALIDATED]
+    return copy.copy(result)
+
+
+def _same_settings(a: SignatureValidationSpec, b: SignatureValidationSpec) -> bool:
+    """The very same policies and validation data; only the fetcher, which each validation
+    makes its own, may differ."""
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "revinfo_gathering_policy":
+            same = x.online_fetching_rule == y.online_fetching_rule
+        elif f.name == "local_knowledge":
+            same = all(_same_items(getattr(x, g.name), getattr(y, g.name))
+                       for g in dataclasses.fields(x))
+        else:
+            same = x is y
+        if not same:
+            return False
+    return True
+
+
+def _same_items(x: list, y: list) -> bool:
+    return len(x) == len(y) and all(p is q for p, q in zip(x, y, strict=True))
+
+
 def install() -> None:
     """Use these in this process."""
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     misc._read_until_class = read_until_class
     NameTypeAndValue._ldap_string_prep = lambda _self, string: ldap_string_prep(string)
     Name.__eq__ = name_eq  # type: ignore[method-assign]
+    ades._build_prima_facie_poe_index_from_pdf_timestamps = poe_index
+    ades._dss_to_local_knowledge = dss_knowledge
+    ades._validate_prima_facie_poe = validate_poe
