@@ -574,3 +574,22 @@ def test_a_key_given_as_trust_root_is_a_usage_error(archive, tmp_path):
     key = archive.config.signing.demo_pki / "root-key.pem"
     run = _run("verify", "--trust", str(key), str(archive.pdf), ws=archive.config.workspace.root)
     assert run.returncode == 2 and "holds no certificate" in run.stderr
+
+
+def test_document_timestamps_are_validated_once_per_file_and_settings(archive, monkeypatch):
+    from pipeline import speedups
+
+    calls = []
+    original = speedups._ades_validate_poe
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(speedups, "_ades_validate_poe", counted)
+    report = verify.verify_path(archive.pdf, archive.trust)
+    assert len(report.signatures) == 2 and len(calls) == 1  # two signatures, one validation
+    root_crl, _ = _crls(pk.load_pki(archive.config.signing.demo_pki))
+    other = verify.verify_path(archive.pdf, verify.Trust(archive.config.trust_roots, (root_crl,)))
+    assert len(calls) == 2  # other validation data: validated again
+    assert report.indication is other.indication is Indication.PASSED
