@@ -775,6 +775,13 @@ def to_text(reports: Sequence[Report]) -> Iterator[str]:
                       if s.certificate else ""))
             for message in s.messages:
                 yield f"      - {message}"
+    info = summary(reports)
+    counts = ", ".join(f"{k} {v}" for k, v in info["counts"].items())
+    yield (f"สรุป (summary): {info['items']} รายการ (items), {info['signatures']} ลายมือชื่อ "
+           f"(signatures): {counts}; exit code {info['exit_code']}")
+    for r in reports:  # what needs a look, again at the end of a long listing
+        if r.error or r.indication is not Indication.PASSED:
+            yield f"  {_verdict(r)}: {r.path}"
 
 
 def _yes(value: bool) -> str:

@@ -503,6 +503,10 @@ def test_cli_outbox_json_html_and_exit_codes(archive, tmp_path):
     assert "<link" not in html_text and "<script" not in html_text  # self-contained
     table = _run("verify", str(archive.bundles[0]), ws=root)
     assert demo.PEOPLE["provider"].name in table.stdout and table.stdout.count("[OK]") == 2
+    assert table.stdout.splitlines()[-1].startswith("สรุป (summary): 1 รายการ (items), 2 ")
+    mixed = _run("verify", str(archive.bundles[0]), str(tmp_path), ws=root)  # not a bundle
+    assert mixed.returncode == 2
+    assert mixed.stdout.splitlines()[-1] == f"  UNREADABLE / อ่านไม่ได้: {tmp_path}"
     assert _run("verify", "--trust", str(tmp_path / "missing.pem"), str(archive.pdf),
                 ws=root).returncode == 2
 
