@@ -12,6 +12,10 @@ The form is generated, not drawn by hand, so that the rules it must keep are wri
   field and the paragraph must stay empty;
 - Laksaman 16 pt throughout (metric compatible with TH Sarabun PSK, the official face).
 
+A detail too long for the box goes on over a page of its own, headed รายละเอียดเพิ่มเติม: the
+renderer fills ``{{ detail_more }}``, printed only when not empty, so that the first page
+keeps the whole form, signature blocks included.
+
 Staff may edit the result in Word or LibreOffice as long as they keep those three things.
 """
 
@@ -59,6 +63,13 @@ BOX_ROWS = (
     ("หมายเหตุ:", "{{ note }}"),
 )
 SPANNING_LABEL = BOX_ROWS[3][0]
+CONTINUATION = (  # its own page, only when the renderer gives it text
+    "{%p if detail_more %}",
+    "รายละเอียดเพิ่มเติม",
+    "เลขที่คำขอ {{ request_id }}   หัวข้อ {{ title }}",
+    ("รายละเอียดข้อมูล (ต่อ):", " {{ detail_more }}"),
+    "{%p endif %}",
+)
 BOX_LABEL_WIDTH = Mm(39)  # "Link ภายนอก:" in bold on one line
 
 # (role, placeholder prefix, bookmark). Bookmark names must not contain "_": LibreOffice writes it
@@ -91,6 +102,7 @@ def build() -> Document:
     _box(doc, body_width)
     doc.add_paragraph().paragraph_format.line_spacing = Pt(6)  # a little air below the box
     _signatures(doc, body_width)
+    _continuation(doc)
 
     props = doc.core_properties
     props.title = TITLE
@@ -160,6 +172,17 @@ def _signatures(doc: Document, width: int) -> None:
     for bookmark_id, (cell, signer) in enumerate(zip(cells, SIGNERS, strict=True)):
         _signature_block(cell, *signer, bookmark_id=bookmark_id, wide=cell is bottom)
     bottom.paragraphs[0].paragraph_format.space_before = Pt(6)
+
+
+def _continuation(doc: Document) -> None:
+    start, heading, about, detail, end = CONTINUATION
+    _paragraph(doc.add_paragraph(), start)
+    title = _paragraph(doc.add_paragraph(), heading, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+    title.paragraph_format.page_break_before = True
+    _paragraph(doc.add_paragraph(), about)
+    label, value = detail
+    _paragraph(_paragraph(doc.add_paragraph(), label, bold=True), value)
+    _paragraph(doc.add_paragraph(), end)
 
 
 def _signature_block(cell: _Cell, role: str, prefix: str, bookmark: str, *,

@@ -17,6 +17,7 @@ from pathlib import Path
 import docx
 import pytest
 
+from pipeline import render as render_mod
 from pipeline.office import Converter
 from pipeline.render import RenderError, context, render_docx, render_pdf
 from pipeline.request import Person, Request
@@ -101,7 +102,10 @@ def test_thai_title_and_detail_print_exactly(converter: Converter, tmp_path: Pat
                      tmp_path / "form.pdf", converter)
     text = pdftotext_raw(pdf)
     assert squash(title) in squash(text)
-    assert squash(detail) in squash(text)
+    if squash(render_mod.CONTINUED) in squash(text):  # too long for the box: page 2 goes on
+        assert "".join(_two_parts(pdf)) == squash(detail)
+    else:
+        assert squash(detail) in squash(text)
     assert "\u200b" not in text
 
 
@@ -320,3 +324,60 @@ def test_restarts_soffice_killed_mid_conversion(converter: Converter, tmp_path: 
                           check=True).stdout
     assert int(re.search(r"^Pages:\s+(\d+)$", info, re.M).group(1)) == pages
     assert squash(last_page) in squash(pdftotext_raw(target, page=pages))
+
+
+BOX_LABEL, GOES_ON = "รายละเอียดข้อมูล(โดยสรุปหรือเอกสารแนบ):", "รายละเอียดข้อมูล(ต่อ):"
+
+
+def _two_parts(pdf: Path) -> tuple[str, str]:
+    """The detail as the box prints it (to the continuation note) and as the pages after
+    the form do."""
+    first = squash(pdftotext_raw(pdf, 1))
+    second = squash(subprocess.run(["pdftotext", "-raw", "-f", "2", str(pdf), "-"],
+                                   capture_output=True, text=True, check=True).stdout)
+    boxed = first.split(BOX_LABEL, 1)[1].split(squash(render_mod.CONTINUED), 1)[0]
+    assert second.startswith("รายละเอียดเพิ่มเติม"), second[:80]
+    return boxed, second.split(GOES_ON, 1)[1]
+
+
+@pytest.mark.parametrize("kind", ["words", "one-unbroken-run"])
+def test_a_long_detail_goes_on_over_a_page_of_its_own(converter: Converter, tmp_path: Path,
+                                                      kind: str) -> None:
+    words = [" ".join(LONG_WORDS[i:] + LONG_WORDS[:i]) for i in range(len(LONG_WORDS))]
+    detail = ("\n".join(words * 3) if kind == "words" else "".join(LONG_WORDS) * 12)[:3000]
+    pdf = render_pdf(request(detail=detail), "REQ-1", TEMPLATE, tmp_path / "form.pdf",
+                     converter)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert int(re.search(r"^Pages:\s+(\d+)$", info, re.M)[1]) >= 2, info
+    # the whole form, signature blocks included, is on the first page
+    assert {page for page, _x, _y in destinations(pdf).values()} == {1}
+    boxed, rest = _two_parts(pdf)
+    assert len(boxed) > 100  # the box is filled (a line holds about 60), not skipped
+    assert boxed + rest == squash(detail)  # nothing lost, nothing repeated, Thai intact
+
+
+def test_a_detail_that_fits_stays_in_the_box(sample_pdf: Path) -> None:
+    text = pdftotext_raw(sample_pdf)
+    assert text.count("\f") == 1 and "รายละเอียดเพิ่มเติม" not in text
+    assert squash(render_mod.CONTINUED) not in squash(text)
+
+
+def test_cuts_never_split_a_character_from_its_marks() -> None:
+    detail = "เก็บข้อมูลผู้ป่วยที่ไม่ได้รับวัคซีนไข้หวัดใหญ่"
+    for cut in render_mod._cut_points(detail):
+        assert detail[cut] not in "ัิีึืุู่้๊๋็์ะาำ" and detail[cut - 1] not in "เแโใไ", cut
+
+
+def test_an_older_template_without_a_continuation_lets_the_box_grow(
+        converter: Converter, tmp_path: Path) -> None:
+    old = tmp_path / "old.docx"
+    document = docx.Document(TEMPLATE)
+    body = document.element.body
+    start = next(i for i, p in enumerate(body) if "{%p if detail_more %}" in "".join(
+        p.itertext()))
+    for element in list(body)[start:start + 5]:
+        body.remove(element)
+    document.save(old)
+    detail = "".join(LONG_WORDS) * 12
+    pdf = render_pdf(request(detail=detail), "REQ-1", old, tmp_path / "form.pdf", converter)
+    assert squash(detail) in squash(pdftotext_raw(pdf)).replace("\f", "")
