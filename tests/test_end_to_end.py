@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from printed_form import pdftotext, printed_detail, squash
 
 from pipeline import bundle, demo, fsutil, sheet, verify
 from pipeline.journal import State
@@ -30,14 +31,7 @@ def _fill(path: Path, **changes: object) -> Path:
 
 
 def _pdftotext(pdf: Path) -> str:
-    out = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], check=True, capture_output=True,
-                         text=True).stdout
-    return _no_space(out)
-
-
-def _no_space(text: str) -> str:
-    """Thai lines wrap without a space, so compare the characters with all spacing removed."""
-    return "".join(text.split())
+    return squash(pdftotext(pdf))
 
 
 def test_cli_new_request_fill_process_gives_a_verified_bundle(demo_ws, tmp_path, nss_db):
@@ -92,8 +86,8 @@ def test_thai_text_survives_exactly_into_the_signed_pdf(processor, demo_ws, tmp_
     outcome = processor.process(_fill(path, title=title, detail=detail))
     assert outcome.state == State.ARCHIVED, outcome.problems
     text = _pdftotext(outcome.bundle / f"{outcome.request_id}.pdf")
-    assert _no_space(title) in text
-    assert _no_space(detail) in text
+    assert squash(title) in text
+    assert printed_detail(outcome.bundle / f"{outcome.request_id}.pdf") == squash(detail)
     fonts = subprocess.run(["pdffonts", str(outcome.bundle / f"{outcome.request_id}.pdf")],
                            capture_output=True, text=True, check=True).stdout
     assert any("Laksaman" in line and " yes " in line for line in fonts.splitlines())

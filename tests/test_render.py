@@ -16,6 +16,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from printed_form import detail_parts, pdftotext, printed_detail, squash
 
 from pipeline import render as render_mod
 from pipeline.office import Converter
@@ -60,14 +61,7 @@ def request(**changes: object) -> Request:
 
 def pdftotext_raw(pdf: Path, page: int | None = None) -> str:
     """The text of ``pdf``, or of one page of it (much faster on a long document)."""
-    pages = [] if page is None else ["-f", str(page), "-l", str(page)]
-    return subprocess.run(["pdftotext", "-raw", *pages, str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
-
-
-def squash(text: str) -> str:
-    """Text without any whitespace: pdftotext adds spaces and line breaks, never letters."""
-    return re.sub(r"\s+", "", text)
+    return pdftotext(pdf) if page is None else pdftotext(pdf, page, page)
 
 
 def test_template_placeholders_are_whole_runs_and_match_render() -> None:
@@ -102,10 +96,7 @@ def test_thai_title_and_detail_print_exactly(converter: Converter, tmp_path: Pat
                      tmp_path / "form.pdf", converter)
     text = pdftotext_raw(pdf)
     assert squash(title) in squash(text)
-    if squash(render_mod.CONTINUED) in squash(text):  # too long for the box: page 2 goes on
-        assert "".join(_two_parts(pdf)) == squash(detail)
-    else:
-        assert squash(detail) in squash(text)
+    assert printed_detail(pdf) == squash(detail)  # in the box, or going on after the form
     assert "\u200b" not in text
 
 
@@ -326,20 +317,6 @@ def test_restarts_soffice_killed_mid_conversion(converter: Converter, tmp_path: 
     assert squash(last_page) in squash(pdftotext_raw(target, page=pages))
 
 
-BOX_LABEL, GOES_ON = "รายละเอียดข้อมูล(โดยสรุปหรือเอกสารแนบ):", "รายละเอียดข้อมูล(ต่อ):"
-
-
-def _two_parts(pdf: Path) -> tuple[str, str]:
-    """The detail as the box prints it (to the continuation note) and as the pages after
-    the form do."""
-    first = squash(pdftotext_raw(pdf, 1))
-    second = squash(subprocess.run(["pdftotext", "-raw", "-f", "2", str(pdf), "-"],
-                                   capture_output=True, text=True, check=True).stdout)
-    boxed = first.split(BOX_LABEL, 1)[1].split(squash(render_mod.CONTINUED), 1)[0]
-    assert second.startswith("รายละเอียดเพิ่มเติม"), second[:80]
-    return boxed, second.split(GOES_ON, 1)[1]
-
-
 @pytest.mark.parametrize("kind", ["words", "one-unbroken-run"])
 def test_a_long_detail_goes_on_over_a_page_of_its_own(converter: Converter, tmp_path: Path,
                                                       kind: str) -> None:
@@ -351,7 +328,7 @@ def test_a_long_detail_goes_on_over_a_page_of_its_own(converter: Converter, tmp_
     assert int(re.search(r"^Pages:\s+(\d+)$", info, re.M)[1]) >= 2, info
     # the whole form, signature blocks included, is on the first page
     assert {page for page, _x, _y in destinations(pdf).values()} == {1}
-    boxed, rest = _two_parts(pdf)
+    boxed, rest = detail_parts(pdf)
     assert len(boxed) > 100  # the box is filled (a line holds about 60), not skipped
     assert boxed + rest == squash(detail)  # nothing lost, nothing repeated, Thai intact
 
