@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from asn1crypto import x509
+from asn1crypto import core, x509
 from hypothesis import given
 from hypothesis import strategies as st
 from pyhanko.pdf_utils import misc
@@ -98,3 +98,18 @@ def test_tokens_end_where_pyhanko_ends_them(data: bytes, class_chars: bytes,
         return reader(class_chars, stream, maxchars=maxchars), stream.tell()
 
     assert outcome(speedups.read_until_class) == outcome(speedups._pyhanko_until_class)
+
+
+def test_a_name_asn1crypto_cannot_prepare_compares_as_asn1crypto_does() -> None:
+    # an attribute of an unknown type holding an INTEGER: asn1crypto's comparison stops at
+    # the first RDN that differs and never prepares it; preparing it raises TypeError
+    odd = x509.Name(name="", value=x509.RDNSequence([
+        x509.RelativeDistinguishedName([x509.NameTypeAndValue(
+            {"type": "common_name", "value": x509.DirectoryString(name="utf8_string",
+                                                                  value="Other CA")})]),
+        x509.RelativeDistinguishedName([x509.NameTypeAndValue(
+            {"type": "1.2.3.4.5", "value": core.Integer(7)})]),
+    ]))
+    odd = x509.Name.load(odd.dump())
+    plain = x509.Name.load(x509.Name.build({"common_name": "DEMO ONLY CA"}).dump())
+    assert speedups.name_eq(odd, plain) is speedups._asn1crypto_name_eq(odd, plain) is False
