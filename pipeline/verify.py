@@ -329,7 +329,8 @@ def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
         if missing:
             messages.append(missing)
     if status is not None and status.revocation_details is not None:
-        messages.append(_revoked_when(status.revocation_details, ts.timestamp if ts else None))
+        proven = ts.timestamp if ts is not None and ts.trusted else None  # a valid token only
+        messages.append(_revoked_when(status.revocation_details, proven))
     return SignatureStatus(
         field=str(sig.field_name),
         role=str(sig.field_name) if sig.field_name in ROLE_TITLES else "",
@@ -751,7 +752,15 @@ def _when(moment: datetime | None) -> str:
 
 
 def to_text(reports: Sequence[Report]) -> Iterator[str]:
-    """A table per item for the terminal."""
+    """A table per item for the terminal, without the control characters a PDF's names or
+    a file name could carry (escape sequences would drive the auditor's terminal)."""
+    return (_TERMINAL_UNSAFE.sub("\uFFFD", line) for line in _text_lines(reports))
+
+
+_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _text_lines(reports: Sequence[Report]) -> Iterator[str]:
     for r in reports:
         head = ("UNREADABLE / อ่านไม่ได้" if r.error
                 else f"{r.indication} / {_THAI[r.indication]}")

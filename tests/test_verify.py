@@ -598,3 +598,14 @@ def test_document_timestamps_are_validated_once_per_file_and_settings(archive, m
     other = verify.verify_path(archive.pdf, verify.Trust(archive.config.trust_roots, (root_crl,)))
     assert len(calls) == 2  # other validation data: validated again
     assert report.indication is other.indication is Indication.PASSED
+
+
+def test_the_terminal_table_carries_no_control_characters(archive):
+    report = verify.verify_path(archive.bundles[0], archive.trust)
+    forged = replace(report.signatures[0], certificate=replace(
+        report.signatures[0].certificate, subject="Common Name: \x1b]0;owned\x07\x1b[2J"),
+        messages=("line\rover", "\x9b31m"))
+    lines = list(verify.to_text([replace(report, signatures=(forged,))]))
+    assert not any(re.search("[\x00-\x1f\x7f-\x9f]", line) for line in lines)
+    assert any("line\ufffdover" in line for line in lines)
+    assert any("\ufffd]0;owned" in line for line in lines)  # the signer's name
