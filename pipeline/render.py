@@ -141,7 +141,10 @@ def render_pdf(request: Request, request_id: str, template: Path, out_pdf: Path,
     if lo < 0 and not one_page(_boxed(detail, 0)):
         one_page(detail)  # even the rest of the form fills the page: the box grows instead
         return out_pdf
-    cut = _near_space(detail, cuts[lo] if lo >= 0 else 0)
+    cut = cuts[lo] if lo >= 0 else 0
+    spaced = _near_space(detail, cut)
+    if spaced != cut and one_page(_boxed(detail, spaced)):  # Thai lines may break otherwise
+        cut = spaced
     one_page(_boxed(detail, cut), detail[cut:].lstrip())
     return out_pdf
 
