@@ -22,9 +22,15 @@ _BELOW = 90.0  # points under a signature box where the form prints the signer's
 
 # poppler builds colour transforms for a PDF/A output intent's ICC profile before it reads a
 # page: 70 ms of the 80 ms pdftotext spends on a one-page form. Text does not depend on it, so
-# the copy given to pdftotext has the key renamed, same length, so that no offset moves.
+# in the copy given to pdftotext the catalog's key is renamed, same length, so that no offset
+# moves; only there: the same bytes elsewhere (in a page's text, say) stay as they are.
 _OUTPUT_INTENTS = b"/OutputIntents"
 _IGNORED = b"/OutputIntentZ"
+TIMEOUT = 60.0  # seconds for pdftotext on one file
+
+
+class UnreadableText(Exception):
+    """poppler could not read the text of a PDF in time."""
 
 
 @dataclass(frozen=True)
@@ -69,16 +75,31 @@ class PrintedText:
         return None
 
 
-def read(pdf: bytes) -> PrintedText:
-    """The text of every page of ``pdf``; empty when poppler cannot read it."""
-    run = subprocess.run(["pdftotext", "-bbox-layout", "-", "-"],
-                         input=pdf.replace(_OUTPUT_INTENTS, _IGNORED),
-                         capture_output=True, check=False)
+def read(pdf: bytes, catalog_at: int | None = None) -> PrintedText:
+    """The text of every page of ``pdf``; empty when poppler cannot read it. ``catalog_at``
+    is the offset of the (uncompressed) document catalog, to spare poppler its colour set-up
+    (see above)."""
+    try:
+        run = subprocess.run(["pdftotext", "-bbox-layout", "-", "-"],
+                             input=_without_output_intents(pdf, catalog_at),
+                             capture_output=True, check=False, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise UnreadableText(f"pdftotext did not finish within {TIMEOUT:.0f} s") from None
     out = run.stdout.decode("utf-8", errors="replace")
     return PrintedText(tuple(
         Page(float(height), tuple(Line(float(x0), float(y0), float(x1), _words(body))
                                   for x0, y0, x1, _y1, body in _LINE.findall(content)))
         for _width, height, content in _PAGE.findall(out)))
+
+
+def _without_output_intents(pdf: bytes, catalog_at: int | None) -> bytes:
+    if catalog_at is None:
+        return pdf
+    end = pdf.find(b"endobj", catalog_at)
+    key = pdf.find(_OUTPUT_INTENTS, catalog_at, end)
+    if end < 0 or key < 0:
+        return pdf
+    return pdf[:key] + _IGNORED + pdf[key + len(_IGNORED):]
 
 
 def _words(line: str) -> str:

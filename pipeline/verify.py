@@ -231,10 +231,22 @@ def _verify_pdf(pdf: Path, trust: Trust) -> tuple[list[SignatureStatus], printed
         # NotImplementedError, UnicodeDecodeError. For an auditor that is a finding about the
         # file, to report: never a traceback.
         raise VerificationError(f"{pdf} is not a readable PDF ({_describe(exc)})") from None
-    text = printed.read(data)
+    try:
+        text = printed.read(data, _catalog_offset(reader))
+    except printed.UnreadableText as exc:
+        raise VerificationError(f"{pdf}: {exc}") from None
     names = _printed_names(text, reader, signatures)
     return [_validate(sig, reader, timestamps, spec, trust, names.get(sig.field_name))
             for sig in signatures], text
+
+
+def _catalog_offset(reader: PdfFileReader) -> int | None:
+    """Where the document catalog starts in the file, when it is not in an object stream."""
+    try:
+        where = reader.xrefs[reader.trailer.raw_get("/Root").reference]
+    except Exception:  # noqa: BLE001 - a damaged file: printed.read then takes it as it is
+        return None
+    return where if isinstance(where, int) else None
 
 
 def _integrity_once(signatures: Iterable[EmbeddedPdfSignature]) -> None:
