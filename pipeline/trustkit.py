@@ -4,10 +4,14 @@ Trust roots, the timestamp authorities' certificates, current CRLs and the instr
 one folder (``pipeline trust-kit DIR``, then ``pipeline verify --trust-kit DIR``). The demo
 PKI makes its CRLs; anywhere else they are fetched from the distribution points named by the
 certificates in the newest archived forms, since those are the chains an auditor will check.
+Only certificates whose signatures chain to the office's roots are asked (the certificate bag
+of a PDF is not signed, so anyone with the archive could add one pointing anywhere), and a
+CRL is kept only if one of those CAs signed it and it is current.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +21,10 @@ from urllib.parse import urlsplit
 import requests
 from asn1crypto import cms, pem
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pipeline import archive, bundle, fsutil, pki
@@ -26,7 +33,9 @@ from pipeline.verify import Trust, VerificationError, crl_der, load_roots
 
 ROOTS, TSA, CRLS, README = "roots", "tsa", "crls", "README.txt"
 NEWEST_BUNDLES = 10  # whose certificates say which CRLs to fetch
-FETCH_TIMEOUT = 15.0  # seconds per CRL
+FETCH_TIMEOUT = 15.0  # seconds without an answer, per CRL
+FETCH_LIMIT = 60.0  # seconds in all, per CRL
+MAX_CRL_BYTES = 50 * 2**20
 
 Fetch = Callable[[str], bytes]
 
@@ -64,11 +73,12 @@ def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = N
         if sources is None:
             sources = [folder / bundle.read_manifest(folder)["signed_pdf"]
                        for folder in archive.bundles(config.workspace)[-NEWEST_BUNDLES:]]
-        certs, unreadable = _certificates(sources)
-        tsa_pems = [pem.armor("CERTIFICATE", c.dump()) for c in certs
-                    if "time_stamping" in (c.extended_key_usage_value.native
-                                           if c.extended_key_usage_value else ())]
-        crls, unfetched = _fetch_crls(certs, fetch or _http_get)
+        found, unreadable = _certificates(sources)
+        root_certs = [_to_x509(r) for r in load_roots(config.trust_roots)]
+        chained = _chained(found, root_certs)
+        tsa_pems = [c.public_bytes(serialization.Encoding.PEM) for c in chained
+                    if _for_timestamping(c)]
+        crls, unfetched = _fetch_crls(chained, root_certs, fetch or _http_get)
         unfetched += unreadable
     tsa = [_put(directory / TSA / f"tsa-{i + 1}.pem", data) for i, data in enumerate(tsa_pems)]
     crl_paths = [_put(directory / CRLS / f"crl-{i + 1}.crl", der) for i, der in enumerate(crls)]
@@ -117,24 +127,113 @@ def _timestamp_tokens(signer_info: cms.SignerInfo) -> list[cms.SignedData]:
             for value in attr["values"]]
 
 
-def _fetch_crls(certs: Iterable[asn1_x509.Certificate], fetch: Fetch
+def _to_x509(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def _chained(found: Iterable[asn1_x509.Certificate], roots: list[x509.Certificate]
+             ) -> list[x509.Certificate]:
+    """The certificates of ``found`` whose signatures lead to one of ``roots``."""
+    trusted = list(roots)
+    pending = []
+    for cert in found:
+        try:
+            pending.append(_to_x509(cert))
+        except ValueError:  # not even a certificate cryptography can read
+            continue
+    grew = True
+    while grew:
+        grew = False
+        for cert in list(pending):
+            if any(_issued_by(cert, ca) for ca in trusted):
+                trusted.append(cert)
+                pending.remove(cert)
+                grew = True
+    return [c for c in trusted if c not in roots]
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _for_timestamping(cert: x509.Certificate) -> bool:
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    return ExtendedKeyUsageOID.TIME_STAMPING in usage
+
+
+def _crl_urls(cert: x509.Certificate) -> list[str]:
+    try:
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except (x509.ExtensionNotFound, ValueError):  # none, or one that cannot be read
+        return []
+    urls = []
+    for point in points:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier):
+                try:
+                    scheme = urlsplit(name.value).scheme
+                except ValueError:
+                    continue
+                if scheme in ("http", "https"):
+                    urls.append(name.value)
+    return urls
+
+
+def _fetch_crls(chained: list[x509.Certificate], roots: list[x509.Certificate], fetch: Fetch
                 ) -> tuple[list[bytes], list[str]]:
-    urls = dict.fromkeys(point.url for cert in certs if cert.self_signed == "no"
-                         for point in cert.crl_distribution_points
-                         if point.url and urlsplit(point.url).scheme in ("http", "https"))
+    """The CRLs ``chained`` certificates name, fetched, each signed by one of their CAs (or
+    ``roots``) and current; and for those that are not, why."""
+    urls = dict.fromkeys(url for cert in chained for url in _crl_urls(cert))
     crls, unfetched = [], []
     for url in urls:
         try:
-            crls.append(crl_der(fetch(url), url))
-        except (requests.RequestException, VerificationError) as exc:
-            unfetched.append(f"{url}: {exc}")
+            der = crl_der(fetch(url), url)
+            problem = _crl_problem(x509.load_der_x509_crl(der), [*chained, *roots])
+        except (requests.RequestException, VerificationError, ValueError, TypeError) as exc:
+            problem = str(exc)
+        if problem:
+            unfetched.append(f"{url}: {problem}")
+        else:
+            crls.append(der)
     return crls, unfetched
 
 
+def _crl_problem(crl: x509.CertificateRevocationList, cas: list[x509.Certificate]) -> str:
+    """Why a fetched CRL is of no use, or "" when one of ``cas`` signed it and it is
+    current."""
+    if not any(ca.subject == crl.issuer and crl.is_signature_valid(ca.public_key())
+               for ca in cas):
+        return f"not signed by a CA of the office's chains ({crl.issuer.rfc4514_string()})"
+    now = datetime.now(UTC)
+    if crl.next_update_utc is not None and crl.next_update_utc < now:
+        return f"out of date (next update was {crl.next_update_utc:%Y-%m-%d %H:%M} UTC)"
+    if crl.last_update_utc > now:
+        return f"issued in the future ({crl.last_update_utc:%Y-%m-%d %H:%M} UTC)"
+    return ""
+
+
 def _http_get(url: str) -> bytes:
-    response = requests.get(url, timeout=FETCH_TIMEOUT)
-    response.raise_for_status()
-    return response.content
+    """The body at ``url``: at most MAX_CRL_BYTES, in at most FETCH_LIMIT seconds."""
+    deadline = time.monotonic() + FETCH_LIMIT
+    with requests.Session() as session:
+        session.max_redirects = 5
+        with session.get(url, timeout=FETCH_TIMEOUT, stream=True) as response:
+            response.raise_for_status()
+            body = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > MAX_CRL_BYTES:
+                    raise requests.RequestException(f"larger than {MAX_CRL_BYTES >> 20} MB")
+                if time.monotonic() > deadline:
+                    raise requests.RequestException(f"took longer than {FETCH_LIMIT:.0f} s")
+            return bytes(body)
 
 
 _README = """ชุดข้อมูลความเชื่อถือ (trust kit) ของ {unit}

@@ -292,13 +292,16 @@ def tsa_server(start_tsa_server) -> TimestampServer:
 class CRLServer(LocalHTTPServer):
     """A CA publishing over HTTP: fresh CRLs of ``pki`` (made when asked, so a frozen clock
     gets CRLs current then) at /root.crl and /intermediate.crl; a name in ``missing`` is
-    404. ``served`` lists what was fetched."""
+    404, one in ``substitute`` gets those bytes instead. ``served`` lists the CRLs fetched,
+    ``requested`` every path asked for."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pki = None
         self.missing: set[str] = set()
+        self.substitute: dict[str, bytes] = {}
         self.served: list[str] = []
+        self.requested: list[str] = []
 
     @property
     def base(self) -> str:
@@ -315,13 +318,15 @@ class CRLServer(LocalHTTPServer):
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                server.requested.append(self.path)
                 which = self.path.strip("/").removesuffix(".crl")
                 crls = dict(zip(("root", "intermediate"), current_crls(server.pki),
                                 strict=True))
                 if which not in crls or which in server.missing:
                     self.send_error(404)
                     return
-                data = crls[which].public_bytes(serialization.Encoding.DER)
+                data = server.substitute.get(
+                    which, crls[which].public_bytes(serialization.Encoding.DER))
                 server.served.append(which)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/pkix-crl")

@@ -551,6 +551,28 @@ def test_a_kit_fetches_current_crls_from_the_forms_distribution_points(
     assert late.indication is Indication.PASSED, late
 
 
+def test_a_kit_asks_only_the_office_chains_and_keeps_only_their_crls(
+        archive, form, tmp_path, crl_server):
+    signed = _office_pki(crl_server, form, tmp_path / "office")
+    # a form from another PKI whose certificates point at the same server: not the office's
+    stranger = pk.create_pki(tmp_path / "stranger", demo.UNIT, {
+        "provider": demo.PEOPLE["provider"], "director": demo.PEOPLE["director"]},
+        b"stranger", crl_base=crl_server.base + "/stranger")
+    (tmp_path / "foreign").mkdir()
+    foreign = _sign_both(stranger, form, tmp_path / "foreign", _evidence(stranger, Level.B_LTA))
+    # and the office's intermediate CRL replaced by one the stranger's CA signed
+    crl_server.substitute["intermediate"] = _crls(stranger)[1]
+    office = replace(archive.config, trust_roots=(crl_server.pki.root_pem,),
+                     signing=replace(archive.config.signing, demo_pki=None))
+    kit = trustkit.write(office, tmp_path / "kit", sources=[signed, foreign])
+    assert not any(path.startswith("/stranger") for path in crl_server.requested)
+    assert len(kit.crls) == 1  # the root's
+    assert any("intermediate.crl" in line and "not signed by a CA" in line
+               for line in kit.unfetched)
+    [tsa] = kit.tsa  # the office's authority only
+    assert b"BEGIN CERTIFICATE" in tsa.read_bytes()
+
+
 def test_a_kit_says_which_crls_it_could_not_fetch(archive, form, tmp_path, crl_server):
     signed = _office_pki(crl_server, form, tmp_path)
     crl_server.missing.add("intermediate")
