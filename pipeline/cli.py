@@ -370,7 +370,7 @@ def trust_kit_cmd(ctx: click.Context, directory: Path) -> None:
     except verify.VerificationError as exc:
         raise click.ClickException(str(exc)) from None
     for line in kit.unfetched:
-        click.echo(f"could not fetch {line}", err=True)
+        click.echo(f"CRL not included: {line}", err=True)
     click.echo(f"trust kit written: {directory} ({len(kit.roots)} root(s), {len(kit.tsa)} TSA "
                f"certificate(s), {len(kit.crls)} current CRL(s)); see {trustkit.README}")
 

@@ -83,7 +83,7 @@ def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = N
     tsa = [_put(directory / TSA / f"tsa-{i + 1}.pem", data) for i, data in enumerate(tsa_pems)]
     crl_paths = [_put(directory / CRLS / f"crl-{i + 1}.crl", der) for i, der in enumerate(crls)]
     made = datetime.now(UTC)
-    missing = "".join(f"\nไม่ได้มา (could not fetch) {line}" for line in unfetched)
+    missing = "".join(f"\nไม่ได้รวม CRL (not included) {line}" for line in unfetched)
     fsutil.write_bytes(directory / README, _README.format(
         unit=config.unit, made=f"{made:%Y-%m-%d %H:%M} UTC", crls=len(crl_paths),
         missing=missing).encode("utf-8"))

@@ -583,7 +583,7 @@ def test_a_kit_says_which_crls_it_could_not_fetch(archive, form, tmp_path, crl_s
     assert any("intermediate.crl" in line and "404" in line for line in kit.unfetched)
     assert any("gone.pdf" in line for line in kit.unfetched)
     readme = (kit.directory / trustkit.README).read_text(encoding="utf-8")
-    assert "intermediate.crl" in readme and "could not fetch" in readme
+    assert "intermediate.crl" in readme and "not included" in readme
 
 
 def test_html_escapes_what_the_pdf_says(archive):
