@@ -369,7 +369,7 @@ def trust_kit_cmd(ctx: click.Context, directory: Path) -> None:
         kit = trustkit.write(_load(ctx), directory)
     except verify.VerificationError as exc:
         raise click.ClickException(str(exc)) from None
-    for line in kit.unfetched:
+    for line in kit.left_out:
         click.echo(f"CRL not included: {line}", err=True)
     click.echo(f"trust kit written: {directory} ({len(kit.roots)} root(s), {len(kit.tsa)} TSA "
                f"certificate(s), {len(kit.crls)} current CRL(s)); see {trustkit.README}")

@@ -46,7 +46,7 @@ class TrustKit:
     roots: tuple[Path, ...]
     tsa: tuple[Path, ...]
     crls: tuple[Path, ...]
-    unfetched: tuple[str, ...] = ()  # "URL: why", for CRLs that could not be had
+    left_out: tuple[str, ...] = ()  # "URL: why" for CRLs not included, "PDF: why" for forms
 
     def trust(self, *, online: bool = False) -> Trust:
         return Trust(self.roots, tuple(crl_der(p.read_bytes(), str(p)) for p in self.crls),
@@ -68,7 +68,7 @@ def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = N
         the_pki = pki.load_pki(demo)
         tsa_pems = [pki.tsa_certificate_pem(the_pki)]
         crls = [c.public_bytes(serialization.Encoding.DER) for c in pki.current_crls(the_pki)]
-        unfetched: list[str] = []
+        left_out: list[str] = []
     else:
         if sources is None:
             sources = [folder / bundle.read_manifest(folder)["signed_pdf"]
@@ -78,16 +78,16 @@ def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = N
         chained = _chained(found, root_certs)
         tsa_pems = [c.public_bytes(serialization.Encoding.PEM) for c in chained
                     if _for_timestamping(c)]
-        crls, unfetched = _fetch_crls(chained, root_certs, fetch or _http_get)
-        unfetched += unreadable
+        crls, left_out = _fetch_crls(chained, root_certs, fetch or _http_get)
+        left_out += unreadable
     tsa = [_put(directory / TSA / f"tsa-{i + 1}.pem", data) for i, data in enumerate(tsa_pems)]
     crl_paths = [_put(directory / CRLS / f"crl-{i + 1}.crl", der) for i, der in enumerate(crls)]
     made = datetime.now(UTC)
-    missing = "".join(f"\nไม่ได้รวม CRL (not included) {line}" for line in unfetched)
+    missing = "".join(f"\nไม่ได้รวม CRL (not included) {line}" for line in left_out)
     fsutil.write_bytes(directory / README, _README.format(
         unit=config.unit, made=f"{made:%Y-%m-%d %H:%M} UTC", crls=len(crl_paths),
         missing=missing).encode("utf-8"))
-    return TrustKit(directory, tuple(roots), tuple(tsa), tuple(crl_paths), tuple(unfetched))
+    return TrustKit(directory, tuple(roots), tuple(tsa), tuple(crl_paths), tuple(left_out))
 
 
 def load(directory: Path) -> TrustKit:
@@ -191,7 +191,7 @@ def _fetch_crls(chained: list[x509.Certificate], roots: list[x509.Certificate], 
     """The CRLs ``chained`` certificates name, fetched, each signed by one of their CAs (or
     ``roots``) and current; and for those that are not, why."""
     urls = dict.fromkeys(url for cert in chained for url in _crl_urls(cert))
-    crls, unfetched = [], []
+    crls, left_out = [], []
     for url in urls:
         try:
             der = crl_der(fetch(url), url)
@@ -199,10 +199,10 @@ def _fetch_crls(chained: list[x509.Certificate], roots: list[x509.Certificate], 
         except (requests.RequestException, VerificationError, ValueError, TypeError) as exc:
             problem = str(exc)
         if problem:
-            unfetched.append(f"{url}: {problem}")
+            left_out.append(f"{url}: {problem}")
         else:
             crls.append(der)
-    return crls, unfetched
+    return crls, left_out
 
 
 def _crl_problem(crl: x509.CertificateRevocationList, cas: list[x509.Certificate]) -> str:

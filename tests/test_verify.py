@@ -544,7 +544,7 @@ def test_a_kit_fetches_current_crls_from_the_forms_distribution_points(
     with freeze_time(datetime.now(UTC) + timedelta(days=365)):  # an audit a year on
         kit = trustkit.write(office, tmp_path / "kit", sources=[signed])
         late = verify.verify_path(signed, trustkit.load(kit.directory).trust())
-    assert sorted(crl_server.served) == ["intermediate", "root"] and kit.unfetched == ()
+    assert sorted(crl_server.served) == ["intermediate", "root"] and kit.left_out == ()
     assert len(kit.crls) == 2 and len(kit.roots) == 1
     [tsa] = kit.tsa
     assert b"BEGIN CERTIFICATE" in tsa.read_bytes()
@@ -568,7 +568,7 @@ def test_a_kit_asks_only_the_office_chains_and_keeps_only_their_crls(
     assert not any(path.startswith("/stranger") for path in crl_server.requested)
     assert len(kit.crls) == 1  # the root's
     assert any("intermediate.crl" in line and "not signed by a CA" in line
-               for line in kit.unfetched)
+               for line in kit.left_out)
     [tsa] = kit.tsa  # the office's authority only
     assert b"BEGIN CERTIFICATE" in tsa.read_bytes()
 
@@ -580,8 +580,8 @@ def test_a_kit_says_which_crls_it_could_not_fetch(archive, form, tmp_path, crl_s
                      signing=replace(archive.config.signing, demo_pki=None))
     kit = trustkit.write(office, tmp_path / "kit", sources=[signed, tmp_path / "gone.pdf"])
     assert len(kit.crls) == 1
-    assert any("intermediate.crl" in line and "404" in line for line in kit.unfetched)
-    assert any("gone.pdf" in line for line in kit.unfetched)
+    assert any("intermediate.crl" in line and "404" in line for line in kit.left_out)
+    assert any("gone.pdf" in line for line in kit.left_out)
     readme = (kit.directory / trustkit.README).read_text(encoding="utf-8")
     assert "intermediate.crl" in readme and "not included" in readme
 
