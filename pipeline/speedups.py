@@ -1,7 +1,9 @@
-"""Faster drop-ins for two hot spots an auditor's verify spends its time in, measured with
-``bench/bench_verify.py``; each returns exactly what the code it replaces returns.
+"""Faster drop-ins for the hot spots of an auditor's verify inside pyHanko (0.38) and
+asn1crypto (1.5.1), found with py-spy and measured with ``bench/bench_verify.py``; each
+returns exactly what the code it replaces returns (``tests/test_speedups.py`` compares them).
+``install()`` puts them in place; verify.py calls it on import.
 
-Hex strings: pyHanko (0.38) reads a hex string one byte at a time through a generator. A
+Hex strings: pyHanko reads a hex string one byte at a time through a generator. A
 signature's /Contents is a hex string of 10-24 KB, so verify spent an eighth of its time
 there. This reader takes the whole string at once and hands anything unusual (a comment, a
 stray byte, a missing ``>``) back to pyHanko's own code, so that what is accepted, rejected
