@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,20 @@ def _pem_to_der(pem: Path) -> bytes:
         serialization.Encoding.DER)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that answers with ``reply`` and logs nothing."""
+
+    def reply(self, content_type: str, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+
 class LocalHTTPServer:
     """A real HTTP server on 127.0.0.1, in a thread, for a service the pipeline calls;
     ``stop()`` and ``start()`` take it down and up again on the same port. Subclasses give
@@ -229,13 +244,12 @@ class TimestampServer(LocalHTTPServer):
 
     def _handler(self) -> type:
         import base64
-        from http.server import BaseHTTPRequestHandler
 
         from asn1crypto import tsp
 
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if server.credentials is not None:
@@ -248,16 +262,8 @@ class TimestampServer(LocalHTTPServer):
                         self.end_headers()
                         return
                 reply = server.timestamper.request_tsa_response(tsp.TimeStampReq.load(body))
-                data = reply.dump()
                 server.answered += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/timestamp-reply")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:  # quiet
-                pass
+                self.reply("application/timestamp-reply", reply.dump())
 
         return Handler
 
@@ -308,15 +314,13 @@ class CRLServer(LocalHTTPServer):
         return self.url.rstrip("/")
 
     def _handler(self) -> type:
-        from http.server import BaseHTTPRequestHandler
-
         from cryptography.hazmat.primitives import serialization
 
         from pipeline.pki import current_crls
 
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 server.requested.append(self.path)
                 which = self.path.strip("/").removesuffix(".crl")
@@ -325,17 +329,9 @@ class CRLServer(LocalHTTPServer):
                 if which not in crls or which in server.missing:
                     self.send_error(404)
                     return
-                data = server.substitute.get(
-                    which, crls[which].public_bytes(serialization.Encoding.DER))
                 server.served.append(which)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/pkix-crl")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:  # quiet
-                pass
+                self.reply("application/pkix-crl", server.substitute.get(
+                    which, crls[which].public_bytes(serialization.Encoding.DER)))
 
         return Handler
 
