@@ -91,6 +91,11 @@ def test_thai_text_survives_exactly_into_the_signed_pdf(processor, demo_ws, tmp_
     fonts = subprocess.run(["pdffonts", str(outcome.bundle / f"{outcome.request_id}.pdf")],
                            capture_output=True, text=True, check=True).stdout
     assert any("Laksaman" in line and " yes " in line for line in fonts.splitlines())
+    # a continuation page or not, both signatures and the names under them hold
+    statuses = verify.verify_pdf(outcome.bundle / f"{outcome.request_id}.pdf",
+                                 demo_ws.trust_roots)
+    assert [(s.indication, s.name_matches) for s in statuses] == [
+        (verify.Indication.PASSED, True)] * 2, statuses
 
 
 def test_both_signatures_intact_and_trusted_by_the_demo_root_only(processor, demo_ws, tmp_path):
