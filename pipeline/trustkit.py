@@ -59,8 +59,11 @@ def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = N
     CRLs to fetch) come from the signed PDFs ``sources``, by default the newest bundles'."""
     for sub in (ROOTS, TSA, CRLS):
         (directory / sub).mkdir(parents=True, exist_ok=True)
+        for old in (*(directory / sub).glob("*.pem"), *(directory / sub).glob("*.crl")):
+            old.unlink()  # a kit exported again holds only what is current
+    trusted = load_roots(config.trust_roots)
     roots = []
-    for i, cert in enumerate(load_roots(config.trust_roots)):
+    for i, cert in enumerate(trusted):
         roots.append(directory / ROOTS / f"root-{i + 1}.pem")
         fsutil.write_bytes(roots[-1], pem.armor("CERTIFICATE", cert.dump()))
     demo = config.signing.demo_pki
@@ -70,11 +73,11 @@ def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = N
         crls = [c.public_bytes(serialization.Encoding.DER) for c in pki.current_crls(the_pki)]
         left_out: list[str] = []
     else:
+        unreadable: list[str] = []
         if sources is None:
-            sources = [folder / bundle.read_manifest(folder)["signed_pdf"]
-                       for folder in archive.bundles(config.workspace)[-NEWEST_BUNDLES:]]
-        found, unreadable = _certificates(sources)
-        root_certs = [_to_x509(r) for r in load_roots(config.trust_roots)]
+            sources = _newest_forms(config, unreadable)
+        found = _certificates(sources, unreadable)
+        root_certs = [_to_x509(r) for r in trusted]
         chained = _chained(found, root_certs)
         tsa_pems = [c.public_bytes(serialization.Encoding.PEM) for c in chained
                     if _for_timestamping(c)]
@@ -103,11 +106,20 @@ def _put(path: Path, data: bytes) -> Path:
     return path
 
 
-def _certificates(pdfs: Iterable[Path]) -> tuple[list[asn1_x509.Certificate], list[str]]:
-    """Every certificate the signatures and timestamps of ``pdfs`` carry, once each; and
-    the forms that could not be read (the others still count)."""
+def _newest_forms(config: Config, unreadable: list[str]) -> list[Path]:
+    forms = []
+    for folder in archive.bundles(config.workspace)[-NEWEST_BUNDLES:]:
+        try:
+            forms.append(folder / bundle.read_manifest(folder)["signed_pdf"])
+        except (OSError, ValueError, KeyError, TypeError):
+            unreadable.append(f"{folder}: its manifest.json cannot be read")
+    return forms
+
+
+def _certificates(pdfs: Iterable[Path], unreadable: list[str]) -> list[asn1_x509.Certificate]:
+    """Every certificate the signatures and timestamps of ``pdfs`` carry, once each; the
+    forms that cannot be read are added to ``unreadable`` (the others still count)."""
     found: dict[bytes, asn1_x509.Certificate] = {}
-    unreadable = []
     for pdf in pdfs:
         try:
             with pdf.open("rb") as f:
@@ -118,7 +130,7 @@ def _certificates(pdfs: Iterable[Path]) -> tuple[list[asn1_x509.Certificate], li
                                 found.setdefault(choice.chosen.sha256, choice.chosen)
         except Exception as exc:  # noqa: BLE001 - any parser's error: a damaged form
             unreadable.append(f"{pdf}: its certificates cannot be read ({type(exc).__name__})")
-    return list(found.values()), unreadable
+    return list(found.values())
 
 
 def _timestamp_tokens(signer_info: cms.SignerInfo) -> list[cms.SignedData]:

@@ -631,3 +631,12 @@ def test_the_terminal_table_carries_no_control_characters(archive):
     assert not any(re.search("[\x00-\x1f\x7f-\x9f]", line) for line in lines)
     assert any("line\ufffdover" in line for line in lines)
     assert any("\ufffd]0;owned" in line for line in lines)  # the signer's name
+
+
+def test_a_kit_exported_again_holds_only_what_is_current(archive, tmp_path):
+    kit = tmp_path / "kit"
+    (kit / trustkit.CRLS).mkdir(parents=True)
+    (kit / trustkit.CRLS / "crl-9.crl").write_bytes(b"an old kit's CRL")
+    made = trustkit.write(archive.config, kit)
+    assert sorted(p.name for p in (kit / trustkit.CRLS).iterdir()) == sorted(
+        p.name for p in made.crls)
