@@ -12,6 +12,7 @@ of attempts the caller gets a :class:`ConversionError`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import shutil
@@ -24,13 +25,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-
-import uno
-from com.sun.star.beans import PropertyValue
-from com.sun.star.connection import NoConnectException
-from com.sun.star.lang import DisposedException
-from com.sun.star.uno import Exception as UnoException
+from types import SimpleNamespace, TracebackType
 
 ATTEMPTS = 2  # a conversion is tried on at most this many soffice processes
 POLL_INTERVAL = 0.05  # seconds between connection attempts while soffice starts
@@ -57,8 +52,27 @@ class _OfficeFailure(Exception):
     """LibreOffice itself failed (died, hung, would not start): worth a restart and a retry."""
 
 
-def _props(**values: object) -> tuple[PropertyValue, ...]:
-    return tuple(PropertyValue(Name=name, Value=value) for name, value in values.items())
+@functools.cache
+def _uno() -> SimpleNamespace:
+    """LibreOffice's Python bridge, imported when first needed rather than with this module.
+
+    A process that bootstraps UNO while it is being spawned (a worker re-importing a main
+    module that imported the pipeline) found its runtime gone by the time it converted
+    ("pyuno runtime is not initialized"), when its parent had used UNO itself; importing on
+    first use keeps that bootstrap out of the spawn."""
+    import uno
+    from com.sun.star.beans import PropertyValue
+    from com.sun.star.connection import NoConnectException
+    from com.sun.star.lang import DisposedException
+    from com.sun.star.uno import Exception as UnoException
+
+    return SimpleNamespace(uno=uno, PropertyValue=PropertyValue,
+                           NoConnectException=NoConnectException,
+                           DisposedException=DisposedException, UnoException=UnoException)
+
+
+def _props(**values: object) -> tuple[object, ...]:
+    return tuple(_uno().PropertyValue(Name=name, Value=value) for name, value in values.items())
 
 
 def _soffice_bin() -> Path:
@@ -132,7 +146,7 @@ class _Office:
         """Poll until soffice accepts the UNO connection (nothing to do once connected)."""
         if self.desktop is not None:
             return
-        local = uno.getComponentContext()
+        local = _uno().uno.getComponentContext()
         resolver = local.ServiceManager.createInstanceWithContext(
             "com.sun.star.bridge.UnoUrlResolver", local)
         url = f"uno:pipe,name={self._pipe};urp;StarOffice.ComponentContext"
@@ -145,7 +159,7 @@ class _Office:
             try:
                 context = resolver.resolve(url)
                 break
-            except NoConnectException:
+            except _uno().NoConnectException:
                 if time.monotonic() > deadline:
                     raise _OfficeFailure("soffice did not accept a connection in time") from None
                 time.sleep(POLL_INTERVAL)
@@ -154,7 +168,8 @@ class _Office:
 
     def convert(self, source: Path, target: Path) -> None:
         """Load ``source`` hidden, export it to ``target`` as PDF, close it."""
-        filter_data = uno.Any("[]com.sun.star.beans.PropertyValue", _props(**PDF_EXPORT))
+        filter_data = _uno().uno.Any("[]com.sun.star.beans.PropertyValue",
+                                     _props(**PDF_EXPORT))
         document = self.desktop.loadComponentFromURL(
             source.as_uri(), "_blank", 0, _props(Hidden=True, ReadOnly=True))
         if document is None:
@@ -165,7 +180,7 @@ class _Office:
         except BaseException:
             # Closing fails too when soffice has died, and with an error ("illegal object
             # given") that would hide the DisposedException saying so.
-            with contextlib.suppress(UnoException):
+            with contextlib.suppress(_uno().UnoException):
                 document.close(True)
             raise
         document.close(True)
@@ -178,7 +193,7 @@ class _Office:
             return False
         try:
             self.desktop.getImplementationName()
-        except UnoException:
+        except _uno().UnoException:
             return False
         return True
 
@@ -198,7 +213,7 @@ class _Office:
         if self.desktop is not None and self.alive:
             with _Watchdog(STOP_GRACE, self.kill):
                 # UnoException: the connection may close before the answer comes
-                with contextlib.suppress(UnoException):
+                with contextlib.suppress(_uno().UnoException):
                     self.desktop.terminate()
                 self.process.wait()
         self.kill()
@@ -310,13 +325,13 @@ class Converter:
             try:
                 office.connect(deadline=time.monotonic() + self.timeout)
                 office.convert(source, target)
-            except (UnoException, _OfficeFailure) as exc:
+            except (_uno().UnoException, _OfficeFailure) as exc:
                 if watchdog.fired.is_set():
                     raise _OfficeFailure(f"no answer within {self.timeout:g} s") from None
                 if isinstance(exc, _OfficeFailure):
                     raise
                 reason = exc.Message or type(exc).__name__
-                if isinstance(exc, DisposedException) or not office.answers():
+                if isinstance(exc, _uno().DisposedException) or not office.answers():
                     raise _OfficeFailure(f"soffice stopped ({reason})") from None
                 raise ConversionError(f"LibreOffice could not convert {source}: {reason}"
                                       ) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -125,3 +126,42 @@ def test_a_sheet_copied_slowly_is_taken_once_when_complete(demo_ws, tmp_path):
     assert len(bundles) == 1
     assert (bundles[0] / "request.xlsx").read_bytes() == data
     assert "REJECTED" not in err and not (root / "inbox" / "rejected").exists()
+
+
+_EMBEDDING_SCRIPT = '''
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pipeline import demo
+from pipeline.processing import Processor
+from pipeline.watch import drain
+
+
+def main() -> None:
+    made = demo.create(Path(sys.argv[1]))
+    with Processor(made.config) as processor:
+        demo.drop_sample(made)
+        inline = drain(processor)  # this process converts, over UNO, itself
+        demo.drop_sample(made, datetime.now() + timedelta(seconds=1))  # another request
+        pooled = drain(processor, workers=1)  # then a spawned worker converts
+    print(*(o.state.value for o in inline + pooled))
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_a_program_that_converted_itself_can_still_start_workers(demo_template, tmp_path):
+    """A program importing the pipeline at its top (so that each spawned worker imports it
+    again while starting) converts in its own process, then through a worker: the worker's
+    LibreOffice bridge must still work (it once failed: "pyuno runtime is not
+    initialized")."""
+    root = shutil.copytree(demo_template, tmp_path / "ws")
+    script = tmp_path / "embedding.py"
+    script.write_text(_EMBEDDING_SCRIPT, encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script), str(root)], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.split() == ["archived", "archived"], run.stderr[-3000:]
