@@ -249,6 +249,7 @@ class Converter:
 
     def __init__(self, *, timeout: float = 60.0, profile_dir: Path | None = None,
                  recycle_after: int = 200) -> None:
+        _uno()  # a missing python3-uno shows now, not at the first document
         self.timeout = timeout
         self.recycle_after = recycle_after
         self._converted = 0  # by the soffice now running

@@ -11,7 +11,8 @@ CRL is kept only if one of those CAs signed it and it is current.
 
 from __future__ import annotations
 
-import time
+import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,41 +57,55 @@ class TrustKit:
 def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = None,
           fetch: Fetch | None = None) -> TrustKit:
     """Export the kit of ``config``'s office into ``directory``. Certificates (and so the
-    CRLs to fetch) come from the signed PDFs ``sources``, by default the newest bundles'."""
-    for sub in (ROOTS, TSA, CRLS):
-        (directory / sub).mkdir(parents=True, exist_ok=True)
-        for old in (*(directory / sub).glob("*.pem"), *(directory / sub).glob("*.crl")):
-            old.unlink()  # a kit exported again holds only what is current
+    CRLs to fetch) come from the signed PDFs ``sources``, by default the newest bundles'.
+    Everything is gathered before anything is written; writing again over a kit replaces
+    the files it wrote, and touches no others."""
     trusted = load_roots(config.trust_roots)
-    roots = []
-    for i, cert in enumerate(trusted):
-        roots.append(directory / ROOTS / f"root-{i + 1}.pem")
-        fsutil.write_bytes(roots[-1], pem.armor("CERTIFICATE", cert.dump()))
-    demo = config.signing.demo_pki
-    if demo is not None and demo.is_dir():
-        the_pki = pki.load_pki(demo)
+    left_out: list[str] = []
+    if "demo" in (config.signing.tsa, config.signing.revocation):  # as evidence.gather
+        try:
+            the_pki = pki.load_pki(config.signing.demo_pki or Path())
+        except pki.PKIError as exc:
+            raise VerificationError(str(exc)) from None
         tsa_pems = [pki.tsa_certificate_pem(the_pki)]
         crls = [c.public_bytes(serialization.Encoding.DER) for c in pki.current_crls(the_pki)]
-        left_out: list[str] = []
     else:
-        unreadable: list[str] = []
         if sources is None:
-            sources = _newest_forms(config, unreadable)
-        found = _certificates(sources, unreadable)
+            sources = _newest_forms(config, left_out)
+        found = _certificates(sources, left_out)
         root_certs = [_to_x509(r) for r in trusted]
         chained = _chained(found, root_certs)
         tsa_pems = [c.public_bytes(serialization.Encoding.PEM) for c in chained
                     if _for_timestamping(c)]
-        crls, left_out = _fetch_crls(chained, root_certs, fetch or _http_get)
-        left_out += unreadable
-    tsa = [_put(directory / TSA / f"tsa-{i + 1}.pem", data) for i, data in enumerate(tsa_pems)]
-    crl_paths = [_put(directory / CRLS / f"crl-{i + 1}.crl", der) for i, der in enumerate(crls)]
+        crls = _fetch_crls(chained, root_certs, fetch or _http_get, left_out)
+    try:
+        return _write(config, directory, [pem.armor("CERTIFICATE", c.dump()) for c in trusted],
+                      tsa_pems, crls, left_out)
+    except OSError as exc:
+        raise VerificationError(f"cannot write the trust kit in {directory}: "
+                                f"{exc.strerror or exc}") from None
+
+
+def _write(config: Config, directory: Path, roots: list[bytes], tsa_pems: list[bytes],
+           crls: list[bytes], left_out: list[str]) -> TrustKit:
+    written: dict[str, list[Path]] = {}
+    for sub, stem, suffix, items in ((ROOTS, "root", ".pem", roots),
+                                     (TSA, "tsa", ".pem", tsa_pems), (CRLS, "crl", ".crl", crls)):
+        folder = directory / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        if (directory / README).is_file():  # an earlier kit: its own files only
+            for old in folder.glob(f"{stem}-*{suffix}"):
+                if re.fullmatch(rf"{stem}-\d+{re.escape(suffix)}", old.name):
+                    old.unlink()
+        written[sub] = [_put(folder / f"{stem}-{i + 1}{suffix}", data)
+                        for i, data in enumerate(items)]
     made = datetime.now(UTC)
-    missing = "".join(f"\nไม่ได้รวม CRL (not included) {line}" for line in left_out)
+    missing = "".join(f"\nไม่ได้รวม (not included) {line}" for line in left_out)
     fsutil.write_bytes(directory / README, _README.format(
-        unit=config.unit, made=f"{made:%Y-%m-%d %H:%M} UTC", crls=len(crl_paths),
+        unit=config.unit, made=f"{made:%Y-%m-%d %H:%M} UTC", crls=len(written[CRLS]),
         missing=missing).encode("utf-8"))
-    return TrustKit(directory, tuple(roots), tuple(tsa), tuple(crl_paths), tuple(left_out))
+    return TrustKit(directory, tuple(written[ROOTS]), tuple(written[TSA]),
+                    tuple(written[CRLS]), tuple(left_out))
 
 
 def load(directory: Path) -> TrustKit:
@@ -145,23 +160,43 @@ def _to_x509(cert: asn1_x509.Certificate) -> x509.Certificate:
 
 def _chained(found: Iterable[asn1_x509.Certificate], roots: list[x509.Certificate]
              ) -> list[x509.Certificate]:
-    """The certificates of ``found`` whose signatures lead to one of ``roots``."""
-    trusted = list(roots)
+    """The certificates of ``found`` whose signatures lead to one of ``roots`` through CAs
+    (a staff member's signing key cannot vouch for a certificate of its own making)."""
+    authorities = list(roots)
     pending = []
     for cert in found:
         try:
             pending.append(_to_x509(cert))
         except ValueError:  # not even a certificate cryptography can read
             continue
+    chained = []
     grew = True
     while grew:
         grew = False
         for cert in list(pending):
-            if any(_issued_by(cert, ca) for ca in trusted):
-                trusted.append(cert)
+            if any(_issued_by(cert, ca) for ca in authorities):
+                chained.append(cert)
                 pending.remove(cert)
+                if _is_ca(cert, "key_cert_sign"):
+                    authorities.append(cert)
                 grew = True
-    return [c for c in trusted if c not in roots]
+    return [c for c in chained if c not in roots]
+
+
+def _is_ca(cert: x509.Certificate, usage: str) -> bool:
+    """A CA certificate, allowed ``usage`` ("key_cert_sign", "crl_sign") if it limits them."""
+    try:
+        if not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return False
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    try:
+        return bool(getattr(cert.extensions.get_extension_for_class(x509.KeyUsage).value,
+                            usage))
+    except x509.ExtensionNotFound:
+        return True
+    except ValueError:
+        return False
 
 
 def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
@@ -198,28 +233,51 @@ def _crl_urls(cert: x509.Certificate) -> list[str]:
     return urls
 
 
-def _fetch_crls(chained: list[x509.Certificate], roots: list[x509.Certificate], fetch: Fetch
-                ) -> tuple[list[bytes], list[str]]:
+def _fetch_crls(chained: list[x509.Certificate], roots: list[x509.Certificate], fetch: Fetch,
+                left_out: list[str]) -> list[bytes]:
     """The CRLs ``chained`` certificates name, fetched, each signed by one of their CAs (or
-    ``roots``) and current; and for those that are not, why."""
+    ``roots``) and current; for those that are not, why goes into ``left_out``."""
     urls = dict.fromkeys(url for cert in chained for url in _crl_urls(cert))
-    crls, left_out = [], []
+    issuers = [*roots, *(c for c in chained if _is_ca(c, "crl_sign"))]
+    crls = []
     for url in urls:
         try:
-            der = crl_der(fetch(url), url)
-            problem = _crl_problem(x509.load_der_x509_crl(der), [*chained, *roots])
+            der = crl_der(_within(FETCH_LIMIT, fetch, url), url)
+            problem = _crl_problem(x509.load_der_x509_crl(der), issuers)
         except (requests.RequestException, VerificationError, ValueError, TypeError) as exc:
             problem = str(exc)
         if problem:
             left_out.append(f"{url}: {problem}")
         else:
             crls.append(der)
-    return crls, left_out
+    return crls
+
+
+def _within(seconds: float, fetch: Fetch, url: str) -> bytes:
+    """``fetch(url)``, given up after ``seconds`` whatever it waits for (a name lookup, a
+    server sending a byte at a time): in a thread of its own, left behind to die with the
+    program."""
+    outcome: list[bytes | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(fetch(url))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, name=f"fetch {url}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise requests.RequestException(f"no complete answer within {seconds:.0f} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _crl_problem(crl: x509.CertificateRevocationList, cas: list[x509.Certificate]) -> str:
-    """Why a fetched CRL is of no use, or "" when one of ``cas`` signed it and it is
-    current."""
+    """Why a fetched CRL is of no use, or "" when one of the CAs ``cas`` signed it and it
+    is current."""
     if not any(ca.subject == crl.issuer and crl.is_signature_valid(ca.public_key())
                for ca in cas):
         return f"not signed by a CA of the office's chains ({crl.issuer.rfc4514_string()})"
@@ -232,8 +290,7 @@ def _crl_problem(crl: x509.CertificateRevocationList, cas: list[x509.Certificate
 
 
 def _http_get(url: str) -> bytes:
-    """The body at ``url``: at most MAX_CRL_BYTES, in at most FETCH_LIMIT seconds."""
-    deadline = time.monotonic() + FETCH_LIMIT
+    """The body at ``url``, at most MAX_CRL_BYTES (``_within`` bounds the time)."""
     with requests.Session() as session:
         session.max_redirects = 5
         with session.get(url, timeout=FETCH_TIMEOUT, stream=True) as response:
@@ -243,8 +300,6 @@ def _http_get(url: str) -> bytes:
                 body += chunk
                 if len(body) > MAX_CRL_BYTES:
                     raise requests.RequestException(f"larger than {MAX_CRL_BYTES >> 20} MB")
-                if time.monotonic() > deadline:
-                    raise requests.RequestException(f"took longer than {FETCH_LIMIT:.0f} s")
             return bytes(body)
 
 

@@ -8,11 +8,14 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from asn1crypto import cms
 from cryptography.hazmat.primitives import serialization
 from freezegun import freeze_time
@@ -536,11 +539,18 @@ def _office_pki(crl_server, form: Path, tmp_path: Path) -> Path:
     return _sign_both(crl_server.pki, form, tmp_path, _evidence(crl_server.pki, Level.B_LTA))
 
 
+def _office_config(archive: Archive, crl_server) -> config.Config:
+    """The archive's workspace as an office with its own CA and TSA would configure it (the
+    demo PKI's folder still there: the settings decide, not the folder)."""
+    return replace(archive.config, trust_roots=(crl_server.pki.root_pem,),
+                   signing=replace(archive.config.signing, tsa="http://127.0.0.1:9/",
+                                   revocation="online"))
+
+
 def test_a_kit_fetches_current_crls_from_the_forms_distribution_points(
         archive, form, tmp_path, crl_server):
     signed = _office_pki(crl_server, form, tmp_path)
-    office = replace(archive.config, trust_roots=(crl_server.pki.root_pem,),
-                     signing=replace(archive.config.signing, demo_pki=None))
+    office = _office_config(archive, crl_server)
     with freeze_time(datetime.now(UTC) + timedelta(days=365)):  # an audit a year on
         kit = trustkit.write(office, tmp_path / "kit", sources=[signed])
         late = verify.verify_path(signed, trustkit.load(kit.directory).trust())
@@ -562,8 +572,7 @@ def test_a_kit_asks_only_the_office_chains_and_keeps_only_their_crls(
     foreign = _sign_both(stranger, form, tmp_path / "foreign", _evidence(stranger, Level.B_LTA))
     # and the office's intermediate CRL replaced by one the stranger's CA signed
     crl_server.substitute["intermediate"] = _crls(stranger)[1]
-    office = replace(archive.config, trust_roots=(crl_server.pki.root_pem,),
-                     signing=replace(archive.config.signing, demo_pki=None))
+    office = _office_config(archive, crl_server)
     kit = trustkit.write(office, tmp_path / "kit", sources=[signed, foreign])
     assert not any(path.startswith("/stranger") for path in crl_server.requested)
     assert len(kit.crls) == 1  # the root's
@@ -576,8 +585,7 @@ def test_a_kit_asks_only_the_office_chains_and_keeps_only_their_crls(
 def test_a_kit_says_which_crls_it_could_not_fetch(archive, form, tmp_path, crl_server):
     signed = _office_pki(crl_server, form, tmp_path)
     crl_server.missing.add("intermediate")
-    office = replace(archive.config, trust_roots=(crl_server.pki.root_pem,),
-                     signing=replace(archive.config.signing, demo_pki=None))
+    office = _office_config(archive, crl_server)
     kit = trustkit.write(office, tmp_path / "kit", sources=[signed, tmp_path / "gone.pdf"])
     assert len(kit.crls) == 1
     assert any("intermediate.crl" in line and "404" in line for line in kit.left_out)
@@ -635,8 +643,53 @@ def test_the_terminal_table_carries_no_control_characters(archive):
 
 def test_a_kit_exported_again_holds_only_what_is_current(archive, tmp_path):
     kit = tmp_path / "kit"
-    (kit / trustkit.CRLS).mkdir(parents=True)
+    trustkit.write(archive.config, kit)
     (kit / trustkit.CRLS / "crl-9.crl").write_bytes(b"an old kit's CRL")
+    (kit / trustkit.ROOTS / "mine.pem").write_bytes(b"not the kit's")
     made = trustkit.write(archive.config, kit)
     assert sorted(p.name for p in (kit / trustkit.CRLS).iterdir()) == sorted(
         p.name for p in made.crls)
+    assert (kit / trustkit.ROOTS / "mine.pem").read_bytes() == b"not the kit's"
+
+
+def test_a_kit_written_into_a_folder_that_is_not_one_deletes_nothing(archive, tmp_path):
+    # the office keeps its root in certs/roots/: exporting into certs/ must leave it alone
+    certs = tmp_path / "certs"
+    (certs / trustkit.ROOTS).mkdir(parents=True)
+    root = certs / trustkit.ROOTS / "root-1.pem"
+    shutil.copy(archive.config.trust_roots[0], root)
+    office = replace(archive.config, trust_roots=(root,))
+    made = trustkit.write(office, certs)
+    assert root.is_file() and made.roots == (root,)
+
+
+def test_only_cas_vouch_for_certificates_in_a_kit(pki):
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key, provider, _chain = pkcs12.load_key_and_certificates(
+        pki.pkcs12["provider"].read_bytes(), pki.passphrase_file.read_bytes().strip())
+    now = datetime.now(UTC)
+    # a certificate a staff member made with their own signing key, claiming anything
+    forged = (cx509.CertificateBuilder().subject_name(cx509.Name.from_rfc4514_string("CN=x"))
+              .issuer_name(provider.subject).public_key(rsa.generate_private_key(65537, 2048)
+                                                        .public_key())
+              .serial_number(7).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+              .sign(key, hashes.SHA256()))
+    der = serialization.Encoding.DER
+    found = [asn1_x509.Certificate.load(c.public_bytes(der)) for c in (
+        cx509.load_pem_x509_certificate(pki.intermediate_pem.read_bytes()), provider, forged)]
+    root = cx509.load_pem_x509_certificate(pki.root_pem.read_bytes())
+    chained = trustkit._chained(found, [root])
+    assert provider in chained and forged not in chained and len(chained) == 2
+
+
+def test_a_fetch_that_never_finishes_is_given_up():
+    never = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(requests.RequestException, match="within"):
+        trustkit._within(0.2, lambda _url: never.wait(30) and b"", "http://slow.invalid/x.crl")
+    assert time.monotonic() - started < 5
