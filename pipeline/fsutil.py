@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import itertools
@@ -11,12 +12,23 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pipeline import guard
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_fd(fd: int) -> str:
+    """The SHA-256 of an open file, read from its start (the offset is left at the end)."""
+    digest = hashlib.sha256()
+    os.lseek(fd, 0, os.SEEK_SET)
+    for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -62,8 +74,9 @@ def _names(folder: Path, name: str) -> Iterator[Path]:
 
 
 def unique_path(folder: Path, name: str) -> Path:
-    """The first of ``folder/name``, ``name (2)``… that is free: nothing is overwritten."""
-    return next(p for p in _names(folder, name) if not p.exists())
+    """The first of ``folder/name``, ``name (2)``… that is free: nothing is overwritten
+    (a dangling link counts as taken)."""
+    return next(p for p in _names(folder, name) if not os.path.lexists(p))
 
 
 def copy_unique(src: Path, folder: Path, name: str) -> Path:
@@ -79,17 +92,38 @@ def copy_unique(src: Path, folder: Path, name: str) -> Path:
     raise AssertionError("unreachable")
 
 
-def move(src: Path, dst: Path) -> None:
-    """Rename, or copy durably then delete when ``src`` and ``dst`` are on different
-    file systems (an inbox on a network share)."""
-    try:
-        src.rename(dst)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        copy_file(src, dst)
-        src.unlink()
+def take(src: Path, dst: Path) -> None:
+    """Move the regular file ``src`` (from a shared folder) to ``dst``, never a link or what it
+    points to (see :mod:`pipeline.guard`): raises ``guard.NotAFile`` and leaves ``src`` where
+    it is. A rename, checked afterwards to have moved the very file that was verified; or,
+    across file systems (an inbox on a network share), a durable copy of the verified
+    descriptor, then the removal of ``src`` if it still is that file."""
+    with guard.open_regular(src) as (fd, verified):
+        try:
+            os.rename(src, dst)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            _copy_fd(fd, dst)
+            with contextlib.suppress(FileNotFoundError):
+                if guard.same_file(os.lstat(src), verified):
+                    src.unlink()
+        else:
+            moved = os.lstat(dst)
+            if not guard.same_file(moved, verified):  # swapped between the check and the move
+                os.rename(dst, src)  # put the impostor back, to be refused as what it is
+                raise guard.NotAFile(src, guard.kind_of(moved) or guard.HARDLINK)
     fsync_dir(dst.parent)
+
+
+def _copy_fd(fd: int, dst: Path) -> None:
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    os.lseek(fd, 0, os.SEEK_SET)
+    with os.fdopen(os.dup(fd), "rb") as fin, tmp.open("wb") as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
+        fout.flush()
+        os.fsync(fout.fileno())
+    tmp.replace(dst)
 
 
 def write_via(target: Path, write: Callable[[Path], None]) -> None:

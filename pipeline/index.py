@@ -37,7 +37,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import bundle, fsutil, publish, thai
+from pipeline import bundle, fsutil, guard, publish, thai
 from pipeline.config import Workspace
 from pipeline.journal import Entry, Journal, State
 
@@ -366,8 +366,10 @@ def _sheet_values(path: Path) -> dict[str, str]:
     """A few cells of a sheet that failed validation, by their defined names, as text.
     Best effort: a sheet that cannot be read gives nothing."""
     try:
-        st = path.stat()
+        st = path.lstat()
     except OSError:
+        return {}
+    if guard.kind_of(st) is not None:  # a link refused at intake: never followed
         return {}
     key = (str(path), st.st_mtime_ns, st.st_size)
     if key in _sheet_memo:

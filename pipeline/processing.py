@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipeline import bundle, evidence, fsutil, index, render, sheet, signing, validate
+from pipeline import bundle, evidence, fsutil, guard, index, render, sheet, signing, validate
 from pipeline.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
 from pipeline.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.office import ConversionError, Converter
-from pipeline.rejection import Rejection, reject
+from pipeline.rejection import Rejection, not_a_file_problem, reject, reject_entry
 from pipeline.render import RenderError
 from pipeline.request import Person, Problem, Request, from_dict, to_dict
 from pipeline.signing import SigningError
@@ -35,6 +37,14 @@ SIGNED_PDF = "signed.pdf"
 AWAITED_JSON = "awaited-attachments.json"
 EVIDENCE_LIFETIME = 3600.0  # seconds before revocation data is gathered again
 RETRY_FIRST, RETRY_MAX = 30, 1800  # seconds before the first and the longest retry
+
+
+class Refused(Exception):
+    """An inbox entry that is not a regular file was refused when it was taken."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(f"{outcome.source.name} refused")
+        self.outcome = outcome
 
 
 class _AwaitingAttachments(Exception):
@@ -109,17 +119,37 @@ class Processor:
     # -- intake -------------------------------------------------------------------------
     def process(self, source: Path, *, take: bool = False) -> Outcome:
         """Process one sheet now (see :meth:`take`)."""
-        return self.run(self.take(source, take=take).id)
+        try:
+            entry = self.take(source, take=take)
+        except Refused as refused:
+            return refused.outcome
+        return self.run(entry.id)
 
     def take(self, source: Path, *, take: bool = False) -> Entry:
         """Record a sheet in the journal and bring it into its work folder: moved out of the
-        inbox when ``take`` (the watcher), else copied (the command line). Once this returns,
-        a rescan of the inbox cannot see the sheet again."""
-        source = source.resolve()
-        entry = self.journal.claim(source, fsutil.sha256_file(source), _now(), taken=take)
+        inbox when ``take`` (the watcher), else copied (the command line, which follows a
+        link it is given). Once this returns, a rescan of the inbox cannot see the sheet
+        again. From the inbox only a regular file of its own is taken (:mod:`pipeline.guard`):
+        anything else is refused at once, moved as it is to ``inbox/rejected/``, and
+        :class:`Refused` carries the outcome."""
+        if not take:
+            source = source.resolve()
+            entry = self.journal.claim(source, fsutil.sha256_file(source), _now(), taken=False)
+        else:
+            source = Path(os.path.abspath(source))  # the entry itself, not what it points to
+            try:
+                with guard.open_regular(source) as (fd, _st):
+                    digest = fsutil.sha256_fd(fd)
+            except guard.NotAFile as exc:
+                entry = self.journal.claim(source, "", _now(), taken=True)
+                raise Refused(self._refuse_entry(entry, exc.kind)) from None
+            entry = self.journal.claim(source, digest, _now(), taken=True)
         work = self._work(entry.id)
         work.mkdir(parents=True, exist_ok=True)
-        self._fetch(entry, source, work / SOURCE)
+        try:
+            self._fetch(entry, source, work / SOURCE)
+        except guard.NotAFile as exc:  # swapped for a link between the hash and the move
+            raise Refused(self._refuse_entry(entry, exc.kind)) from None
         return entry
 
     def awaited_attachments(self) -> dict[str, list[str]]:
@@ -139,7 +169,7 @@ class Processor:
             assert entry is not None
             waited = (_now() - entry.received_at).total_seconds()
             origin = entry.source_path.parent
-            if waited >= self.config.attachment_wait or all((origin / n).is_file()
+            if waited >= self.config.attachment_wait or all(os.path.lexists(origin / n)
                                                            for n in names):
                 due.append(request_id)
         return due
@@ -181,6 +211,10 @@ class Processor:
         assert entry is not None
         try:
             return self._steps(entry)
+        except guard.NotAFile as exc:
+            if exc.path == entry.source_path:
+                return self._refuse_entry(entry, exc.kind)
+            return self._reject(entry, (not_a_file_problem(exc.path.name, exc.kind),))
         except _AwaitingAttachments as exc:
             self.journal.advance(request_id, State.RECEIVED, _now(), str(exc))
             problem = Problem("attachments", "",
@@ -192,7 +226,7 @@ class Processor:
                               f"the form could not be converted to PDF ({exc}); "
                               f"tell the administrator")
             return self._reject(entry, (problem,))
-        except (RenderError, SigningError, ConfigError) as exc:
+        except (RenderError, SigningError, ConfigError, guard.UnsafeFolder) as exc:
             return self._held(entry, exc)
 
     def _held(self, entry: Entry, exc: Exception) -> Outcome:
@@ -216,7 +250,7 @@ class Processor:
         work = self._work(request_id)
         if entry.state == State.RECEIVED:
             if not (work / SOURCE).exists():  # crashed between the claim and the fetch
-                if not entry.source_path.exists():
+                if not os.path.lexists(entry.source_path):
                     return self._vanished(entry)
                 work.mkdir(parents=True, exist_ok=True)
                 self._fetch(entry, entry.source_path, work / SOURCE)
@@ -322,6 +356,19 @@ class Processor:
         return (Problem("", "", f"ไฟล์นี้ส่งมาแล้ว เป็นคำขอเลขที่ {earlier.id}",
                         f"this exact file was already received as request {earlier.id}"),)
 
+    def _refuse_entry(self, entry: Entry, kind: guard.Kind) -> Outcome:
+        """A link (or FIFO, device…) named like a sheet: moved, as the link itself, to
+        ``inbox/rejected/`` with a report; the journal names the entry, not its target."""
+        problem = not_a_file_problem(entry.source_name, kind)
+        rejection = None
+        if os.path.lexists(entry.source_path):
+            rejection = reject_entry(entry.source_path, self.ws.rejected, (problem,), _now(),
+                                     request_id=entry.id)
+        self._advance(entry, State.REJECTED, problem.english)
+        shutil.rmtree(self._work(entry.id), ignore_errors=True)
+        return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
+                       problems=(problem,))
+
     def _vanished(self, entry: Entry) -> Outcome:
         """The sheet was removed from the inbox after the claim, before the pipeline took it."""
         message = "the sheet was removed from the inbox before it could be taken"
@@ -362,10 +409,15 @@ class Processor:
         origin = entry.source_path.parent
 
         def found(name: str) -> Path | None:
+            if Path(name).name != name or name in ("", ".", ".."):
+                return None
             for folder in (attachments, origin):
                 path = folder / name
-                if path.is_file() and path.parent == folder and Path(name).name == name:
-                    return path
+                try:  # the entry itself: a link is found (and refused), not followed
+                    if not stat.S_ISDIR(os.lstat(path).st_mode):
+                        return path
+                except FileNotFoundError:
+                    continue
             return None
 
         missing = [n for n in request.attachments if found(n) is None]
@@ -394,12 +446,16 @@ class Processor:
         for name in request.attachments:
             path = found(name)
             assert path is not None
-            if path.is_symlink():
+            kind = guard.entry_kind(path)
+            if kind is not None:
                 problems.append(Problem(
-                    "attachments", cell, f"{label} '{name}' เป็นทางลัด (link) ไม่ใช่ไฟล์: วางไฟล์จริง",
-                    f"{where} '{name}' is a link, not a file: drop the file itself"))
+                    "attachments", cell,
+                    f"{label} '{name}' เป็น{kind.thai} ไม่ใช่ไฟล์ ระบบจึงไม่เปิดและไม่ตามลิงก์: "
+                    "คัดลอกไฟล์จริงมาวางแทน",
+                    f"{where} '{name}' is {kind.english}, not a file, so it was neither opened "
+                    "nor followed: drop a copy of the file itself"))
                 continue
-            sizes[name] = path.stat().st_size
+            sizes[name] = path.lstat().st_size
             if sizes[name] > limits.max_attachment_bytes:
                 problems.append(Problem(
                     "attachments", cell,
@@ -430,8 +486,9 @@ class Processor:
     @staticmethod
     def _fetch(entry: Entry, src: Path, dst: Path) -> None:
         """Bring a file into the work folder: moved out of the inbox when the pipeline takes
-        it, copied when it was named on the command line."""
-        (fsutil.move if entry.taken else fsutil.copy_file)(src, dst)
+        it (only a regular file of its own: else ``guard.NotAFile``), copied when it was
+        named on the command line."""
+        (fsutil.take if entry.taken else fsutil.copy_file)(src, dst)
 
     def _provider(self, request: Request) -> SignerConfig | None:
         """The registered provider named on the sheet (titles and spacing aside, or paired

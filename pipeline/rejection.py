@@ -3,11 +3,12 @@ beside a report in Thai then English and a copy with the offending cells highlig
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pipeline import fsutil, sheet, thai
+from pipeline import fsutil, guard, sheet, thai
 from pipeline.request import Problem
 
 
@@ -56,7 +57,7 @@ def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem,
     Notepad shows the Thai); with ``give_back`` (the pipeline took the sheet from the inbox)
     also put the sheet beside them under the clerk's own ``name``, byte for byte.
     Doing it again after a crash rewrites the same files: nothing is doubled."""
-    rejected_dir.mkdir(parents=True, exist_ok=True)
+    _rejected_folder(rejected_dir)
     target = (fsutil.copy_unique(source, rejected_dir, name) if give_back
               else fsutil.unique_path(rejected_dir, name))
     annotated: Path | None = rejected_dir / f"{target.stem}.corrected.xlsx"
@@ -88,10 +89,47 @@ def stray_problem(path: Path) -> Problem:
         "attachments (ไฟล์แนบ) cell and drop it together with the sheet")
 
 
-def reject_stray(path: Path, rejected_dir: Path, when: datetime) -> Rejection:
-    """Move a stray file out of the inbox, with a report saying what to do instead."""
-    rejection = reject(path, path.name, rejected_dir, (stray_problem(path),), when,
-                       give_back=True)
-    path.unlink()
+def not_a_file_problem(name: str, kind: guard.Kind) -> Problem:
+    """Why a link (or FIFO, device…) in the inbox was refused without being opened."""
+    return Problem(
+        "", "",
+        f"'{name}' เป็น{kind.thai} ไม่ใช่ไฟล์ ระบบจึงไม่เปิด ไม่อ่าน และไม่ตามไปยังสิ่งที่ชี้ถึง: "
+        "กรุณาคัดลอกไฟล์จริงมาวางในโฟลเดอร์ inbox (ไม่ใช่ทางลัด)",
+        f"'{name}' is {kind.english}, not a file, so it was neither opened, read nor "
+        "followed: copy the file itself into the inbox folder (not a shortcut to it)")
+
+
+def reject_entry(path: Path, rejected_dir: Path, problems: tuple[Problem, ...], when: datetime,
+                 *, request_id: str | None = None) -> Rejection:
+    """Move an inbox entry *itself* (a link is moved as the link: ``rename`` never follows
+    it) into ``rejected_dir``, beside its report; nothing is opened or copied. The report is
+    written first, so that a crash before the move repeats the same report and move."""
+    _rejected_folder(rejected_dir)
+    target = fsutil.unique_path(rejected_dir, path.name)
+    report = rejected_dir / f"{target.name}.error.txt"
+    text = report_text(path.name, problems, when, request_id)
+    fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
+    os.rename(path, target)
     fsutil.fsync_dir(path.parent)
-    return rejection
+    fsutil.fsync_dir(rejected_dir)
+    return Rejection(target, report, None)
+
+
+def reject_stray(path: Path, rejected_dir: Path, when: datetime) -> Rejection:
+    """Move a stray entry out of the inbox as it is (never following a link), with a report
+    saying what to do instead."""
+    kind = guard.entry_kind(path)
+    problem = not_a_file_problem(path.name, kind) if kind else stray_problem(path)
+    return reject_entry(path, rejected_dir, (problem,), when)
+
+
+def _rejected_folder(folder: Path) -> None:
+    """``inbox/rejected`` lives in the shared inbox, where anyone may replace it with a link
+    (to ``/etc``, say): it must be a real folder before anything is written or moved there."""
+    if not folder.is_symlink():
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    raise guard.UnsafeFolder(
+        f"{folder} เป็นทางลัด (symbolic link) ไม่ใช่โฟลเดอร์จริง: ลบทางลัดนี้ออก ระบบจะสร้าง"
+        f"โฟลเดอร์ใหม่เอง / {folder} is a symbolic link, not a real folder: remove the "
+        "link and the pipeline makes the folder anew")

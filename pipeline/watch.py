@@ -8,6 +8,7 @@ import fcntl
 import logging
 import os
 import signal
+import stat
 import threading
 import time
 import zipfile
@@ -21,7 +22,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from pipeline.processing import Outcome, Processor
+from pipeline import guard
+from pipeline.processing import Outcome, Processor, Refused
 from pipeline.rejection import reject_stray
 from pipeline.workers import InlineRunner, PoolRunner, Runner
 
@@ -44,10 +46,15 @@ class WatchOptions:
 
 
 def is_ignored(path: Path) -> bool:
-    """Never touched: Excel lock files, hidden files, partial downloads, folders."""
+    """Never touched: Excel lock files, hidden files, partial downloads, real folders (such
+    as ``rejected/``). A link is not ignored, whatever it points to: it is refused."""
     name = path.name
-    return (not path.is_file() or name.startswith(("~$", "."))
-            or name.lower().endswith(IGNORED_SUFFIXES))
+    if name.startswith(("~$", ".")) or name.lower().endswith(IGNORED_SUFFIXES):
+        return True
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return True
 
 
 def is_candidate(path: Path) -> bool:
@@ -62,13 +69,9 @@ class _Settle:
         self.interval = interval
         self._seen: dict[Path, tuple[int, int, float]] = {}
 
-    def ready(self, path: Path, interval: float | None = None) -> bool:
+    def ready(self, path: Path, st: os.stat_result, interval: float | None = None) -> bool:
+        """Whether ``path``, whose ``fstat`` is ``st``, has stopped changing."""
         interval = self.interval if interval is None else interval
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            self._seen.pop(path, None)
-            return False
         now = time.time()
         if now - st.st_mtime >= interval:
             return True
@@ -147,7 +150,13 @@ def watch(processor: Processor, options: WatchOptions,
     this one with ``workers=0``). Requests held by a fault of the set-up or of a service are
     retried when their back-off time has come; the index is rebuilt when work pauses, or
     every ``index_every`` seconds during a burst."""
-    inbox = processor.ws.inbox
+    ws = processor.ws
+    try:
+        for folder in (ws.inbox, ws.rejected, ws.outbox, ws.pending, ws.state):
+            guard.check_folder(folder, ws.root)
+    except guard.UnsafeFolder as exc:
+        raise WatchError(str(exc)) from None
+    inbox = ws.inbox
     inbox.mkdir(parents=True, exist_ok=True)
     stop = stop or threading.Event()
     wake = threading.Event()
@@ -177,7 +186,11 @@ def watch(processor: Processor, options: WatchOptions,
                         copying = True
                         continue
                     settle.forget(path)
-                    runner.submit(processor.take(path, take=True).id)
+                    try:
+                        runner.submit(processor.take(path, take=True).id)
+                    except Refused as refused:  # a link or the like: moved to rejected/
+                        index.changed = True
+                        on_outcome(refused.outcome)
                 for request_id in processor.attachments_due():
                     runner.submit(request_id)
                 _reject_strays(processor, inbox)
@@ -225,21 +238,32 @@ class _IndexDebounce:
 
 def _complete(path: Path, settle: _Settle) -> bool:
     """Unchanged for the settle interval and a whole .xlsx (zip) file. A settled file that is
-    not a zip yet gets a longer grace, then is taken anyway (and rejected as unreadable)."""
-    if not settle.ready(path):
+    not a zip yet gets a longer grace, then is taken anyway (and rejected as unreadable).
+    What is not a regular file is "complete" at once, to be refused without being opened."""
+    try:
+        with guard.open_regular(path) as (fd, st):
+            if not settle.ready(path, st):
+                return False
+            with os.fdopen(os.dup(fd), "rb") as f:
+                whole = zipfile.is_zipfile(f)
+    except guard.NotAFile:
+        return True
+    except FileNotFoundError:
+        settle.forget(path)
         return False
-    return zipfile.is_zipfile(path) or settle.ready(path, settle.interval * INCOMPLETE_GRACE)
+    return whole or settle.ready(path, st, settle.interval * INCOMPLETE_GRACE)
 
 
 def _reject_strays(processor: Processor, inbox: Path) -> None:
     """Reject files that are not sheets and that no sheet names, once they have waited as
     long as an attachment may wait for its sheet."""
-    awaited = processor.awaited_attachments()
+    awaited = {name for names in processor.awaited_attachments().values() for name in names}
     wait = processor.config.attachment_wait
     for path in sorted(inbox.iterdir()):
         if is_ignored(path) or is_candidate(path) or path.name in awaited:
             continue
-        if time.time() - path.stat().st_mtime >= wait:
+        # a link or the like is refused at once; a file waits for the sheet that names it
+        if guard.is_hostile(path) or time.time() - path.lstat().st_mtime >= wait:
             rejection = reject_stray(path, processor.ws.rejected, datetime.now(UTC))
             log.info("rejected %s: not a request sheet; report %s", path.name, rejection.report)
 
