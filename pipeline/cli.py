@@ -76,6 +76,7 @@ def main(ctx: click.Context) -> None:
     request in outbox/.
     """
     ctx.ensure_object(dict).setdefault("workspace", Path("."))
+    logs.configure(None)  # until a command loads its workspace: others' records stay off stderr
 
 
 @main.command()

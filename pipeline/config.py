@@ -203,9 +203,20 @@ class Config:
     id_prefix: str
     attachment_wait: float  # seconds a sheet waits for the attachments it names
     sheet: SheetRules = SheetRules()
+    # a step is not started when a workspace folder's disk has less free (faults.low_space)
+    min_free_mb: int = 200
+    # seconds before the first retry of a held request (doubling after each failure)
+    retry_first: float = 30.0
     signing: SigningPolicy = SigningPolicy()
     # the webmaster's key, when the webmaster signs the third block on publication
     publisher_key: KeySource | TokenSource | None = None
+
+
+def _non_negative_int(ws: Workspace, table: dict, key: str, default: int) -> int:
+    value = table.get(key.rsplit(".", 1)[-1], default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{ws.config_file}: {key} must be a whole number, 0 or more")
+    return value
 
 
 def load(root: Path) -> Config:
@@ -379,6 +390,8 @@ def _parse(ws: Workspace, data: dict) -> Config:
         office_timeout=float(office.get("timeout", 60)),
         id_prefix=str(unit.get("id_prefix", "REQ")),
         attachment_wait=float(section("watch").get("attachment_wait", 300)),
+        min_free_mb=_non_negative_int(ws, section("watch"), "watch.min_free_mb", 200),
+        retry_first=float(_non_negative_int(ws, section("watch"), "watch.retry_first", 30)),
         sheet=sheet_rules(section("sheet")),
         signing=signing_policy(signing),
         publisher_key=(key_source(publisher, "publisher")

@@ -37,7 +37,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import bundle, fsutil, guard, publish, thai
+from pipeline import bundle, faults, fsutil, guard, publish, thai
 from pipeline.config import Workspace
 from pipeline.journal import Entry, Journal, State
 
@@ -418,21 +418,25 @@ def refresh(ws: Workspace, *, retry_after: float | None = RETRY_AFTER) -> IndexR
     with _exclusive(ws):
         rows = gather(ws)
         problems = []
+        locked = False  # a failure that is no fault of the machine: a file open in Excel
         for target, write in ((ws.outbox / INDEX_NAME, write_xlsx),
                               (ws.outbox / CSV_NAME, write_csv)):
             try:
                 fsutil.write_via(target, lambda path, w=write: w(rows, path))
             except OSError as exc:
-                problems.append(f"{target.name}: {exc.strerror or exc}")
+                fault = faults.classify(exc)
+                locked = locked or fault is None or fault.kind == faults.NO_PERMISSION
+                problems.append(f"{target.name}: {fault or exc.strerror or exc}")
         stale = ws.state / STALE_NAME
         if problems:
             problem = "; ".join(problems)
             _mark_stale(stale, problem)
             when = (f"it will be written again in {retry_after:g} s and at the next update"
                     if retry_after is not None else "it will be written at the next update")
-            log.warning("index not updated: %s. It may be open in Excel on another computer "
-                        "(close it there). Nothing is lost: the bundles and the journal hold "
-                        "the data; %s", problem, when)
+            hint = (" It may be open in Excel on another computer (close it there)."
+                    if locked else "")
+            log.warning("index not updated: %s.%s Nothing is lost: the bundles and the "
+                        "journal hold the data; %s", problem, hint, when)
             if retry_after is not None:
                 _schedule_retry(ws, retry_after)
         else:

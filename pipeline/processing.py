@@ -11,13 +11,25 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import stat
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipeline import bundle, evidence, fsutil, guard, index, render, sheet, signing, validate
+from pipeline import (
+    bundle,
+    evidence,
+    faults,
+    fsutil,
+    guard,
+    index,
+    render,
+    sheet,
+    signing,
+    validate,
+)
 from pipeline.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
 from pipeline.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.office import ConversionError, Converter
@@ -36,7 +48,7 @@ PROVIDER_PDF = "provider-signed.pdf"
 SIGNED_PDF = "signed.pdf"
 AWAITED_JSON = "awaited-attachments.json"
 EVIDENCE_LIFETIME = 3600.0  # seconds before revocation data is gathered again
-RETRY_FIRST, RETRY_MAX = 30, 1800  # seconds before the first and the longest retry
+RETRY_MAX = 1800  # seconds: the longest wait between retries ([watch] retry_first: the first)
 
 
 class Refused(Exception):
@@ -63,6 +75,14 @@ class Outcome:
     bundle: Path | None = None
     rejection: Rejection | None = None
     problems: tuple[Problem, ...] = ()
+    retry_at: datetime | None = None  # held: not to be tried again before then
+    repeated: bool = False  # held again for the reason it was held for last time
+
+
+def retry_delay(first: float, attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failed ones: ``first``, doubling, at
+    most RETRY_MAX."""
+    return min(first * 2 ** min(attempts, 16), RETRY_MAX)
 
 
 def _now() -> datetime:
@@ -174,6 +194,12 @@ class Processor:
                 due.append(request_id)
         return due
 
+    def claimed_sources(self) -> set[Path]:
+        """Inbox files claimed by a request that has not moved them yet (a crash or a full
+        disk between the claim and the move): a rescan must not claim them a second time."""
+        return {e.source_path for e in self.journal.in_state(State.RECEIVED)
+                if e.taken and not (self._work(e.id) / SOURCE).exists()}
+
     def open_requests(self, *, due_only: bool = False) -> list[str]:
         """Every request between steps (not those waiting for the director or for
         attachments); with ``due_only``, not those held until a later retry either."""
@@ -205,10 +231,23 @@ class Processor:
 
     def run(self, request_id: str) -> Outcome:
         """The remaining steps of one request. A document LibreOffice cannot convert is
-        rejected; a fault of the office's own set-up (template, keys, passphrases) is not the
-        clerk's to fix, so the request waits in its state and is retried on the next run."""
+        rejected; a fault of the office's own set-up (template, keys, passphrases), of a
+        service, or of the machine (a full disk, a read-only folder) is not the clerk's to
+        fix, so the request waits in its state and is retried later. No step starts while a
+        workspace disk has less than ``[watch] min_free_mb`` free. Whatever else goes wrong
+        holds the request too (logged once, with its traceback, in the log file): the
+        watcher outlives any one request."""
         entry = self.journal.get(request_id)
         assert entry is not None
+        try:
+            low = faults.low_space((self.ws.state, self.ws.outbox), self.config.min_free_mb)
+            return self._held(entry, low) if low else self._run(entry)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            fault = faults.classify(exc, self.ws.journal_file)
+            return self._held(entry, fault or exc, unexpected=fault is None)
+
+    def _run(self, entry: Entry) -> Outcome:
+        request_id = entry.id
         try:
             return self._steps(entry)
         except guard.NotAFile as exc:
@@ -229,21 +268,32 @@ class Processor:
         except (RenderError, SigningError, ConfigError, guard.UnsafeFolder) as exc:
             return self._held(entry, exc)
 
-    def _held(self, entry: Entry, exc: Exception) -> Outcome:
-        """A fault of the set-up or of a service (the timestamp authority): the request stays
-        in its state, with the reason, and is tried again later, waiting twice as long after
-        each failure (30 s, 1 min, 2 min ... at most 30 min) so that a service that is down is
-        not hammered."""
-        current = self.journal.get(entry.id)
-        assert current is not None
-        delay = min(RETRY_FIRST * 2 ** current.attempts, RETRY_MAX)
+    def _held(self, entry: Entry, reason: Exception | faults.Fault, *,
+              unexpected: bool = False) -> Outcome:
+        """A fault of the set-up, of a service (the timestamp authority) or of the machine:
+        the request stays in its state, with the reason, and is tried again later, waiting
+        twice as long after each failure (30 s, 1 min, 2 min ... at most 30 min) so that a
+        service that is down is not hammered. One log line when the reason changes, not one
+        per retry. When the journal itself cannot be written (the disk is full), the hold
+        lives only in the outcome, whose ``retry_at`` the watcher keeps in memory."""
+        current = self.journal.get(entry.id) or entry
+        delay = retry_delay(self.config.retry_first, current.attempts)
         now = _now()
-        self.journal.hold(entry.id, now, str(exc), now + timedelta(seconds=delay))
-        log.error("%s held in %s (%s), next try in %d s: %s", entry.id, current.state,
-                  entry.source_name, delay, exc)
+        message = (f"unexpected error: {type(reason).__name__}: {reason}" if unexpected
+                   else str(reason))
+        repeated = current.attempts > 0 and faults.same_reason(current.message, message)
+        try:
+            self.journal.hold(entry.id, now, message, now + timedelta(seconds=delay))
+        except sqlite3.Error as exc:
+            log.debug("%s: the hold could not be recorded: %s", entry.id, exc)
+        if not repeated:
+            log.error("%s held in %s (%s), next try in %.0f s: %s", entry.id, current.state,
+                      entry.source_name, delay, message,
+                      exc_info=reason if unexpected and isinstance(reason, Exception) else None)
         problem = Problem("", "", "คำขอรอผู้ดูแลระบบหรือบริการภายนอก แล้วจะดำเนินการต่อเอง",
-                          f"waiting for the administrator or a service: {exc}")
-        return Outcome(entry.source_path, entry.id, current.state, problems=(problem,))
+                          f"waiting for the administrator or a service: {message}")
+        return Outcome(entry.source_path, entry.id, current.state, problems=(problem,),
+                       retry_at=now + timedelta(seconds=delay), repeated=repeated)
 
     def _steps(self, entry: Entry) -> Outcome:
         request_id = entry.id
@@ -310,6 +360,11 @@ class Processor:
             self._sign_director(entry)
         except (SigningError, ConfigError) as exc:
             return self._held(entry, exc)
+        except (OSError, sqlite3.Error) as exc:
+            fault = faults.classify(exc, self.ws.journal_file)
+            if fault is None:
+                raise
+            return self._held(entry, fault)
         return self.run(request_id)
 
     def refuse(self, request_id: str, reason: str) -> Outcome:

@@ -51,7 +51,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, index, printed, speedups, thai, upstream_fixes
+from pipeline import bundle, index, logs, printed, speedups, thai, upstream_fixes
 from pipeline.signing import ROLE_TITLES
 
 # pyHanko logs every failed path or revocation check with a traceback; the report carries the
@@ -690,15 +690,17 @@ def verify_all(paths: Sequence[Path], trust: Trust, *, workers: int | None = Non
     if workers <= 1:
         return [_step(verify_path(p, trust), progress) for p in paths]
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                             initializer=_worker_start) as pool:
+                             initializer=_worker_start, initargs=(logs.state_dir(),)) as pool:
         return [_step(r, progress)
                 for r in pool.map(verify_path, paths, [trust] * len(paths), chunksize=4)]
 
 
-def _worker_start() -> None:
-    """Leave what the imports made out of garbage collection: pyHanko's objects make cycles
-    by the hundred thousand, and each full collection would walk the modules too (8 % of a
+def _worker_start(log_dir: Path | None) -> None:
+    """Log as the parent does (pyHanko's warnings to the log file, not to stderr). Then leave
+    what the imports made out of garbage collection: pyHanko's objects make cycles by the
+    hundred thousand, and each full collection would walk the modules too (8 % of a
     worker's time, measured with ``bench/bench_verify.py``)."""
+    logs.configure(log_dir)
     gc.collect()
     gc.freeze()
 

@@ -5,6 +5,7 @@ never taken half-written."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import signal
@@ -22,8 +23,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from pipeline import guard
-from pipeline.processing import Outcome, Processor, Refused
+from pipeline import faults, guard
+from pipeline.processing import Outcome, Processor, Refused, retry_delay
 from pipeline.rejection import reject_stray
 from pipeline.workers import InlineRunner, PoolRunner, Runner
 
@@ -170,6 +171,7 @@ def watch(processor: Processor, options: WatchOptions,
             observer = (PollingObserver if options.polling else Observer)()
             observer.schedule(_Wake(wake), str(inbox), recursive=False)
             observer.start()
+        backoff = _Backoff(processor.config.retry_first)
         try:
             processor.clear_leftovers()
             for request_id in processor.open_requests():  # held ones too: it is a restart
@@ -177,28 +179,18 @@ def watch(processor: Processor, options: WatchOptions,
             while True:
                 for outcome in runner.completed():
                     index.changed = True  # the index lists every request, whatever its state
+                    backoff.note(outcome)
                     on_outcome(outcome)
+                backoff.failed(runner.failures())
                 if stop.is_set():
                     break
-                copying = False  # a sheet still arriving: look again after the settle time
-                for path in sorted(p for p in inbox.iterdir() if is_candidate(p)):
-                    if not _complete(path, settle):
-                        copying = True
-                        continue
-                    settle.forget(path)
-                    try:
-                        runner.submit(processor.take(path, take=True).id)
-                    except Refused as refused:  # a link or the like: moved to rejected/
-                        index.changed = True
-                        on_outcome(refused.outcome)
-                for request_id in processor.attachments_due():
-                    runner.submit(request_id)
-                _reject_strays(processor, inbox)
+                copying = backoff.guard("intake", lambda: _intake(
+                    processor, runner, settle, index, on_outcome)) or False
                 if not options.once:  # requests held for a retry, when their time has come
-                    for request_id in processor.open_requests(due_only=True):
-                        runner.submit(request_id)
+                    backoff.guard("retries", functools.partial(_retry_due, processor, runner,
+                                                               backoff))
                 busy = bool(runner.in_flight)
-                index.maybe_rebuild(busy)
+                backoff.guard("index", functools.partial(index.maybe_rebuild, busy))
                 if options.once and not copying and not busy:
                     break
                 wake.wait(min(options.settle, options.rescan) if copying else options.rescan)
@@ -211,7 +203,112 @@ def watch(processor: Processor, options: WatchOptions,
             for outcome in runner.completed():
                 index.changed = True
                 on_outcome(outcome)
-            index.maybe_rebuild(busy=False)
+            backoff.guard("index", lambda: index.maybe_rebuild(busy=False))
+
+
+def _intake(processor: Processor, runner: Runner, settle: _Settle, index: _IndexDebounce,
+            on_outcome: Callable[[Outcome], None]) -> bool:
+    """One look at the inbox: take the sheets that are complete, the attachments now due,
+    refuse strays. True while a sheet is still being copied. Nothing is taken while the
+    workspace's disk is below ``[watch] min_free_mb``: the sheets wait in the inbox."""
+    ws = processor.ws
+    low = faults.low_space((ws.state,), processor.config.min_free_mb)
+    if low is not None:
+        raise _Paused(low)
+    copying = False
+    claimed = processor.claimed_sources()
+    for path in sorted(p for p in ws.inbox.iterdir() if is_candidate(p)):
+        if Path(os.path.abspath(path)) in claimed:  # its request moves it when retried
+            continue
+        if not _complete(path, settle):
+            copying = True
+            continue
+        settle.forget(path)
+        try:
+            runner.submit(processor.take(path, take=True).id)
+        except Refused as refused:  # a link or the like: moved to rejected/
+            index.changed = True
+            on_outcome(refused.outcome)
+    for request_id in processor.attachments_due():
+        runner.submit(request_id)
+    _reject_strays(processor, ws.inbox)
+    return copying
+
+
+def _retry_due(processor: Processor, runner: Runner, backoff: _Backoff) -> None:
+    for request_id in processor.open_requests(due_only=True):
+        if backoff.due(request_id):
+            runner.submit(request_id)
+
+
+class _Paused(Exception):
+    """Intake waits for the machine: ``fault`` says why."""
+
+    def __init__(self, fault: faults.Fault) -> None:
+        super().__init__(str(fault))
+        self.fault = fault
+
+
+class _Backoff:
+    """What the watcher does not try again too soon, in memory (so that it holds even when
+    the journal cannot record a hold, its disk being full): requests whose outcome was a
+    hold, requests whose worker failed, and the watcher's own tasks (intake, index) that hit
+    a fault. Each waits ``first`` seconds, doubling after each failure, at most 30 min; one
+    log line when a task's reason changes, and one when it works again."""
+
+    def __init__(self, first: float) -> None:
+        self._first = first
+        self._until: dict[str, float] = {}
+        self._attempts: dict[str, int] = {}
+        self._reasons: dict[str, str] = {}
+
+    def _hold(self, key: str, seconds: float | None = None) -> float:
+        attempts = self._attempts.get(key, 0)
+        delay = retry_delay(self._first, attempts) if seconds is None else seconds
+        self._attempts[key] = attempts + 1
+        self._until[key] = time.monotonic() + delay
+        return delay
+
+    def _clear(self, key: str) -> None:
+        self._until.pop(key, None)
+        self._attempts.pop(key, None)
+
+    def due(self, key: str) -> bool:
+        return time.monotonic() >= self._until.get(key, 0.0)
+
+    def note(self, outcome: Outcome) -> None:
+        if outcome.request_id is None:
+            return
+        if outcome.retry_at is None:
+            self._clear(outcome.request_id)
+        else:
+            seconds = (outcome.retry_at - datetime.now(UTC)).total_seconds()
+            self._hold(outcome.request_id, max(0.0, seconds))
+
+    def failed(self, request_ids: list[str]) -> None:
+        for request_id in request_ids:
+            self._hold(request_id)
+
+    def guard(self, task: str, work: Callable[[], object]) -> object:
+        """Run one of the watcher's tasks unless it is waiting; a fault (or any error: the
+        watcher stays up) makes it wait. Returns what the task returned, else None."""
+        if not self.due(task):
+            return None
+        try:
+            result = work()
+        except Exception as exc:  # noqa: BLE001 - the watcher outlives any fault
+            fault = exc.fault if isinstance(exc, _Paused) else faults.classify(exc)
+            reason = str(fault) if fault else f"{type(exc).__name__}: {exc}"
+            delay = self._hold(task)
+            if not faults.same_reason(self._reasons.get(task, ""), reason):
+                log.error("%s paused, next try in %.0f s: %s", task, delay, reason,
+                          exc_info=exc if fault is None else None)
+            self._reasons[task] = reason
+            return None
+        if self._reasons.pop(task, None) is not None:
+            log.info("%s works again", task)
+        self._clear(task)
+        return result
 
 
 class _IndexDebounce:

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -57,6 +58,10 @@ class Runner(Protocol):
 
     def completed(self) -> list[Outcome]: ...
 
+    def failures(self) -> list[str]:
+        """Requests whose run failed outside the processor (a worker died): to retry later."""
+        ...
+
     @property
     def in_flight(self) -> frozenset[str]: ...
 
@@ -78,6 +83,9 @@ class InlineRunner:
         done, self._done = self._done, []
         return done
 
+    def failures(self) -> list[str]:
+        return []  # Processor.run returns an outcome whatever happens
+
     @property
     def in_flight(self) -> frozenset[str]:
         return frozenset()
@@ -96,6 +104,8 @@ class PoolRunner:
         self._notify = notify
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Outcome]] = {}
+        self._failed: list[str] = []
+        self._broken_at = float("-inf")
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -123,16 +133,30 @@ class PoolRunner:
                 outcomes.append(future.result())
             except BrokenProcessPool:
                 broken.append(request_id)
-            except Exception:  # a bug in a step: keep the watcher up; retried later
-                log.exception("%s failed unexpectedly; it stays open and is retried", request_id)
+            except Exception:  # outside Processor.run (which returns whatever happens)
+                log.exception("%s failed in its worker; it stays open and is retried later",
+                              request_id)
+                self._failed.append(request_id)
         if broken:
-            # a worker died (killed, out of memory): the requests are safe in the journal
-            log.error("a worker process died; restarting the workers for %s", ", ".join(broken))
+            # a worker died (killed, out of memory): the requests are safe in the journal.
+            # Retried at once the first time; a pool that breaks again within a minute (its
+            # workers cannot even start) leaves them to the watcher's back-off instead.
+            again = time.monotonic() - self._broken_at < 60
+            self._broken_at = time.monotonic()
+            log.error("a worker process died; restarting the workers for %s%s",
+                      ", ".join(broken), " (later: it happened again)" if again else "")
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            for request_id in broken:
-                self.submit(request_id)
+            if again:
+                self._failed.extend(broken)
+            else:
+                for request_id in broken:
+                    self.submit(request_id)
         return outcomes
+
+    def failures(self) -> list[str]:
+        failed, self._failed = self._failed, []
+        return failed
 
     @property
     def in_flight(self) -> frozenset[str]:
