@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from pipeline import bundle, evidence, fsutil, index, signing
+from pipeline import bundle, evidence, freshness, fsutil, index, signing
 from pipeline.config import Config, ConfigError, Workspace
 from pipeline.signing import DocumentTimestamp, Evidence, SigningError
 
@@ -71,7 +71,8 @@ def refresh_timestamps(
     now: datetime | None = None,
 ) -> list[Refreshed]:
     """Add a document timestamp to each bundle of ``folders`` whose newest one expires
-    within ``within`` (every one with ``force``), then regenerate the index if any changed.
+    within ``within`` (every one with ``force``), then regenerate the index if any changed
+    or if it is stale.
     ``folders`` is consumed lazily (a progress bar may wrap it). Idempotent: a refreshed
     bundle lasts beyond the window, and a refresh that would not is not made. The timestamp
     authority and revocation data are gathered only when a bundle needs them."""
@@ -81,6 +82,8 @@ def refresh_timestamps(
                for folder in folders]
     if any(r.result == Result.REFRESHED for r in results):
         index.refresh(config.workspace)
+    else:  # nothing changed now, but a run killed before its end may have left it stale
+        freshness.ensure_current(config.workspace)
     return results
 
 

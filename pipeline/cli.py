@@ -12,7 +12,7 @@ import click
 
 from pipeline import archive as archive_mod
 from pipeline import config as config_mod
-from pipeline import demo, logs, sheet, signing, thai, trustkit, verify, workspace
+from pipeline import demo, freshness, logs, sheet, signing, thai, trustkit, verify, workspace
 from pipeline import index as index_mod
 from pipeline import publish as publish_mod
 from pipeline import report as report_mod
@@ -393,8 +393,9 @@ def _date_option(value: str | None, what: str) -> date | None:
               help="Regenerate outbox/index.xlsx and index.csv from the bundles and the journal.")
 @click.pass_context
 def index_cmd(ctx: click.Context, rebuild: bool) -> None:
-    """Show whether the index is up to date; --rebuild regenerates it. Exit 1 when it could
-    not be written (e.g. open in Excel on another computer)."""
+    """Show whether the index is up to date with every bundle and the journal; --rebuild
+    regenerates it. Exit 1 when it is stale or could not be written (e.g. open in Excel on
+    another computer)."""
     config = _load(ctx)
     ws = config.workspace
     if rebuild:
@@ -405,12 +406,16 @@ def index_cmd(ctx: click.Context, rebuild: bool) -> None:
             raise click.ClickException(f"the index could not be written: {result.problem} "
                                        f"(close it where it is open, then run this again)")
         return
-    stale = index_mod.stale_reason(ws)
     target = ws.outbox / index_mod.INDEX_NAME
-    click.echo(f"{target}: {'present' if target.is_file() else 'not written yet'}")
-    if stale:
-        click.echo(f"stale since {stale}; run `pipeline index --rebuild`", err=True)
-        sys.exit(1)
+    reasons = freshness.stale(ws)
+    if not reasons:
+        click.echo(f"{target}: ตรงกับแฟ้มคำขอทั้งหมด / up to date")
+        return
+    for reason in reasons:
+        click.echo(f"ดัชนีไม่เป็นปัจจุบัน / the index is stale: {reason}", err=True)
+    click.echo("run `pipeline index --rebuild` (the watcher also rebuilds it when it starts)",
+               err=True)
+    sys.exit(1)
 
 
 @main.command("published")
@@ -431,6 +436,7 @@ def published(ctx: click.Context, request_id: str, url: str, when: str | None,
         done = publish_mod.record(config, request_id, url, _date_option(when, "--date"),
                                   sign=sign)
     except (publish_mod.PublishError, config_mod.ConfigError, signing.SigningError) as exc:
+        freshness.ensure_current(config.workspace)  # an earlier run killed before it
         raise click.ClickException(str(exc)) from None
     click.echo(f"{request_id} published {thai.short_date(done.published_on)} at {done.url}"
                + (f"; signed by {done.signature.signer}" if done.signature else ""))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import logging
@@ -27,13 +28,14 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -124,6 +126,7 @@ class Row:
     note: str = ""  # why it was returned, what it waits for, what is wrong with it
     closed_at: datetime | None = None  # when it was returned or refused
     journal_state: str = ""  # the journal's state; "" for a bundle the journal does not know
+    manifest_sha256: str = ""  # of the manifest.json the row was read from; "" if none
 
     @property
     def approved_at(self) -> datetime | None:
@@ -157,7 +160,9 @@ COLUMNS = (
     Column("PDF ที่ลงนาม", "Signed PDF", 22),
     Column("ไฟล์ที่ส่ง", "Sheet as sent", 24),
     Column("หมายเหตุ", "Note", 50),
+    Column("SHA-256 ของ manifest.json", "SHA-256 of manifest.json", 24),
 )
+MANIFEST_COLUMN = "SHA-256 of manifest.json"
 _LINK_COLUMNS = {13, 14, 15}  # 0-based: URL, bundle folder, signed PDF
 
 
@@ -172,6 +177,19 @@ class IndexResult:
     written: bool
     seconds: float
     problem: str = ""
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What an index workbook records of its own making (as custom document properties):
+    when it was built, and the SHA-256 of the index.csv written just before it, so that a
+    kill between the two files, or a copy of one without the other, shows."""
+
+    built_at: datetime
+    csv_sha256: str
+
+
+_BUILT_AT, _CSV_SHA256 = "pipeline-built-at", "pipeline-index-csv-sha256"
 
 
 # -- gathering ---------------------------------------------------------------------------------
@@ -213,7 +231,8 @@ def _with(row: Row, **changes: object) -> Row:
 def _bundle_row(outbox: Path, folder: Path) -> Row | None:
     bundle.recover(folder)  # finish an update a crash interrupted, before reading
     try:
-        m = bundle.read_manifest(folder)
+        raw = (folder / bundle.MANIFEST).read_bytes()  # read once: hashed as parsed
+        m = json.loads(raw)
         req = m["request"]
         signed_at = {s["role"]: datetime.fromisoformat(s["signed_at"])
                      for s in m.get("signatures", ())}
@@ -240,6 +259,7 @@ def _bundle_row(outbox: Path, folder: Path) -> Row | None:
             pdf_sha256=m["files"][pdf]["sha256"],
             bundle=f"{folder.name}/",
             signed_pdf=f"{folder.name}/{pdf}",
+            manifest_sha256=hashlib.sha256(raw).hexdigest(),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         # the journal still lists the request; its row will say the bundle is damaged
@@ -417,12 +437,16 @@ def refresh(ws: Workspace, *, retry_after: float | None = RETRY_AFTER) -> IndexR
     started = time.monotonic()
     with _exclusive(ws):
         rows = gather(ws)
+        table = csv_bytes(rows)
+        stamp = Stamp(datetime.now(UTC), hashlib.sha256(table).hexdigest())
         problems = []
         locked = False  # a failure that is no fault of the machine: a file open in Excel
-        for target, write in ((ws.outbox / INDEX_NAME, write_xlsx),
-                              (ws.outbox / CSV_NAME, write_csv)):
+        # index.csv first: index.xlsx, written last, names the index.csv it goes with
+        for target, write in ((ws.outbox / CSV_NAME, lambda path: path.write_bytes(table)),
+                              (ws.outbox / INDEX_NAME,
+                               lambda path: write_xlsx(rows, path, stamp))):
             try:
-                fsutil.write_via(target, lambda path, w=write: w(rows, path))
+                fsutil.write_via(target, write)
             except OSError as exc:
                 fault = faults.classify(exc)
                 locked = locked or fault is None or fault.kind == faults.NO_PERMISSION
@@ -529,6 +553,7 @@ def cells(row: Row) -> tuple[object, ...]:
         row.signed_pdf,
         row.source_name,
         row.note,
+        row.manifest_sha256,
     )
 
 
@@ -537,7 +562,7 @@ def _local(moment: datetime | None) -> datetime | None:
     return moment.astimezone(thai.BANGKOK).replace(tzinfo=None) if moment else None
 
 
-def write_xlsx(rows: Iterable[Row], path: Path) -> None:
+def write_xlsx(rows: Iterable[Row], path: Path, stamp: Stamp | None = None) -> None:
     """The index workbook: Thai header and English header, frozen, filterable; every text is
     stored as text (a title such as ``=HYPERLINK(..)`` is never a formula); dates are real
     dates shown in the Buddhist Era; links open the bundle, its PDF and the published page.
@@ -565,6 +590,10 @@ def write_xlsx(rows: Iterable[Row], path: Path) -> None:
     ws.append(english_head)
     for row in rows:
         ws.append([_xlsx_cell(ws, i, value) for i, value in enumerate(cells(row))])
+    if stamp is not None:
+        wb.custom_doc_props.append(StringProperty(name=_BUILT_AT,
+                                                  value=stamp.built_at.isoformat()))
+        wb.custom_doc_props.append(StringProperty(name=_CSV_SHA256, value=stamp.csv_sha256))
     wb.save(path)
 
 
@@ -594,15 +623,20 @@ def _letter(column: int) -> str:
 
 
 def write_csv(rows: Iterable[Row], path: Path) -> None:
+    path.write_bytes(csv_bytes(rows))
+
+
+def csv_bytes(rows: Iterable[Row]) -> bytes:
     """The same rows for other tools: UTF-8 with a BOM (so Excel reads the Thai), one header
     row, dates in ISO 8601. A text that a spreadsheet would run as a formula (``=``, ``+``,
-    ``-``, ``@``) gets a leading apostrophe."""
+    ``-``, ``@``) gets a leading apostrophe. The same rows give the same bytes, which is how
+    a stale index is told (freshness.py)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([f"{c.thai} / {c.english}" for c in COLUMNS])
     for row in rows:
         writer.writerow([_csv_value(v) for v in cells(row)])
-    path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 def _csv_value(value: object) -> str:
@@ -620,8 +654,20 @@ def _csv_value(value: object) -> str:
 
 def read_xlsx(path: Path) -> list[tuple[object, ...]]:
     """The data rows of an index workbook as values (for tests and tools)."""
+    return read_index(path)[0]
+
+
+def read_index(path: Path) -> tuple[list[tuple[object, ...]], Stamp | None]:
+    """The data rows of an index workbook, and its stamp (None for a workbook written
+    before stamps, or by another program)."""
     wb = load_workbook(path, read_only=True)
     try:
-        return [tuple(r) for r in wb.active.iter_rows(min_row=HEADER_ROWS + 1, values_only=True)]
+        rows = [tuple(r) for r in wb.active.iter_rows(min_row=HEADER_ROWS + 1, values_only=True)]
+        props = {p.name: p.value for p in wb.custom_doc_props}
     finally:
         wb.close()
+    try:
+        stamp = Stamp(datetime.fromisoformat(props[_BUILT_AT]), str(props[_CSV_SHA256]))
+    except (KeyError, ValueError, TypeError):
+        stamp = None
+    return rows, stamp

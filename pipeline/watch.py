@@ -166,6 +166,7 @@ def watch(processor: Processor, options: WatchOptions,
         runner: Runner = (PoolRunner(processor.config, options.workers, wake.set)
                           if options.workers else InlineRunner(processor))
         index = _IndexDebounce(processor, options.index_every)
+        index.changed = True  # at start: a run killed before its end may have left it stale
         observer = None
         if not options.once:
             observer = (PollingObserver if options.polling else Observer)()
