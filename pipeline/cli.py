@@ -353,10 +353,12 @@ def verify_cmd(ctx: click.Context, paths: tuple[Path, ...], roots: tuple[Path, .
         html_file.write_text(verify.to_html(reports, trust), encoding="utf-8")
     if as_json:
         click.echo(verify.to_json(reports, trust))
+    elif not items:  # a new office's outbox
+        click.echo("0 bundles / ยังไม่มีรายการ")
     else:
         for line in verify.to_text(reports):
             click.echo(line)
-    sys.exit(verify.exit_code(reports))
+    sys.exit(verify.exit_code(reports) if items else 0)
 
 
 @main.command("trust-kit")

@@ -16,15 +16,22 @@ Costs one gathering of the archive: about what a regeneration costs without the 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from pipeline import index
+from pipeline import index, thai
 from pipeline.config import Workspace
 
 log = logging.getLogger(__name__)
 _SHOWN = 5  # request IDs named in a message; the rest are counted
+# An index's build time is taken before it reads the first manifest, so a manifest written
+# after it is lag. File times are coarse (a kernel tick) and a file server's clock may differ
+# a little from the watcher's: within this margin a row is given the benefit of the doubt.
+_CLOCK_SLACK = timedelta(seconds=1)
 
 
 def stale(ws: Workspace) -> list[str]:
@@ -94,3 +101,60 @@ def _by_id(table: bytes) -> dict[str, list[str]]:
     out = {"": rows[0] if rows else []}
     out.update((row[0], row) for row in rows[1:] if row)
     return out
+
+
+# -- one bundle's row, for verify --------------------------------------------------------------
+def row_agrees(folder: Path, manifest: dict, raw: bytes, written: float
+               ) -> tuple[list[str], tuple[str, ...]]:
+    """Whether the index beside a bundle agrees with it: (problems, notes).
+
+    A row that names this very manifest (by SHA-256) must agree with it field by field;
+    anything else it says is tampering. A row from before this manifest existed in its
+    current form (the watcher rebuilds the index a few seconds after a burst; a bundle just
+    published or re-timestamped) is lag, not damage, when the index says it was built
+    before the manifest was written (``written``, its modification time): a note, and the
+    bundle is judged on its signatures and manifest alone. An index without a build record
+    (an older version's) is held to every field, as before such records existed."""
+    xlsx = folder.parent / index.INDEX_NAME
+    if not xlsx.is_file():
+        return [], (f"no {index.INDEX_NAME} beside the bundle: its row was not checked",)
+    rows, stamp = _read(xlsx, xlsx.stat().st_mtime_ns)
+    request_id = manifest.get("request_id", "")
+    row = rows.get(request_id)
+    claimed = row.get(index.MANIFEST_COLUMN) if row is not None else None
+    if claimed != hashlib.sha256(raw).hexdigest() and stamp is not None:
+        bundle_time = datetime.fromtimestamp(written, UTC)
+        if stamp.built_at < bundle_time + _CLOCK_SLACK:
+            return [], (f"index not yet updated for {request_id} (index written "
+                        f"{_clock(stamp.built_at)}, bundle {_clock(bundle_time)}) / "
+                        f"ดัชนียังไม่ปรับปรุง",)
+        if row is not None and claimed:
+            return [f"{index.INDEX_NAME}, {request_id}: the row comes from another "
+                    f"manifest.json than the bundle's"], ()
+    if row is None:
+        return [f"{index.INDEX_NAME} has no row for {request_id}"], ()
+    request = manifest.get("request", {})
+    pdf = manifest.get("signed_pdf", "")
+    expected = {
+        "Title": request.get("title"),
+        "Provider": request.get("provider", {}).get("name"),
+        "Approver": request.get("approver", {}).get("name"),
+        "SHA-256 of the signed PDF": manifest.get("files", {}).get(pdf, {}).get("sha256"),
+    }
+    return [f"{index.INDEX_NAME}, {request_id}: {column} differs from manifest.json"
+            for column, value in expected.items() if row.get(column) != value], ()
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.astimezone(thai.BANGKOK):%H:%M:%S}"
+
+
+@functools.lru_cache(maxsize=4)
+def _read(xlsx: Path, _mtime_ns: int) -> tuple[dict[str, dict[str, object]], index.Stamp | None]:
+    """The index by request ID, and its stamp, read once per process (again if it changes)."""
+    names = [c.english for c in index.COLUMNS]
+    try:
+        rows, stamp = index.read_index(xlsx)
+    except Exception:  # noqa: BLE001 - openpyxl raises anything on a damaged workbook
+        return {}, None
+    return {str(row[0]): dict(zip(names, row, strict=False)) for row in rows}, stamp

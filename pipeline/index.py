@@ -182,8 +182,8 @@ class IndexResult:
 @dataclass(frozen=True)
 class Stamp:
     """What an index workbook records of its own making (as custom document properties):
-    when it was built, and the SHA-256 of the index.csv written just before it, so that a
-    kill between the two files, or a copy of one without the other, shows."""
+    when it began reading the bundles, and the SHA-256 of the index.csv written just before
+    it, so that a kill between the two files, or a copy of one without the other, shows."""
 
     built_at: datetime
     csv_sha256: str
@@ -436,9 +436,10 @@ def refresh(ws: Workspace, *, retry_after: float | None = RETRY_AFTER) -> IndexR
     """
     started = time.monotonic()
     with _exclusive(ws):
+        begun = datetime.now(UTC)  # before any manifest is read: see freshness.row_agrees
         rows = gather(ws)
         table = csv_bytes(rows)
-        stamp = Stamp(datetime.now(UTC), hashlib.sha256(table).hexdigest())
+        stamp = Stamp(begun, hashlib.sha256(table).hexdigest())
         problems = []
         locked = False  # a failure that is no fault of the machine: a file open in Excel
         # index.csv first: index.xlsx, written last, names the index.csv it goes with

@@ -51,7 +51,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, index, logs, printed, speedups, thai, upstream_fixes
+from pipeline import bundle, freshness, index, logs, printed, speedups, thai, upstream_fixes
 from pipeline.signing import ROLE_TITLES
 
 # pyHanko logs every failed path or revocation check with a traceback; the report carries the
@@ -600,7 +600,9 @@ def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[
     bundle.recover(path)
     problems = list(bundle.check_bundle(path))
     try:
-        manifest = bundle.read_manifest(path)
+        raw = (path / bundle.MANIFEST).read_bytes()  # read once: hashed as parsed
+        written = (path / bundle.MANIFEST).stat().st_mtime
+        manifest = json.loads(raw)
         pdf = path / manifest["signed_pdf"]
     except (OSError, ValueError, KeyError, TypeError):
         return Report(path, (), tuple(problems), True)
@@ -612,7 +614,7 @@ def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[
         return Report(path, (), tuple(problems), True, error=str(exc))
     signatures = tuple(statuses)
     problems += _manifest_agrees(path, manifest, pdf, signatures, text)
-    row_problems, notes = _index_agrees(path, manifest)
+    row_problems, notes = freshness.row_agrees(path, manifest, raw, written)
     return Report(path, signatures, tuple(problems + row_problems), True, notes=notes)
 
 
@@ -637,48 +639,25 @@ def _manifest_agrees(folder: Path, manifest: dict, pdf: Path,
     return problems
 
 
-def _index_agrees(folder: Path, manifest: dict) -> tuple[list[str], tuple[str, ...]]:
-    xlsx = folder.parent / index.INDEX_NAME
-    if not xlsx.is_file():
-        return [], (f"no {index.INDEX_NAME} beside the bundle: its row was not checked",)
-    rows = _index_rows(xlsx, xlsx.stat().st_mtime_ns)
-    request_id = manifest.get("request_id", "")
-    row = rows.get(request_id)
-    if row is None:
-        return [f"{index.INDEX_NAME} has no row for {request_id}"], ()
-    request = manifest.get("request", {})
-    pdf = manifest.get("signed_pdf", "")
-    expected = {
-        "Title": request.get("title"),
-        "Provider": request.get("provider", {}).get("name"),
-        "Approver": request.get("approver", {}).get("name"),
-        "SHA-256 of the signed PDF": manifest.get("files", {}).get(pdf, {}).get("sha256"),
-    }
-    return [f"{index.INDEX_NAME}, {request_id}: {column} differs from manifest.json"
-            for column, value in expected.items() if row.get(column) != value], ()
-
-
-@functools.lru_cache(maxsize=4)
-def _index_rows(xlsx: Path, _mtime_ns: int) -> dict[str, dict[str, object]]:
-    """The index by request ID, read once per process (and again if it changes)."""
-    names = [c.english for c in index.COLUMNS]
-    try:
-        return {str(row[0]): dict(zip(names, row, strict=False))
-                for row in index.read_xlsx(xlsx)}
-    except Exception:  # noqa: BLE001 - openpyxl raises anything on a damaged workbook
-        return {}
-
-
 def expand(paths: Iterable[Path]) -> list[Path]:
-    """PDFs and bundles as given; an outbox (a folder of bundles) becomes its bundles."""
+    """PDFs and bundles as given; an outbox (a folder of bundles) becomes its bundles, and
+    an outbox with none yet (a new office's: nothing but the index, the reports folder and
+    hidden files) becomes nothing."""
     out = []
     for path in paths:
         if path.is_dir() and not bundle.is_bundle(path):
             found = sorted(p for p in path.iterdir() if p.is_dir() and bundle.is_bundle(p))
-            out.extend(found or [path])
+            out.extend(found or ([] if _empty_outbox(path) else [path]))
         else:
             out.append(path)
     return out
+
+
+_OUTBOX_OWN = {index.INDEX_NAME, index.CSV_NAME, "reports"}  # report.REPORTS_DIR
+
+
+def _empty_outbox(folder: Path) -> bool:
+    return all(p.name.startswith(".") or p.name in _OUTBOX_OWN for p in folder.iterdir())
 
 
 def verify_all(paths: Sequence[Path], trust: Trust, *, workers: int | None = None,

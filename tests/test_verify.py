@@ -4,6 +4,7 @@ and the attacks and faults it must catch (none of them may ever be PASSED)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject
 from pyhanko.sign import signers
 
-from pipeline import config, demo, sheet, signing, trustkit, verify
+from pipeline import config, demo, index, publish, sheet, signing, trustkit, verify
 from pipeline import pki as pk
 from pipeline.config import DEFAULT_FONT
 from pipeline.journal import State
@@ -451,9 +452,54 @@ def test_an_edited_manifest_fails_the_bundle(archive, tmp_path):
     manifest["request"]["title"] = "หัวข้อที่แก้ไข"
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False),
                                           encoding="utf-8")
-    problems = verify.verify_path(folder, archive.trust).bundle_problems
-    assert any("does not show the title" in p for p in problems)
-    assert any("Title differs" in p for p in problems)
+    report = verify.verify_path(folder, archive.trust)
+    assert report.indication is Indication.FAILED
+    assert any("does not show the title" in p for p in report.bundle_problems)
+    # the index predates the edit: the edit is judged by the PDF, not by the index row
+    assert any("index not yet updated" in n for n in report.notes)
+
+
+def test_an_index_older_than_its_bundle_is_a_note_not_a_failure(archive, tmp_path):
+    """The finding: verify on a live outbox called a bundle archived or published seconds
+    before the index was rebuilt TOTAL_FAILED ("SHA-256 of the signed PDF differs")."""
+    folder = _bundle_copy(archive, tmp_path)
+    publish.record(replace(archive.config, workspace=config.Workspace(tmp_path)),
+                   folder.name, "https://example.go.th/news/1", None, sign=False)
+    report = verify.verify_path(folder, archive.trust)
+    assert report.indication is Indication.PASSED, report.bundle_problems
+    assert report.bundle_problems == ()
+    note, = (n for n in report.notes if "index not yet updated" in n)
+    assert note.startswith(f"index not yet updated for {folder.name} (index written ")
+    assert note.endswith("/ ดัชนียังไม่ปรับปรุง")
+
+
+def test_an_index_row_that_claims_another_manifest_fails(archive, tmp_path):
+    """A row built after the manifest that names another manifest is not lag: it is false."""
+    folder = _bundle_copy(archive, tmp_path)
+    an_hour_ago = time.time() - 3600
+    os.utime(folder / "manifest.json", (an_hour_ago, an_hour_ago))
+    index.refresh(config.Workspace(tmp_path), retry_after=None)
+    xlsx = folder.parent / "index.xlsx"
+    wb = load_workbook(xlsx)
+    column = [c.english for c in index.COLUMNS].index(index.MANIFEST_COLUMN)
+    row = next(r for r in wb.active.iter_rows(min_row=3) if r[0].value == folder.name)
+    row[column].value = "0" * 64
+    row[5].value = "หัวข้ออื่น"
+    wb.save(xlsx)
+    report = verify.verify_path(folder, archive.trust)
+    assert report.indication is Indication.FAILED
+    assert report.bundle_problems == (f"index.xlsx, {folder.name}: the row comes from another "
+                                      f"manifest.json than the bundle's",)
+
+
+def test_an_empty_outbox_has_no_bundles_yet(archive, tmp_path):
+    """The finding: a new office's outbox was "UNREADABLE", exit 2."""
+    outbox = tmp_path / "outbox"
+    (outbox / "reports").mkdir(parents=True)
+    run = _run("verify", str(outbox), ws=archive.config.workspace.root)
+    assert (run.returncode, run.stdout.strip()) == (0, "0 bundles / ยังไม่มีรายการ"), run.stderr
+    as_json = _run("verify", "--json", str(outbox), ws=archive.config.workspace.root)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["items"] == []
 
 
 def test_an_edited_index_row_fails_the_bundle(archive, tmp_path):
