@@ -33,7 +33,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import evidence, fsutil, index, render, signing, thai
+from pipeline import evidence, fsutil, index, render, signing, thai, workspace
 from pipeline.config import Config
 from pipeline.index import Row, Status
 from pipeline.office import Converter
@@ -474,7 +474,7 @@ def template_path(config: Config) -> Path:
     own = config.workspace.templates / TEMPLATE_NAME
     if own.is_file():
         return own
-    return Path(__file__).resolve().parent.parent / "templates" / TEMPLATE_NAME
+    return workspace.builtin_template(TEMPLATE_NAME)
 
 
 def reports(config: Config, period: Period, work_group: str | None = None,

@@ -1,6 +1,8 @@
-"""Write ``templates/approval_form.docx``, the Ministry of Public Health's publication request form.
+"""Write ``pipeline/templates/approval_form.docx``, the Ministry of Public Health's
+publication request form.
 
-Run it with the project's environment: ``.venv/bin/python templates/make_approval_form.py``.
+Run it with the project's environment:
+``.venv/bin/python pipeline/templates/make_approval_form.py``.
 
 The form is generated, not drawn by hand, so that the rules it must keep are written down:
 

@@ -1,7 +1,8 @@
-"""Write ``templates/monthly_report.docx``: the monthly (and fiscal-year) report to the head of
-the office, รายงานผลการเผยแพร่ข้อมูลต่อสาธารณะผ่านเว็บไซต์ และสรุปปัญหาอุปสรรค.
+"""Write ``pipeline/templates/monthly_report.docx``: the monthly (and fiscal-year) report to
+the head of the office, รายงานผลการเผยแพร่ข้อมูลต่อสาธารณะผ่านเว็บไซต์ และสรุปปัญหาอุปสรรค.
 
-Run it with the project's environment: ``.venv/bin/python templates/make_monthly_report.py``.
+Run it with the project's environment:
+``.venv/bin/python pipeline/templates/make_monthly_report.py``.
 
 It keeps the form's conventions (make_approval_form.py, whose helpers it uses): A4, Laksaman
 16 pt, every ``{{ placeholder }}`` in one run. Lists are docxtpl table-row loops: a row holding
