@@ -12,7 +12,7 @@ import click
 
 from pipeline import archive as archive_mod
 from pipeline import config as config_mod
-from pipeline import demo, logs, sheet, signing, thai, trustkit, verify, workspace
+from pipeline import demo, logs, sheet, signing, thai, tools, trustkit, verify, workspace
 from pipeline import index as index_mod
 from pipeline import publish as publish_mod
 from pipeline import report as report_mod
@@ -65,8 +65,25 @@ def workspace_option(command: click.Command) -> click.Command:
              "folder. Also PIPELINE_WORKSPACE.")(command)
 
 
+class _CannotRun(click.ClickException):
+    """The installation lacks something: not a usage error, not a finding (exit 2)."""
+
+    exit_code = 2
+
+
+class _Commands(click.Group):
+    """Every command: a program missing from the installation ends it with that one line
+    (which package to install), wherever in the library it was found missing."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except tools.MissingProgram as exc:
+            raise _CannotRun(str(exc)) from None
+
+
 @workspace_option
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Approve, sign and archive what the office publishes on its website.
@@ -343,6 +360,7 @@ def verify_cmd(ctx: click.Context, paths: tuple[Path, ...], roots: tuple[Path, .
         trust = verify.Trust(tuple(roots), trust.crls + tuple(verify.read_crl(c) for c in crls),
                              online)
         items = verify.expand(paths)
+        tools.path(tools.PDFTOTEXT)  # before the progress bar: a missing poppler, said alone
         with click.progressbar(length=len(items), label="verifying / กำลังตรวจสอบ",
                                file=sys.stderr) as bar:
             reports = verify.verify_all(items, trust, workers=workers, progress=bar.update)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
 
+from pipeline import tools
+
 ATTEMPTS = 2  # a conversion is tried on at most this many soffice processes
 POLL_INTERVAL = 0.05  # seconds between connection attempts while soffice starts
 STOP_GRACE = 5.0  # seconds soffice gets to quit when asked before it is killed
@@ -78,11 +80,8 @@ def _props(**values: object) -> tuple[object, ...]:
 def _soffice_bin() -> Path:
     """``soffice.bin`` itself rather than the ``soffice`` script, whose launcher stays in
     between: the pid we hold is then the process that converts."""
-    script = shutil.which("soffice")
-    if script is None:
-        raise ConversionError("LibreOffice is not installed (no soffice on PATH; "
-                              "install libreoffice-writer-nogui)")
-    binary = Path(script).resolve().with_name("soffice.bin")
+    script = tools.path(tools.SOFFICE)
+    binary = script.resolve().with_name("soffice.bin")
     if not binary.is_file():
         raise ConversionError(f"{binary} not found next to {script}")
     return binary
@@ -121,7 +120,7 @@ class _Office:
         # setpriv (util-linux) has the kernel kill soffice when the thread that started it
         # dies, even by kill -9, so a crashed watcher leaves no orphan LibreOffice behind.
         self._command = [
-            "setpriv", "--pdeathsig", "KILL",
+            str(tools.path(tools.SETPRIV)), "--pdeathsig", "KILL",
             str(_soffice_bin()), "--headless", "--invisible", "--norestore", "--nologo",
             "--nodefault", "--nolockcheck", f"-env:UserInstallation={profile.as_uri()}",
             f"--accept=pipe,name={self._pipe};urp;StarOffice.ComponentContext",

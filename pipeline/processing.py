@@ -28,6 +28,7 @@ from pipeline import (
     render,
     sheet,
     signing,
+    tools,
     validate,
 )
 from pipeline.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
@@ -265,7 +266,8 @@ class Processor:
                               f"the form could not be converted to PDF ({exc}); "
                               f"tell the administrator")
             return self._reject(entry, (problem,))
-        except (RenderError, SigningError, ConfigError, guard.UnsafeFolder) as exc:
+        except (RenderError, SigningError, ConfigError, guard.UnsafeFolder,
+                tools.MissingProgram) as exc:
             return self._held(entry, exc)
 
     def _held(self, entry: Entry, reason: Exception | faults.Fault, *,
