@@ -12,7 +12,7 @@ import click
 
 from pipeline import archive as archive_mod
 from pipeline import config as config_mod
-from pipeline import demo, logs, sheet, signing, thai, tools, trustkit, verify, workspace
+from pipeline import demo, logs, patches, sheet, signing, thai, tools, trustkit, verify, workspace
 from pipeline import index as index_mod
 from pipeline import publish as publish_mod
 from pipeline import report as report_mod
@@ -66,19 +66,21 @@ def workspace_option(command: click.Command) -> click.Command:
 
 
 class _CannotRun(click.ClickException):
-    """The installation lacks something: not a usage error, not a finding (exit 2)."""
+    """The installation is not what the pipeline needs (a program missing, a package at
+    another release): not a usage error, not a finding (exit 2)."""
 
     exit_code = 2
 
 
 class _Commands(click.Group):
-    """Every command: a program missing from the installation ends it with that one line
-    (which package to install), wherever in the library it was found missing."""
+    """Every command: a program missing from the installation, or a third-party release
+    the patches were not written for, ends it with that one line, wherever in the library
+    it was found."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except tools.MissingProgram as exc:
+        except (tools.MissingProgram, patches.UnsupportedVersion) as exc:
             raise _CannotRun(str(exc)) from None
 
 
@@ -93,6 +95,7 @@ def main(ctx: click.Context) -> None:
     request in outbox/.
     """
     ctx.ensure_object(dict).setdefault("workspace", Path("."))
+    patches.install()
     logs.configure(None)  # until a command loads its workspace: others' records stay off stderr
 
 

@@ -51,16 +51,14 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, index, logs, printed, speedups, thai, upstream_fixes
+from pipeline import bundle, index, logs, patches, printed, thai
+from pipeline.patches import integrity
 from pipeline.signing import ROLE_TITLES
 
 # pyHanko logs every failed path or revocation check with a traceback; the report carries the
 # finding, and an auditor's terminal must not fill with stack traces.
 for _name in ("pyhanko.sign.validation", "pyhanko_certvalidator", "pyhanko.pdf_utils"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
-
-speedups.install()
-upstream_fixes.install()
 
 SCHEMA = "pipeline.verify/1"
 
@@ -222,7 +220,7 @@ def _verify_pdf(pdf: Path, trust: Trust) -> tuple[list[SignatureStatus], printed
                                     f"without decrypting it, which changes the signed bytes")
         signatures = reader.embedded_regular_signatures
         timestamps = reader.embedded_timestamp_signatures
-        _integrity_once(reader.embedded_signatures)
+        integrity.compute_once(reader.embedded_signatures)
     except VerificationError:
         raise
     except Exception as exc:
@@ -247,21 +245,6 @@ def _catalog_offset(reader: PdfFileReader) -> int | None:
     except Exception:  # noqa: BLE001 - a damaged file: printed.read then takes it as it is
         return None
     return where if isinstance(where, int) else None
-
-
-def _integrity_once(signatures: Iterable[EmbeddedPdfSignature]) -> None:
-    """Run each signature's difference analysis once. pyHanko's LTA validation reruns it for
-    every document timestamp while validating each signature (its own TODO says so).
-
-    A document timestamp gets none: whatever follows it also follows every signature before
-    it, whose own analysis judges it, and the report is about those signatures. (Its own
-    would walk the document's objects once more.)"""
-    for sig in signatures:
-        try:
-            sig.compute_integrity_info(skip_diff=sig.sig_object_type == "/DocTimeStamp")
-        except Exception:  # noqa: S112 - reported when the signature itself is validated
-            continue
-        sig.compute_integrity_info = lambda *args, **kwargs: None  # type: ignore[method-assign]
 
 
 def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
@@ -696,10 +679,12 @@ def verify_all(paths: Sequence[Path], trust: Trust, *, workers: int | None = Non
 
 
 def _worker_start(log_dir: Path | None) -> None:
-    """Log as the parent does (pyHanko's warnings to the log file, not to stderr). Then leave
-    what the imports made out of garbage collection: pyHanko's objects make cycles by the
-    hundred thousand, and each full collection would walk the modules too (8 % of a
-    worker's time, measured with ``bench/bench_verify.py``)."""
+    """Patch as the parent did (a spawned process starts with pristine pyHanko) and log as
+    it does (pyHanko's warnings to the log file, not to stderr). Then leave what the
+    imports made out of garbage collection: pyHanko's objects make cycles by the hundred
+    thousand, and each full collection would walk the modules too (8 % of a worker's time,
+    measured with ``bench/bench_verify.py``)."""
+    patches.install()
     logs.configure(log_dir)
     gc.collect()
     gc.freeze()

@@ -1,7 +1,7 @@
 """Faster drop-ins for the hot spots of an auditor's verify inside pyHanko (0.38) and
 asn1crypto (1.5.1), found with py-spy and measured with ``bench/bench_verify.py``; each
-returns exactly what the code it replaces returns (``tests/test_speedups.py`` compares them).
-``install()`` puts them in place; verify.py calls it on import.
+returns exactly what the code it replaces returns (``tests/test_patches.py`` compares them).
+``install()`` puts them in place; :func:`pipeline.patches.install` calls it.
 
 Hex strings: pyHanko reads a hex string one byte at a time through a generator. A
 signature's /Contents is a hex string of 10-24 KB, so verify spent an eighth of its time
@@ -180,7 +180,8 @@ def _same_items(x: list, y: list) -> bool:
 
 
 def install() -> None:
-    """Use these in this process."""
+    """Use these in this process (only through :func:`pipeline.patches.install`, which
+    checks the versions first)."""
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     misc._read_until_class = read_until_class
     NameTypeAndValue._ldap_string_prep = lambda _self, string: ldap_string_prep(string)

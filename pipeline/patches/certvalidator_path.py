@@ -32,5 +32,7 @@ def truncate_to_issuer_and_append(path: ValidationPath, cert: x509.Certificate
 
 
 def install() -> None:
+    """Use the fix in this process (only through :func:`pipeline.patches.install`, which
+    checks the versions first)."""
     ValidationPath.truncate_to_issuer_and_append = (  # type: ignore[method-assign]
         truncate_to_issuer_and_append)
