@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -55,7 +57,10 @@ def _set_workspace(ctx: click.Context, param: click.Parameter, value: Path | Non
         obj["workspace"] = value
 
 
-def workspace_option(command: click.Command) -> click.Command:
+_Command = TypeVar("_Command", bound=Callable[..., Any] | click.Command)
+
+
+def workspace_option(command: _Command) -> _Command:
     """``--workspace`` is accepted before or after the command name."""
     return click.option(
         "--workspace", "-w", type=click.Path(file_okay=False, path_type=Path),
@@ -293,6 +298,7 @@ def reject(ctx: click.Context, request_id: str, reason: str) -> None:
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
         processor.rebuild_index()
+    assert outcome.rejection is not None  # refuse() always writes the report
     click.echo(f"{request_id} returned to the provider: {outcome.rejection.report}")
 
 
@@ -498,7 +504,7 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
     config = _load(ctx)
     try:
         period = (report_mod.month(month) if month is not None
-                  else report_mod.fiscal_year(fiscal_year))
+                  else report_mod.fiscal_year(cast(str, fiscal_year)))  # one: checked above
         with Converter(timeout=config.office_timeout) as converter:
             written = report_mod.write_reports(config, period, converter, out_dir=out,
                                                work_group=work_group, sign=sign)

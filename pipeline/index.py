@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import functools
 import io
 import json
 import logging
@@ -30,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -206,7 +208,7 @@ def request_id_key(request_id: str) -> tuple:
     return (m[2], int(m[3]), m[1]) if m else ("", 0, request_id)
 
 
-def _with(row: Row, **changes: object) -> Row:
+def _with(row: Row, **changes: Any) -> Row:
     return replace(row, **changes)
 
 
@@ -422,7 +424,7 @@ def refresh(ws: Workspace, *, retry_after: float | None = RETRY_AFTER) -> IndexR
         for target, write in ((ws.outbox / INDEX_NAME, write_xlsx),
                               (ws.outbox / CSV_NAME, write_csv)):
             try:
-                fsutil.write_via(target, lambda path, w=write: w(rows, path))
+                fsutil.write_via(target, functools.partial(write, rows))
             except OSError as exc:
                 fault = faults.classify(exc)
                 locked = locked or fault is None or fault.kind == faults.NO_PERMISSION

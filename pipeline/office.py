@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
+from typing import Any
 
 from pipeline import tools
 
@@ -129,7 +130,7 @@ class _Office:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         self._env = os.environ | {"TMPDIR": str(tmp)}
-        self.desktop: object | None = None
+        self.desktop: Any = None  # LibreOffice's desktop, a UNO proxy (untyped) once connected
         self.process = self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:

@@ -311,7 +311,9 @@ class Processor:
                 return self._reject(entry, problems)
             self._advance(entry, State.VALIDATED)
         request = from_dict(json.loads((work / REQUEST_JSON).read_text(encoding="utf-8")))
-        state = self.journal.get(request_id).state
+        current = self.journal.get(request_id)
+        assert current is not None  # recorded before any step
+        state = current.state
         if state == State.VALIDATED:
             render.render_pdf(request, request_id, self.config.template, work / FORM_PDF,
                               self.converter)

@@ -224,7 +224,11 @@ def crls_from_der(crls: tuple[bytes, ...]) -> tuple[asn1_crl.CertificateList, ..
 
 @dataclass(frozen=True)
 class FieldBox:
-    """Where a signature field is: page index (from 0) and rectangle in user space."""
+    """Where a signature field is: page index (from 0) and rectangle in user space.
+
+    The rectangle is in points, fractions kept: pyHanko writes it into /Rect as it is,
+    although ``SigFieldSpec.box`` is annotated as four ints (hence the two narrow ignores
+    where it is passed)."""
 
     page: int
     box: tuple[float, float, float, float]
@@ -409,9 +413,8 @@ def add_signature_fields(src: Path, dst: Path, attachments: tuple[Attachment, ..
     _drop_structure_tree(writer)
     boxes = _field_boxes(writer, src)
     for role, where in boxes.items():
-        fields.append_signature_field(
-            writer, fields.SigFieldSpec(role, on_page=where.page, box=where.box)
-        )
+        fields.append_signature_field(writer, fields.SigFieldSpec(
+            role, on_page=where.page, box=where.box))  # type: ignore[arg-type]  # see FieldBox
     for attachment in attachments:
         _embed(writer, attachment)
     out = BytesIO()
@@ -571,6 +574,7 @@ async def _sign(
         ),
     )
     await signed.post_signature_processing(output)
+    assert isinstance(output, BytesIO)  # pyHanko's own buffer, given no output stream
     return output.getvalue(), signed_at.astimezone(thai.BANGKOK)
 
 
@@ -636,10 +640,12 @@ def _field_boxes(writer: IncrementalPdfFileWriter, src: Path) -> dict[str, Field
 def _field_box(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObject) -> FieldBox:
     if isinstance(dest, generic.DictionaryObject):  # the other form the PDF spec allows
         dest = dest["/D"]
-    try:
-        page_ref, kind, left, top = dest.raw_get(0), dest[1], float(dest[2]), float(dest[3])
-    except (AttributeError, IndexError, TypeError, ValueError):
-        kind = None
+    kind = None
+    if isinstance(dest, generic.ArrayObject):
+        try:
+            page_ref, kind, left, top = dest.raw_get(0), dest[1], float(dest[2]), float(dest[3])
+        except (IndexError, TypeError, ValueError):
+            kind = None
     if kind != "/XYZ":
         raise TemplateError(f"named destination {name} is not [page /XYZ left top zoom]")
     for page in range(int(writer.root["/Pages"]["/Count"])):
@@ -687,8 +693,8 @@ def sign_at_bookmark(
         raise TemplateError(f"{src.name} has no named destination {bookmark}: the template "
                             f"needs a bookmark of that name in the signature box")
     where = _field_box(writer, bookmark, dests["/" + bookmark])
-    fields.append_signature_field(writer, fields.SigFieldSpec(field, on_page=where.page,
-                                                              box=where.box))
+    fields.append_signature_field(writer, fields.SigFieldSpec(
+        field, on_page=where.page, box=where.box))  # type: ignore[arg-type]  # see FieldBox
     return _sign_field(writer, src, dst, field=field, title=title, signer=signer,
                        person=person, font=font, certify=False, evidence=evidence,
                        level=evidence.level)

@@ -25,6 +25,7 @@ from enum import StrEnum
 from io import BytesIO
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TypedDict
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
@@ -32,7 +33,11 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
-from pyhanko.sign.validation.ades import ades_lta_validation, ades_with_time_validation
+from pyhanko.sign.validation.ades import (
+    AdESWithTimeValidationResult,
+    ades_lta_validation,
+    ades_with_time_validation,
+)
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import (
     LocalKnowledge,
@@ -251,6 +256,7 @@ def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
               timestamps: Sequence[EmbeddedPdfSignature], spec: PdfSignatureValidationSpec,
               trust: Trust, printed_name: str | None) -> SignatureStatus:
     later_timestamps = [ts for ts in timestamps if ts.signed_revision > sig.signed_revision]
+    outcome: AdESWithTimeValidationResult  # an LTA result is one too
     try:
         if later_timestamps:  # § 5.6: with the archival data that follows the signature
             outcome = asyncio.run(ades_lta_validation(sig, spec))
@@ -262,7 +268,7 @@ def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
         status: PdfSignatureStatus | None = outcome.api_status
         sub = outcome.ades_subindic
         indication = Indication[sub.status.name]
-        subindication = "" if indication is Indication.PASSED else sub.name
+        subindication = "" if indication is Indication.PASSED else sub.standard_name
         messages = [] if indication is Indication.PASSED else [_plain(outcome.failure_msg)]
     except Exception as exc:  # a damaged signature: a finding, as in _verify_pdf
         status = None
@@ -307,14 +313,15 @@ def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
     # CRLs); the indication says whether that suffices
     trusted = bool(status and (status.trusted or (
         status.trust_problem_indic is not None
-        and status.trust_problem_indic.name in _REVINFO_GAPS)))
+        and status.trust_problem_indic.standard_name in _REVINFO_GAPS)))
     if status is not None and not trusted:
         reason = status.trust_problem_indic
         messages.append("the signer's certificate is not trusted"
-                        + (f" ({reason.name.lower().replace('_', ' ')})" if reason else ""))
+                        + (f" ({reason.standard_name.lower().replace('_', ' ')})"
+                           if reason else ""))
     name_matches = (None if printed_name is None or cert is None
                     else thai.name_key(printed_name) == thai.name_key(_common_name(cert.subject)))
-    if name_matches is False:
+    if name_matches is False and cert is not None:
         messages.append(f"the certificate names {_common_name(cert.subject)} but the form "
                         f"prints {printed_name} in this block")
         if indication is Indication.PASSED:
@@ -478,7 +485,7 @@ def _spec(trust: Trust) -> PdfSignatureValidationSpec:
 def load_roots(paths: tuple[Path, ...]) -> tuple[asn1_x509.Certificate, ...]:
     """The certificates in ``paths`` (PEM, several each, or DER); a file without one is an
     error, not a root fewer (a private key passed as a root, say)."""
-    roots = []
+    roots: list[asn1_x509.Certificate] = []
     for path in paths:
         try:
             found = tuple(load_certs_from_pemder([str(path)]))
@@ -732,12 +739,21 @@ def _json_default(value: object) -> str:
     raise TypeError(type(value).__name__)
 
 
-def summary(reports: Sequence[Report]) -> dict[str, object]:
+class Summary(TypedDict):
+    """The counts at the end of a verification (and in its JSON)."""
+
+    exit_code: int
+    items: int
+    counts: dict[str, int]
+    signatures: int
+
+
+def summary(reports: Sequence[Report]) -> Summary:
     counts = {str(i): 0 for i in Indication} | {"UNREADABLE": 0}
     for r in reports:
         counts["UNREADABLE" if r.error else str(r.indication)] += 1
-    return {"exit_code": exit_code(reports), "items": len(reports), "counts": counts,
-            "signatures": sum(len(r.signatures) for r in reports)}
+    return Summary(exit_code=exit_code(reports), items=len(reports), counts=counts,
+                   signatures=sum(len(r.signatures) for r in reports))
 
 
 _THAI = {

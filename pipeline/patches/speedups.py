@@ -39,9 +39,11 @@ from weakref import WeakKeyDictionary
 from asn1crypto.x509 import Name, NameTypeAndValue, RDNSequence
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DiffPolicy
 from pyhanko.sign.validation import ades
 from pyhanko.sign.validation.policy_decl import LocalKnowledge, SignatureValidationSpec
 from pyhanko_certvalidator.ltv.poe import POEManager
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 
 _pyhanko_reader = generic.read_hex_string_from_stream
 _PLAIN = re.compile(rb"<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>")
@@ -130,7 +132,8 @@ _validated: list[tuple[list, SignatureValidationSpec, POEManager]] = []  # newes
 _KEEP_VALIDATED = 8
 
 
-def poe_index(r: PdfFileReader, include_content_ts: bool, diff_policy: object) -> list:
+def poe_index(r: PdfFileReader, include_content_ts: bool, diff_policy: DiffPolicy | None
+              ) -> list:
     memo = _per_file.setdefault(r, {})
     key = ("poe index", include_content_ts, diff_policy)
     if key not in memo:
@@ -146,7 +149,7 @@ def dss_knowledge(reader: PdfFileReader) -> LocalKnowledge:
 
 
 async def validate_poe(prima_facie_poe_sets: list, validation_spec: SignatureValidationSpec,
-                       cur_timing_info: object = None) -> POEManager:
+                       cur_timing_info: ValidationTimingInfo | None = None) -> POEManager:
     for sets, spec, result in _validated:
         if sets is prima_facie_poe_sets and _same_settings(spec, validation_spec):
             return copy.copy(result)  # the caller adds to it
@@ -185,7 +188,7 @@ def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     misc._read_until_class = read_until_class
     NameTypeAndValue._ldap_string_prep = lambda _self, string: ldap_string_prep(string)
-    Name.__eq__ = name_eq  # type: ignore[method-assign]
+    Name.__eq__ = name_eq
     ades._build_prima_facie_poe_index_from_pdf_timestamps = poe_index
     ades._dss_to_local_knowledge = dss_knowledge
     ades._validate_prima_facie_poe = validate_poe
