@@ -2,7 +2,7 @@
 VENV := .venv
 WORKSPACE ?= workspace
 
-.PHONY: setup demo test bench lint
+.PHONY: setup demo test bench lint typecheck
 setup:
 	@bash scripts/setup.sh
 
@@ -17,3 +17,10 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check pipeline tests bench
+
+# mypy over the package, then the template build scripts from their folder (they import each
+# other as scripts, not as pipeline modules).
+typecheck: setup
+	$(VENV)/bin/python -m mypy pipeline
+	cd pipeline/templates && ../../$(VENV)/bin/python -m mypy --no-namespace-packages \
+		make_approval_form.py make_monthly_report.py

@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline import config as config_mod
-from pipeline import demo, evidence, render, sheet, signing
+from pipeline import demo, evidence, patches, render, sheet, signing
 from pipeline.office import Converter
 from pipeline.processing import Processor
 from pipeline.signing import Level
@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20, help="signatures per level")
     parser.add_argument("--batch", type=int, default=100, help="requests approved at once")
     args = parser.parse_args()
+    patches.install()  # as the CLI does: measure the code that runs
     root = Path(tempfile.mkdtemp(prefix="pipeline-signing-"))
     try:
         bench_levels(root, args.n)

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import demo, verify
+from pipeline import demo, patches, verify
 from pipeline.processing import Processor
 from pipeline.watch import drain
 
@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000, help="bundles in the outbox")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     args = parser.parse_args()
+    patches.install()  # as the CLI does: measure the code that runs
     with tempfile.TemporaryDirectory() as tmp:
         made = demo.create(Path(tmp) / "ws")
         demo.drop_sample(made)

@@ -22,7 +22,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from pipeline import demo, sheet
+from pipeline import demo, patches, sheet
 from pipeline.config import LEVELS
 from pipeline.watch import WatchOptions
 
@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--level", default="B-B", choices=LEVELS,
                         help="PAdES level to sign at (the issue's drain target is for B-B)")
     args = parser.parse_args()
+    patches.install()  # as the CLI does: measure the code that runs
     root = Path(tempfile.mkdtemp(prefix="pipeline-drain-"))
     try:
         made = demo.create(root / "ws")

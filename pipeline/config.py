@@ -10,6 +10,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pipeline.request import FIELD_NAMES, Person
 
@@ -90,6 +91,7 @@ class SignerConfig:
 
 ACTING_TITLES = ("รักษาราชการแทน", "ปฏิบัติราชการแทน")
 MB = 1 << 20
+_V = TypeVar("_V")  # the kind of value of a [sheet.*] table
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class ActingDirector:
 
     person: Person
     title: str
-    key: KeySource | None = None
+    key: KeySource | TokenSource | None = None
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,7 @@ def _parse(ws: Workspace, data: dict) -> Config:
                 raise ConfigError(f"{ws.config_file}: sheet.{key} must be a positive number")
             return int(value * scale)
 
-        def pairs(key: str, kind: type) -> tuple[tuple[str, object], ...]:
+        def pairs(key: str, kind: type[_V]) -> tuple[tuple[str, _V], ...]:
             value = table.get(key, {})
             if not isinstance(value, dict) or not all(
                     isinstance(v, kind) and not isinstance(v, bool) for v in value.values()):

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -224,7 +225,7 @@ def request_id_key(request_id: str) -> tuple:
     return (m[2], int(m[3]), m[1]) if m else ("", 0, request_id)
 
 
-def _with(row: Row, **changes: object) -> Row:
+def _with(row: Row, **changes: Any) -> Row:
     return replace(row, **changes)
 
 

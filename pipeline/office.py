@@ -26,6 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
+from typing import Any
+
+from pipeline import tools
 
 ATTEMPTS = 2  # a conversion is tried on at most this many soffice processes
 POLL_INTERVAL = 0.05  # seconds between connection attempts while soffice starts
@@ -78,11 +81,8 @@ def _props(**values: object) -> tuple[object, ...]:
 def _soffice_bin() -> Path:
     """``soffice.bin`` itself rather than the ``soffice`` script, whose launcher stays in
     between: the pid we hold is then the process that converts."""
-    script = shutil.which("soffice")
-    if script is None:
-        raise ConversionError("LibreOffice is not installed (no soffice on PATH; "
-                              "install libreoffice-writer-nogui)")
-    binary = Path(script).resolve().with_name("soffice.bin")
+    script = tools.path(tools.SOFFICE)
+    binary = script.resolve().with_name("soffice.bin")
     if not binary.is_file():
         raise ConversionError(f"{binary} not found next to {script}")
     return binary
@@ -121,7 +121,7 @@ class _Office:
         # setpriv (util-linux) has the kernel kill soffice when the thread that started it
         # dies, even by kill -9, so a crashed watcher leaves no orphan LibreOffice behind.
         self._command = [
-            "setpriv", "--pdeathsig", "KILL",
+            str(tools.path(tools.SETPRIV)), "--pdeathsig", "KILL",
             str(_soffice_bin()), "--headless", "--invisible", "--norestore", "--nologo",
             "--nodefault", "--nolockcheck", f"-env:UserInstallation={profile.as_uri()}",
             f"--accept=pipe,name={self._pipe};urp;StarOffice.ComponentContext",
@@ -130,7 +130,7 @@ class _Office:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         self._env = os.environ | {"TMPDIR": str(tmp)}
-        self.desktop: object | None = None
+        self.desktop: Any = None  # LibreOffice's desktop, a UNO proxy (untyped) once connected
         self.process = self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:

@@ -13,6 +13,8 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+from pipeline import tools
+
 _LINE = re.compile(r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
                    r"(.*?)</line>", re.S)
 _WORD = re.compile(r"<word[^>]*>(.*?)</word>", re.S)
@@ -76,11 +78,12 @@ class PrintedText:
 
 
 def read(pdf: bytes, catalog_at: int | None = None) -> PrintedText:
-    """The text of every page of ``pdf``; empty when poppler cannot read it. ``catalog_at``
+    """The text of every page of ``pdf``; empty when poppler cannot read it
+    (:class:`~pipeline.tools.MissingProgram` when it is not installed). ``catalog_at``
     is the offset of the (uncompressed) document catalog, to spare poppler its colour set-up
     (see above)."""
     try:
-        run = subprocess.run(["pdftotext", "-bbox-layout", "-", "-"],
+        run = subprocess.run([tools.path(tools.PDFTOTEXT), "-bbox-layout", "-", "-"],
                              input=_without_output_intents(pdf, catalog_at),
                              capture_output=True, check=False, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:

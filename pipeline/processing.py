@@ -28,6 +28,7 @@ from pipeline import (
     render,
     sheet,
     signing,
+    tools,
     validate,
 )
 from pipeline.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
@@ -265,7 +266,8 @@ class Processor:
                               f"the form could not be converted to PDF ({exc}); "
                               f"tell the administrator")
             return self._reject(entry, (problem,))
-        except (RenderError, SigningError, ConfigError, guard.UnsafeFolder) as exc:
+        except (RenderError, SigningError, ConfigError, guard.UnsafeFolder,
+                tools.MissingProgram) as exc:
             return self._held(entry, exc)
 
     def _held(self, entry: Entry, reason: Exception | faults.Fault, *,
@@ -309,7 +311,9 @@ class Processor:
                 return self._reject(entry, problems)
             self._advance(entry, State.VALIDATED)
         request = from_dict(json.loads((work / REQUEST_JSON).read_text(encoding="utf-8")))
-        state = self.journal.get(request_id).state
+        current = self.journal.get(request_id)
+        assert current is not None  # recorded before any step
+        state = current.state
         if state == State.VALIDATED:
             render.render_pdf(request, request_id, self.config.template, work / FORM_PDF,
                               self.converter)

@@ -60,9 +60,9 @@ def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem,
     _rejected_folder(rejected_dir)
     target = (fsutil.copy_unique(source, rejected_dir, name) if give_back
               else fsutil.unique_path(rejected_dir, name))
-    annotated: Path | None = rejected_dir / f"{target.stem}.corrected.xlsx"
-    if not (any(p.cell for p in problems) and sheet.annotate(source, annotated, problems)):
-        annotated = None
+    corrected = rejected_dir / f"{target.stem}.corrected.xlsx"
+    annotated = (corrected if any(p.cell for p in problems)
+                 and sheet.annotate(source, corrected, problems) else None)
     report = rejected_dir / f"{target.name}.error.txt"
     text = report_text(name, problems, when, request_id, annotated.name if annotated else None)
     fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))

@@ -19,6 +19,7 @@ import functools
 import re
 import unicodedata
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
@@ -90,7 +91,7 @@ def render_docx(request: Request, request_id: str, template: Path, out: Path) ->
     fill_docx(template, context(request, request_id), out)
 
 
-def fill_docx(template: Path, values: dict[str, object], out: Path, *, title: str = "",
+def fill_docx(template: Path, values: Mapping[str, object], out: Path, *, title: str = "",
               subject: str = "") -> None:
     """Fill a .docx template with values made safe by :func:`text` (or lists of them), and
     write it atomically; ``title`` and ``subject`` go into the document's properties (and so

@@ -20,6 +20,7 @@ delays beyond DIRECTOR_DAYS and PUBLISH_DAYS, for the work group to complete.
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 from collections import Counter
@@ -33,7 +34,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import evidence, fsutil, index, render, signing, thai
+from pipeline import evidence, fsutil, index, render, signing, thai, workspace
 from pipeline.config import Config
 from pipeline.index import Row, Status
 from pipeline.office import Converter
@@ -270,7 +271,7 @@ def _problems(not_passed: Sequence[Row], waiting: Sequence[Waiting],
                      + ", ".join(f"{w.row.request_id} ({thai.thai_digits(w.days)} วัน)"
                                  for w in upload))
     late = [(r, (r.published_on - r.approved_at.astimezone(thai.BANGKOK).date()).days)
-            for r in published if r.approved_at is not None]
+            for r in published if r.approved_at is not None and r.published_on is not None]
     late = [(r, d) for r, d in late if d > PUBLISH_DAYS]
     if late:
         found.append(f"นำขึ้นเผยแพร่หลังอนุมัติเกิน {thai.thai_digits(PUBLISH_DAYS)} วัน "
@@ -474,7 +475,7 @@ def template_path(config: Config) -> Path:
     own = config.workspace.templates / TEMPLATE_NAME
     if own.is_file():
         return own
-    return Path(__file__).resolve().parent.parent / "templates" / TEMPLATE_NAME
+    return workspace.builtin_template(TEMPLATE_NAME)
 
 
 def reports(config: Config, period: Period, work_group: str | None = None,
@@ -487,11 +488,11 @@ def reports(config: Config, period: Period, work_group: str | None = None,
             raise ReportError(f"{work_group!r} is not a work group of the office: "
                               + "; ".join(f"{i}. {g}" for i, g in enumerate(groups, start=1)))
     rows = index.gather(config.workspace)
-    common = {"unit": config.unit, "categories": config.categories, "period": period,
-              "groups": groups, "now": now}
+    one = functools.partial(build, rows, unit=config.unit, categories=config.categories,
+                            period=period, groups=groups, now=now)
     if work_group is not None:
-        return [build(rows, work_group=chosen, **common)]
-    return [build(rows, **common)] + [build(rows, work_group=g, **common) for g in groups]
+        return [one(work_group=chosen)]
+    return [one()] + [one(work_group=g) for g in groups]
 
 
 def file_stem(report: Report, groups: Sequence[str]) -> str:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pkcs11
 import requests
-from asn1crypto import cms, core, tsp
+from asn1crypto import cms, tsp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -42,11 +42,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
-from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
 from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
-from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
@@ -56,6 +54,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from pipeline import fsutil, thai
 from pipeline.config import KeySource, TokenSource
+from pipeline.patches.timestamper import KeptKeyTimeStamper
 from pipeline.request import Person
 
 # The signature fields, named after the roles, and what a role is called on the form.
@@ -81,10 +80,6 @@ log = logging.getLogger(__name__)
 # Subsetting the stamp font warns at every signature about a table it drops (FFTM: FontForge's
 # timestamps), which says nothing about the signature.
 logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
-# pyHanko warns at every B-LT signature made without fetching, the way the demo signs on
-# purpose (its CRLs are handed in); nothing is wrong then, and a real gap fails validation.
-logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(
-    lambda record: "fetching is not allowed" not in record.getMessage())
 
 
 class SigningError(Exception):
@@ -147,32 +142,9 @@ def demo_timestamper(tsa: KeySource) -> TimeStamper:
     assert isinstance(key, rsa.RSAPrivateKey) and cert is not None
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    return _KeptKeyTimeStamper(
+    return KeptKeyTimeStamper(
         key, tsa_cert=_to_asn1(cert), tsa_key=asn1_keys.PrivateKeyInfo.load(der),
         certs_to_embed=SimpleCertificateStore.from_certs([_to_asn1(c) for c in chain]))
-
-
-class _KeptKeyTimeStamper(DummyTimeStamper):
-    """pyHanko's in-process timestamper over a key parsed once: the stock one re-parses (and
-    re-validates) its RSA key for every token, twice per B-LTA signature."""
-
-    def __init__(self, key: rsa.RSAPrivateKey, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        self._key = key
-
-    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime
-                       ) -> tuple[bytes, cms.CMSAttributes]:
-        digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
-        digest.update(tst_info_data)
-        signed_attrs = cms.CMSAttributes([
-            simple_cms_attribute("content_type", "tst_info"),
-            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
-            simple_cms_attribute("message_digest", digest.finalize()),
-        ])
-        signature = self._key.sign(signed_attrs.dump(), padding.PKCS1v15(),
-                                   get_pyca_cryptography_hash(md_algorithm.upper()))
-        return signature, signed_attrs
 
 
 def http_timestamper(url: str, timeout: float, auth: tuple[str, str] | None, *,
@@ -252,7 +224,11 @@ def crls_from_der(crls: tuple[bytes, ...]) -> tuple[asn1_crl.CertificateList, ..
 
 @dataclass(frozen=True)
 class FieldBox:
-    """Where a signature field is: page index (from 0) and rectangle in user space."""
+    """Where a signature field is: page index (from 0) and rectangle in user space.
+
+    The rectangle is in points, fractions kept: pyHanko writes it into /Rect as it is,
+    although ``SigFieldSpec.box`` is annotated as four ints (hence the two narrow ignores
+    where it is passed)."""
 
     page: int
     box: tuple[float, float, float, float]
@@ -437,9 +413,8 @@ def add_signature_fields(src: Path, dst: Path, attachments: tuple[Attachment, ..
     _drop_structure_tree(writer)
     boxes = _field_boxes(writer, src)
     for role, where in boxes.items():
-        fields.append_signature_field(
-            writer, fields.SigFieldSpec(role, on_page=where.page, box=where.box)
-        )
+        fields.append_signature_field(writer, fields.SigFieldSpec(
+            role, on_page=where.page, box=where.box))  # type: ignore[arg-type]  # see FieldBox
     for attachment in attachments:
         _embed(writer, attachment)
     out = BytesIO()
@@ -599,6 +574,7 @@ async def _sign(
         ),
     )
     await signed.post_signature_processing(output)
+    assert isinstance(output, BytesIO)  # pyHanko's own buffer, given no output stream
     return output.getvalue(), signed_at.astimezone(thai.BANGKOK)
 
 
@@ -664,10 +640,12 @@ def _field_boxes(writer: IncrementalPdfFileWriter, src: Path) -> dict[str, Field
 def _field_box(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObject) -> FieldBox:
     if isinstance(dest, generic.DictionaryObject):  # the other form the PDF spec allows
         dest = dest["/D"]
-    try:
-        page_ref, kind, left, top = dest.raw_get(0), dest[1], float(dest[2]), float(dest[3])
-    except (AttributeError, IndexError, TypeError, ValueError):
-        kind = None
+    kind = None
+    if isinstance(dest, generic.ArrayObject):
+        try:
+            page_ref, kind, left, top = dest.raw_get(0), dest[1], float(dest[2]), float(dest[3])
+        except (IndexError, TypeError, ValueError):
+            kind = None
     if kind != "/XYZ":
         raise TemplateError(f"named destination {name} is not [page /XYZ left top zoom]")
     for page in range(int(writer.root["/Pages"]["/Count"])):
@@ -715,8 +693,8 @@ def sign_at_bookmark(
         raise TemplateError(f"{src.name} has no named destination {bookmark}: the template "
                             f"needs a bookmark of that name in the signature box")
     where = _field_box(writer, bookmark, dests["/" + bookmark])
-    fields.append_signature_field(writer, fields.SigFieldSpec(field, on_page=where.page,
-                                                              box=where.box))
+    fields.append_signature_field(writer, fields.SigFieldSpec(
+        field, on_page=where.page, box=where.box))  # type: ignore[arg-type]  # see FieldBox
     return _sign_field(writer, src, dst, field=field, title=title, signer=signer,
                        person=person, font=font, certify=False, evidence=evidence,
                        level=evidence.level)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -275,11 +277,19 @@ def _within(seconds: float, fetch: Fetch, url: str) -> bytes:
     return outcome[0]
 
 
+def _signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) -> bool:
+    """Whether ``ca``'s key signed ``crl``; a key that cannot sign (X25519, ML-KEM...) never
+    did."""
+    key = ca.public_key()
+    if not isinstance(key, typing.get_args(CertificateIssuerPublicKeyTypes)):
+        return False
+    return crl.is_signature_valid(typing.cast(CertificateIssuerPublicKeyTypes, key))
+
+
 def _crl_problem(crl: x509.CertificateRevocationList, cas: list[x509.Certificate]) -> str:
     """Why a fetched CRL is of no use, or "" when one of the CAs ``cas`` signed it and it
     is current."""
-    if not any(ca.subject == crl.issuer and crl.is_signature_valid(ca.public_key())
-               for ca in cas):
+    if not any(ca.subject == crl.issuer and _signed_by(crl, ca) for ca in cas):
         return f"not signed by a CA of the office's chains ({crl.issuer.rfc4514_string()})"
     now = datetime.now(UTC)
     if crl.next_update_utc is not None and crl.next_update_utc < now:

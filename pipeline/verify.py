@@ -25,6 +25,7 @@ from enum import StrEnum
 from io import BytesIO
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TypedDict
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
@@ -32,7 +33,11 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
-from pyhanko.sign.validation.ades import ades_lta_validation, ades_with_time_validation
+from pyhanko.sign.validation.ades import (
+    AdESWithTimeValidationResult,
+    ades_lta_validation,
+    ades_with_time_validation,
+)
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import (
     LocalKnowledge,
@@ -51,16 +56,14 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, freshness, index, logs, printed, speedups, thai, upstream_fixes
+from pipeline import bundle, freshness, index, logs, patches, printed, thai
+from pipeline.patches import integrity
 from pipeline.signing import ROLE_TITLES
 
 # pyHanko logs every failed path or revocation check with a traceback; the report carries the
 # finding, and an auditor's terminal must not fill with stack traces.
 for _name in ("pyhanko.sign.validation", "pyhanko_certvalidator", "pyhanko.pdf_utils"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
-
-speedups.install()
-upstream_fixes.install()
 
 SCHEMA = "pipeline.verify/1"
 
@@ -222,7 +225,7 @@ def _verify_pdf(pdf: Path, trust: Trust) -> tuple[list[SignatureStatus], printed
                                     f"without decrypting it, which changes the signed bytes")
         signatures = reader.embedded_regular_signatures
         timestamps = reader.embedded_timestamp_signatures
-        _integrity_once(reader.embedded_signatures)
+        integrity.compute_once(reader.embedded_signatures)
     except VerificationError:
         raise
     except Exception as exc:
@@ -249,25 +252,11 @@ def _catalog_offset(reader: PdfFileReader) -> int | None:
     return where if isinstance(where, int) else None
 
 
-def _integrity_once(signatures: Iterable[EmbeddedPdfSignature]) -> None:
-    """Run each signature's difference analysis once. pyHanko's LTA validation reruns it for
-    every document timestamp while validating each signature (its own TODO says so).
-
-    A document timestamp gets none: whatever follows it also follows every signature before
-    it, whose own analysis judges it, and the report is about those signatures. (Its own
-    would walk the document's objects once more.)"""
-    for sig in signatures:
-        try:
-            sig.compute_integrity_info(skip_diff=sig.sig_object_type == "/DocTimeStamp")
-        except Exception:  # noqa: S112 - reported when the signature itself is validated
-            continue
-        sig.compute_integrity_info = lambda *args, **kwargs: None  # type: ignore[method-assign]
-
-
 def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
               timestamps: Sequence[EmbeddedPdfSignature], spec: PdfSignatureValidationSpec,
               trust: Trust, printed_name: str | None) -> SignatureStatus:
     later_timestamps = [ts for ts in timestamps if ts.signed_revision > sig.signed_revision]
+    outcome: AdESWithTimeValidationResult  # an LTA result is one too
     try:
         if later_timestamps:  # § 5.6: with the archival data that follows the signature
             outcome = asyncio.run(ades_lta_validation(sig, spec))
@@ -279,7 +268,7 @@ def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
         status: PdfSignatureStatus | None = outcome.api_status
         sub = outcome.ades_subindic
         indication = Indication[sub.status.name]
-        subindication = "" if indication is Indication.PASSED else sub.name
+        subindication = "" if indication is Indication.PASSED else sub.standard_name
         messages = [] if indication is Indication.PASSED else [_plain(outcome.failure_msg)]
     except Exception as exc:  # a damaged signature: a finding, as in _verify_pdf
         status = None
@@ -324,14 +313,15 @@ def _validate(sig: EmbeddedPdfSignature, reader: PdfFileReader,
     # CRLs); the indication says whether that suffices
     trusted = bool(status and (status.trusted or (
         status.trust_problem_indic is not None
-        and status.trust_problem_indic.name in _REVINFO_GAPS)))
+        and status.trust_problem_indic.standard_name in _REVINFO_GAPS)))
     if status is not None and not trusted:
         reason = status.trust_problem_indic
         messages.append("the signer's certificate is not trusted"
-                        + (f" ({reason.name.lower().replace('_', ' ')})" if reason else ""))
+                        + (f" ({reason.standard_name.lower().replace('_', ' ')})"
+                           if reason else ""))
     name_matches = (None if printed_name is None or cert is None
                     else thai.name_key(printed_name) == thai.name_key(_common_name(cert.subject)))
-    if name_matches is False:
+    if name_matches is False and cert is not None:
         messages.append(f"the certificate names {_common_name(cert.subject)} but the form "
                         f"prints {printed_name} in this block")
         if indication is Indication.PASSED:
@@ -495,7 +485,7 @@ def _spec(trust: Trust) -> PdfSignatureValidationSpec:
 def load_roots(paths: tuple[Path, ...]) -> tuple[asn1_x509.Certificate, ...]:
     """The certificates in ``paths`` (PEM, several each, or DER); a file without one is an
     error, not a root fewer (a private key passed as a root, say)."""
-    roots = []
+    roots: list[asn1_x509.Certificate] = []
     for path in paths:
         try:
             found = tuple(load_certs_from_pemder([str(path)]))
@@ -675,10 +665,12 @@ def verify_all(paths: Sequence[Path], trust: Trust, *, workers: int | None = Non
 
 
 def _worker_start(log_dir: Path | None) -> None:
-    """Log as the parent does (pyHanko's warnings to the log file, not to stderr). Then leave
-    what the imports made out of garbage collection: pyHanko's objects make cycles by the
-    hundred thousand, and each full collection would walk the modules too (8 % of a
-    worker's time, measured with ``bench/bench_verify.py``)."""
+    """Patch as the parent did (a spawned process starts with pristine pyHanko) and log as
+    it does (pyHanko's warnings to the log file, not to stderr). Then leave what the
+    imports made out of garbage collection: pyHanko's objects make cycles by the hundred
+    thousand, and each full collection would walk the modules too (8 % of a worker's time,
+    measured with ``bench/bench_verify.py``)."""
+    patches.install()
     logs.configure(log_dir)
     gc.collect()
     gc.freeze()
@@ -726,12 +718,21 @@ def _json_default(value: object) -> str:
     raise TypeError(type(value).__name__)
 
 
-def summary(reports: Sequence[Report]) -> dict[str, object]:
+class Summary(TypedDict):
+    """The counts at the end of a verification (and in its JSON)."""
+
+    exit_code: int
+    items: int
+    counts: dict[str, int]
+    signatures: int
+
+
+def summary(reports: Sequence[Report]) -> Summary:
     counts = {str(i): 0 for i in Indication} | {"UNREADABLE": 0}
     for r in reports:
         counts["UNREADABLE" if r.error else str(r.indication)] += 1
-    return {"exit_code": exit_code(reports), "items": len(reports), "counts": counts,
-            "signatures": sum(len(r.signatures) for r in reports)}
+    return Summary(exit_code=exit_code(reports), items=len(reports), counts=counts,
+                   signatures=sum(len(r.signatures) for r in reports))
 
 
 _THAI = {

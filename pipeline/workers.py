@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
-from pipeline import logs
+from pipeline import logs, patches
 from pipeline.config import Config
 from pipeline.processing import Outcome, Processor
 
@@ -41,6 +41,7 @@ def _init_worker(config: Config, parent: int) -> None:
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    patches.install()  # a spawned process starts with pristine pyHanko
     logs.configure(config.workspace.state)
     global _worker
     _worker = Processor(config)

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import shutil
+from importlib import resources
 from pathlib import Path
 
 from pipeline import fsutil
 from pipeline.config import CONFIG_NAME, DEFAULT_FONT, Workspace
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_FILES = ("approval_form.docx", "monthly_report.docx")
+
+
+def builtin_template(name: str) -> Path:
+    """The template ``name`` shipped inside the package (``pipeline/templates/``, package
+    data of the wheel), found through :mod:`importlib.resources` so that an installed copy
+    finds its own files wherever it was installed, not a source tree's.
+
+    docxtpl and LibreOffice open templates by path, so the resource must be a real file: it
+    is for every install pip makes (wheels are unpacked). A zipped import is refused here,
+    by name, rather than failing later inside docxtpl."""
+    resource = resources.files("pipeline") / "templates" / name
+    if not isinstance(resource, Path):
+        raise RuntimeError(f"the pipeline's template {name} is not a file on disk "
+                           f"({resource!r}): install the pipeline unzipped (pip does)")
+    if not resource.is_file():
+        raise FileNotFoundError(f"the pipeline's template {name} is missing from {resource.parent}"
+                                "; reinstall the pipeline")
+    return resource
 
 
 def _toml_str(value: str) -> str:
@@ -104,7 +122,7 @@ def init(root: Path, config: str = EXAMPLE_CONFIG) -> Workspace:
         folder.mkdir(parents=True, exist_ok=True)
     for name in TEMPLATE_FILES:
         if not (ws.templates / name).exists():
-            shutil.copyfile(BUILTIN_TEMPLATES / name, ws.templates / name)
+            shutil.copyfile(builtin_template(name), ws.templates / name)
     if not ws.config_file.exists():
         fsutil.write_bytes(ws.root / CONFIG_NAME, config.encode("utf-8"))
     return ws

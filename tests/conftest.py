@@ -9,6 +9,14 @@ from pathlib import Path
 import pytest
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The patches the CLI and every worker install, so that tests that drive the library
+    directly run the same code as production."""
+    from pipeline import patches
+
+    patches.install()
+
+
 @pytest.fixture(scope="session")
 def converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """One long-lived LibreOffice for every test that converts."""

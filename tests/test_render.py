@@ -22,8 +22,9 @@ from pipeline import render as render_mod
 from pipeline.office import Converter
 from pipeline.render import RenderError, context, render_docx, render_pdf
 from pipeline.request import Person, Request
+from pipeline.workspace import builtin_template
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "approval_form.docx"
+TEMPLATE = builtin_template("approval_form.docx")
 STAMP_FIELDS = ("SigProvider", "SigDirector", "SigPublisher")
 FIELD_HALF_WIDTH, FIELD_HEIGHT = 105, 62  # the signing step's field below each destination
 Box = tuple[float, float, float, float]

@@ -385,7 +385,7 @@ def test_a_year_later_needs_current_status_for_the_timestamp_authority_only(arch
                                                              (intermediate_crl,)))
         # the TSA is certified by the root: the root's CRL is its chain's current status,
         # and the signers' own chain is judged from what the PDF kept (the pyHanko fix in
-        # upstream_fixes.py)
+        # pipeline/patches/certvalidator_path.py)
         supplied = verify.verify_path(bundle, verify.Trust(archive.config.trust_roots,
                                                            (root_crl,)))
     for report in (alone, signers_ca):
@@ -658,7 +658,7 @@ def test_a_key_given_as_trust_root_is_a_usage_error(archive, tmp_path):
 
 
 def test_document_timestamps_are_validated_once_per_file_and_settings(archive, monkeypatch):
-    from pipeline import speedups
+    from pipeline.patches import speedups
 
     calls = []
     original = speedups._ades_validate_poe

@@ -1,7 +1,7 @@
 """Faster drop-ins for the hot spots of an auditor's verify inside pyHanko (0.38) and
 asn1crypto (1.5.1), found with py-spy and measured with ``bench/bench_verify.py``; each
-returns exactly what the code it replaces returns (``tests/test_speedups.py`` compares them).
-``install()`` puts them in place; verify.py calls it on import.
+returns exactly what the code it replaces returns (``tests/test_patches.py`` compares them).
+``install()`` puts them in place; :func:`pipeline.patches.install` calls it.
 
 Hex strings: pyHanko reads a hex string one byte at a time through a generator. A
 signature's /Contents is a hex string of 10-24 KB, so verify spent an eighth of its time
@@ -39,9 +39,11 @@ from weakref import WeakKeyDictionary
 from asn1crypto.x509 import Name, NameTypeAndValue, RDNSequence
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DiffPolicy
 from pyhanko.sign.validation import ades
 from pyhanko.sign.validation.policy_decl import LocalKnowledge, SignatureValidationSpec
 from pyhanko_certvalidator.ltv.poe import POEManager
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 
 _pyhanko_reader = generic.read_hex_string_from_stream
 _PLAIN = re.compile(rb"<([0-9A-Fa-f\x00\t\n\x0c\r ]*)>")
@@ -130,7 +132,8 @@ _validated: list[tuple[list, SignatureValidationSpec, POEManager]] = []  # newes
 _KEEP_VALIDATED = 8
 
 
-def poe_index(r: PdfFileReader, include_content_ts: bool, diff_policy: object) -> list:
+def poe_index(r: PdfFileReader, include_content_ts: bool, diff_policy: DiffPolicy | None
+              ) -> list:
     memo = _per_file.setdefault(r, {})
     key = ("poe index", include_content_ts, diff_policy)
     if key not in memo:
@@ -146,7 +149,7 @@ def dss_knowledge(reader: PdfFileReader) -> LocalKnowledge:
 
 
 async def validate_poe(prima_facie_poe_sets: list, validation_spec: SignatureValidationSpec,
-                       cur_timing_info: object = None) -> POEManager:
+                       cur_timing_info: ValidationTimingInfo | None = None) -> POEManager:
     for sets, spec, result in _validated:
         if sets is prima_facie_poe_sets and _same_settings(spec, validation_spec):
             return copy.copy(result)  # the caller adds to it
@@ -180,11 +183,12 @@ def _same_items(x: list, y: list) -> bool:
 
 
 def install() -> None:
-    """Use these in this process."""
+    """Use these in this process (only through :func:`pipeline.patches.install`, which
+    checks the versions first)."""
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     misc._read_until_class = read_until_class
     NameTypeAndValue._ldap_string_prep = lambda _self, string: ldap_string_prep(string)
-    Name.__eq__ = name_eq  # type: ignore[method-assign]
+    Name.__eq__ = name_eq
     ades._build_prima_facie_poe_index_from_pdf_timestamps = poe_index
     ades._dss_to_local_knowledge = dss_knowledge
     ades._validate_prima_facie_poe = validate_poe

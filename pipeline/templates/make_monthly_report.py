@@ -1,7 +1,8 @@
-"""Write ``templates/monthly_report.docx``: the monthly (and fiscal-year) report to the head of
-the office, รายงานผลการเผยแพร่ข้อมูลต่อสาธารณะผ่านเว็บไซต์ และสรุปปัญหาอุปสรรค.
+"""Write ``pipeline/templates/monthly_report.docx``: the monthly (and fiscal-year) report to
+the head of the office, รายงานผลการเผยแพร่ข้อมูลต่อสาธารณะผ่านเว็บไซต์ และสรุปปัญหาอุปสรรค.
 
-Run it with the project's environment: ``.venv/bin/python templates/make_monthly_report.py``.
+Run it with the project's environment:
+``.venv/bin/python pipeline/templates/make_monthly_report.py``.
 
 It keeps the form's conventions (make_approval_form.py, whose helpers it uses): A4, Laksaman
 16 pt, every ``{{ placeholder }}`` in one run. Lists are docxtpl table-row loops: a row holding
@@ -16,6 +17,7 @@ from __future__ import annotations
 import sys
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
 from docx.table import Table
@@ -48,7 +50,7 @@ COUNT_FIELDS = ("requested", "approved", "published", "not_passed")
 COUNT_HEADS = ("คำขอ", "อนุมัติ", "เผยแพร่", "ไม่ผ่าน")
 
 
-def build() -> Document:
+def build() -> DocxDocument:
     doc = Document()
     _setup_page_and_font(doc)
     section = doc.sections[0]
@@ -110,13 +112,13 @@ def build() -> Document:
     return doc
 
 
-def _heading(doc: Document, text: str) -> None:
+def _heading(doc: DocxDocument, text: str) -> None:
     paragraph = _paragraph(doc.add_paragraph(), text, bold=True)
     paragraph.paragraph_format.space_before = Pt(8)
     paragraph.paragraph_format.keep_with_next = True
 
 
-def _grid(doc: Document, rows: int, widths: tuple[int, ...]) -> Table:
+def _grid(doc: DocxDocument, rows: int, widths: tuple[int, ...]) -> Table:
     table = _table(doc, rows=rows, widths=widths)
     _borders(table, *ALL_EDGES)
     # the first row repeats on every page the table runs over
@@ -137,7 +139,7 @@ def _loop(table: Table, index: int, tag: str) -> None:
     _paragraph(table.rows[index].cells[0].paragraphs[0], tag)
 
 
-def _counts_table(doc: Document, width: int, first: str, name: str, totals: str) -> None:
+def _counts_table(doc: DocxDocument, width: int, first: str, name: str, totals: str) -> None:
     table = _grid(doc, rows=5, widths=(width - NUMBER_WIDTH * 4, *([NUMBER_WIDTH] * 4)))
     _row(table, 0, (first, *COUNT_HEADS), bold=True)
     _loop(table, 1, f"{{%tr for c in {name} %}}")
@@ -147,7 +149,7 @@ def _counts_table(doc: Document, width: int, first: str, name: str, totals: str)
     _row(table, 4, ("รวม", *(f"{{{{ {totals}.{f} }}}}" for f in COUNT_FIELDS)), bold=True)
 
 
-def _items_table(doc: Document, width: int, name: str, date_head: str) -> None:
+def _items_table(doc: DocxDocument, width: int, name: str, date_head: str) -> None:
     fixed = sum(w for w in ITEM_COLUMNS if w is not None)
     widths = tuple(w if w is not None else width - fixed for w in ITEM_COLUMNS)
     table = _grid(doc, rows=4, widths=widths)
@@ -157,7 +159,7 @@ def _items_table(doc: Document, width: int, name: str, date_head: str) -> None:
     _loop(table, 3, "{%tr endfor %}")
 
 
-def _signatures(doc: Document, width: int) -> None:
+def _signatures(doc: DocxDocument, width: int) -> None:
     """The reporter on the left (signed by hand); the head of the office on the right, whose
     acknowledgement the pipeline can sign into the SigAcknowledged box."""
     doc.add_paragraph().paragraph_format.space_before = Pt(12)

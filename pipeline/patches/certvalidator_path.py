@@ -21,16 +21,18 @@ from pyhanko_certvalidator.path import ValidationPath
 _truncate_to_issuer_and_append = ValidationPath.truncate_to_issuer_and_append
 
 
-def truncate_to_issuer_and_append(path: ValidationPath, cert: x509.Certificate
+def truncate_to_issuer_and_append(self: ValidationPath, cert: x509.Certificate
                                   ) -> ValidationPath:
     """pyHanko's, except that the anchor's own certificate is reached by the anchor alone
     (as pyHanko already does for a self-signed anchor)."""
-    anchor = path.trust_anchor
+    anchor = self.trust_anchor
     if isinstance(anchor, CertTrustAnchor) and anchor.certificate.dump() == cert.dump():
         return ValidationPath(anchor, interm=[], leaf=None)
-    return _truncate_to_issuer_and_append(path, cert)
+    return _truncate_to_issuer_and_append(self, cert)
 
 
 def install() -> None:
+    """Use the fix in this process (only through :func:`pipeline.patches.install`, which
+    checks the versions first)."""
     ValidationPath.truncate_to_issuer_and_append = (  # type: ignore[method-assign]
         truncate_to_issuer_and_append)

@@ -1,6 +1,8 @@
-"""Write ``templates/approval_form.docx``, the Ministry of Public Health's publication request form.
+"""Write ``pipeline/templates/approval_form.docx``, the Ministry of Public Health's
+publication request form.
 
-Run it with the project's environment: ``.venv/bin/python templates/make_approval_form.py``.
+Run it with the project's environment:
+``.venv/bin/python pipeline/templates/make_approval_form.py``.
 
 The form is generated, not drawn by hand, so that the rules it must keep are written down:
 
@@ -26,13 +28,16 @@ import sys
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Mm, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 FONT = "Laksaman"
 FONT_SIZE = Pt(16)
@@ -86,7 +91,7 @@ _AFTER_TBL_BORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tb
 _PLACEHOLDER = re.compile(r"(\{\{ \w+ \}\})")
 
 
-def build() -> Document:
+def build() -> DocxDocument:
     doc = Document()
     _setup_page_and_font(doc)
     body_width = _body_width(doc)
@@ -113,7 +118,7 @@ def build() -> Document:
     return doc
 
 
-def _setup_page_and_font(doc: Document) -> None:
+def _setup_page_and_font(doc: DocxDocument) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin, section.bottom_margin = Mm(10), Mm(10)
@@ -136,12 +141,14 @@ def _setup_page_and_font(doc: Document) -> None:
     normal.line_spacing = LINE_HEIGHT
 
 
-def _body_width(doc: Document) -> int:
+def _body_width(doc: DocxDocument) -> int:
     section = doc.sections[0]
-    return section.page_width - section.left_margin - section.right_margin
+    width, left, right = section.page_width, section.left_margin, section.right_margin
+    assert width is not None and left is not None and right is not None  # Document() sets them
+    return width - left - right
 
 
-def _box(doc: Document, width: int) -> None:
+def _box(doc: DocxDocument, width: int) -> None:
     """The bordered box: a label column and a value column, one row per item."""
     table = _table(doc, rows=len(BOX_ROWS), widths=(BOX_LABEL_WIDTH, width - BOX_LABEL_WIDTH))
     _borders(table, "top", "left", "bottom", "right")
@@ -162,7 +169,7 @@ def _box(doc: Document, width: int) -> None:
             _paragraph(value_cell.paragraphs[0], value)
 
 
-def _signatures(doc: Document, width: int) -> None:
+def _signatures(doc: DocxDocument, width: int) -> None:
     """Provider and approver side by side, the publisher centred below; no row splits."""
     table = _table(doc, rows=2, widths=(width // 2, width - width // 2))
     for row in table.rows:
@@ -174,7 +181,7 @@ def _signatures(doc: Document, width: int) -> None:
     bottom.paragraphs[0].paragraph_format.space_before = Pt(6)
 
 
-def _continuation(doc: Document) -> None:
+def _continuation(doc: DocxDocument) -> None:
     start, heading, about, detail, end = CONTINUATION
     _paragraph(doc.add_paragraph(), start)
     title = _paragraph(doc.add_paragraph(), heading, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
@@ -215,7 +222,7 @@ def _stamp_area(paragraph: Paragraph, bookmark: str, bookmark_id: int) -> None:
     paragraph._p.append(_element("w:bookmarkEnd", id=str(bookmark_id)))
 
 
-def _paragraph(paragraph: Paragraph, text: str, *, align: int | None = None,
+def _paragraph(paragraph: Paragraph, text: str, *, align: WD_ALIGN_PARAGRAPH | None = None,
                bold: bool = False) -> Paragraph:
     """Fill ``paragraph`` with ``text``, one run per placeholder so docxtpl finds each whole."""
     if align is not None:
@@ -228,7 +235,7 @@ def _paragraph(paragraph: Paragraph, text: str, *, align: int | None = None,
     return paragraph
 
 
-def _table(doc: Document, rows: int, widths: tuple[int, ...]) -> Table:
+def _table(doc: DocxDocument, rows: int, widths: tuple[int, ...]) -> Table:
     table = doc.add_table(rows=rows, cols=len(widths))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
@@ -264,17 +271,17 @@ def _cell_padding(cell: _Cell, **edges: Pt) -> None:
         margins.append(_element(f"w:{edge}", w=str(int(value.pt * 20)), type="dxa"))
 
 
-def _element(tag: str, **attrs: str) -> OxmlElement:
+def _element(tag: str, **attrs: str) -> BaseOxmlElement | etree._Element:
     element = OxmlElement(tag)
     for name, value in attrs.items():
         element.set(qn(f"w:{name}"), value)
     return element
 
 
-def write(document: Document, default_name: str, argv: list[str]) -> None:
+def write(document: DocxDocument, default_name: str, argv: list[str]) -> None:
     """Save a built template to ``argv[1]``, or beside this script as ``default_name``."""
     out = Path(argv[1]) if len(argv) > 1 else Path(__file__).with_name(default_name)
-    document.save(out)
+    document.save(str(out))
     print(out)
 
 
