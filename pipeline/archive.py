@@ -12,14 +12,13 @@ manifest takes the new hash and a ``timestamp-refreshed`` event in the same atom
 from __future__ import annotations
 
 import functools
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from pipeline import bundle, evidence, freshness, fsutil, index, signing
+from pipeline import bundle, evidence, freshness, fsutil, index, scratch, signing
 from pipeline.config import Config, ConfigError, Workspace
 from pipeline.signing import DocumentTimestamp, Evidence, SigningError
 
@@ -111,9 +110,8 @@ def _refresh(ws: Workspace, folder: Path, gathered: Callable[[], Evidence],
             f"its newest timestamp expired on {newest.expires:%Y-%m-%d}: too late to refresh"))
     if not force and newest.expires - now > within:
         return Refreshed(request_id, Result.CURRENT, newest.expires)
-    ws.state.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=ws.state) as tmp:
-        staged = Path(tmp) / name
+    with scratch.folder(ws, "refresh-") as tmp:
+        staged = tmp / name
         try:
             added = signing.add_document_timestamp(pdf, staged, gathered())
         except (SigningError, ConfigError) as exc:

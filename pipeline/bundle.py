@@ -114,6 +114,7 @@ def check_bundle(bundle: Path) -> list[str]:
     problems = []
     present = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
     present.discard(MANIFEST)
+    present -= _staged_names(listed)
     for rel, meta in listed.items():
         if rel not in present:
             problems.append(f"{rel}: missing")
@@ -126,6 +127,14 @@ def check_bundle(bundle: Path) -> list[str]:
 # -- later changes: an event appended to the history, a file replaced with its hash -----------
 _PENDING = ".pending"
 _PENDING_MANIFEST = f".{MANIFEST}{_PENDING}"
+
+
+def _staged_names(listed: Mapping[str, object]) -> set[str]:
+    """What an update that was killed before its commit point leaves (:func:`append_event`
+    stages under these hidden names, and the next update removes them): not part of the
+    bundle, so no reader may call them damage (issue 18 point 4)."""
+    staged = {f".{rel}{_PENDING}" for rel in (*listed, MANIFEST) if "/" not in rel}
+    return staged | {f".{name}.tmp" for name in staged}  # fsutil's own partial copies
 
 
 class BundleChanged(Exception):
@@ -156,9 +165,9 @@ def append_event(
         raise ValueError("only top-level files other than the manifest can be replaced")
     with _locked(bundle):
         _roll_forward(bundle)
-        for leftover in bundle.glob(f".*{_PENDING}"):  # staged by an update that never committed
-            leftover.unlink()
         manifest = read_manifest(bundle)
+        for leftover in _staged_names(manifest["files"]):  # of an update never committed
+            (bundle / leftover).unlink(missing_ok=True)
         for rel, sha256 in (expect_sha256 or {}).items():
             if manifest["files"].get(rel, {}).get("sha256") != sha256:
                 raise BundleChanged(f"{bundle.name}/{rel} changed meanwhile; try again")

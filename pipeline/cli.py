@@ -17,6 +17,7 @@ from pipeline import config as config_mod
 from pipeline import (
     demo,
     freshness,
+    health,
     logs,
     patches,
     sheet,
@@ -201,24 +202,37 @@ def watch_cmd(ctx: click.Context, once: bool, polling: bool, settle: float,
 @workspace_option
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """How many requests are in each state, the one waiting longest, and recent problems."""
+    """What holds work first (a full or read-only disk, held requests), then how many
+    requests are in each state, the one waiting longest, and recent problems."""
     config = _load(ctx)
     journal = Journal(config.workspace.journal_file, config.id_prefix)
     try:
+        found = health.problems(config, journal)
+        if found:
+            click.echo(f"ปัญหาที่ต้องแก้ / problems ({len(found)}):")
+            for problem in found:
+                _echo_safe(f"  {problem.text}")
+            click.echo()
         counts = journal.counts()
         for state in State:
             click.echo(f"{state:<18} {counts.get(state, 0):>6}")
         oldest = journal.oldest_open()
         if oldest:
-            click.echo(f"\nwaiting longest: {oldest.id} {oldest.source_name} ({oldest.state}) "
+            _echo_safe(f"\nwaiting longest: {oldest.id} {oldest.source_name} ({oldest.state}) "
                        f"since {thai.long_datetime(oldest.received_at, digits=False)}")
         problems = journal.recent_problems()
         if problems:
             click.echo("\nrecent problems:")
         for entry in problems:
-            click.echo(f"  {entry.id} {entry.source_name} ({entry.state}): {entry.message}")
+            _echo_safe(f"  {entry.id} {entry.source_name} ({entry.state}): {entry.message}")
     finally:
         journal.close()
+
+
+def _echo_safe(text: str) -> None:
+    """A line with text from file names and sheets in it: no control character reaches the
+    terminal (a newline in a name would forge a line, ESC would drive the terminal)."""
+    click.echo("\n".join(thai.terminal_safe(line) for line in text.split("\n")))
 
 
 @main.command()

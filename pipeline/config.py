@@ -165,6 +165,11 @@ class Workspace:
     def work(self) -> Path:
         return self.state / "work"
 
+    @property
+    def scratch(self) -> Path:
+        """Temporary folders of commands in progress (:mod:`pipeline.scratch`)."""
+        return self.state / "tmp"
+
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 

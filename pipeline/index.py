@@ -40,7 +40,7 @@ from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import bundle, faults, fsutil, guard, publish, thai
+from pipeline import bundle, faults, fsutil, guard, publish, scratch, thai
 from pipeline.config import Workspace
 from pipeline.journal import Entry, Journal, State
 
@@ -437,6 +437,7 @@ def refresh(ws: Workspace, *, retry_after: float | None = RETRY_AFTER) -> IndexR
     """
     started = time.monotonic()
     with _exclusive(ws):
+        scratch.sweep_partials(ws.outbox, (CSV_NAME, INDEX_NAME))  # of a killed writer
         begun = datetime.now(UTC)  # before any manifest is read: see freshness.row_agrees
         rows = gather(ws)
         table = csv_bytes(rows)

@@ -167,6 +167,13 @@ class Journal:
             (limit,)).fetchall()
         return [_entry(r) for r in rows]
 
+    def held(self) -> list[Entry]:
+        """Requests held by a fault of the machine or a service, soonest retry first."""
+        rows = self._db.execute(
+            "SELECT * FROM requests WHERE retry_at != '' AND state NOT IN (?, ?) "
+            "ORDER BY retry_at, id", FINAL_STATES).fetchall()
+        return [_entry(r) for r in rows]
+
     def in_state(self, state: State) -> list[Entry]:
         rows = self._db.execute(
             "SELECT * FROM requests WHERE state = ? ORDER BY id", (state,)).fetchall()

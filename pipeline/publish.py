@@ -13,13 +13,12 @@ cut the earlier revision out and check it against the hash the manifest used to 
 from __future__ import annotations
 
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline import bundle, evidence, fsutil, signing, thai
+from pipeline import bundle, evidence, fsutil, scratch, signing, thai
 from pipeline.config import Config
 from pipeline.request import Person, from_dict
 
@@ -144,9 +143,8 @@ def record(
     assert key is not None
     request = from_dict(manifest["request"])
     person = _publisher_person(request.publisher, publisher)
-    with tempfile.TemporaryDirectory(dir=config.workspace.state if config.workspace.state.is_dir()
-                                     else None) as tmp:
-        signed = Path(tmp) / pdf_name
+    with scratch.folder(config.workspace, "published-") as tmp:
+        signed = tmp / pdf_name
         info = signing.sign(pdf, signed, role=ROLE, signer=signing.load_signer(key),
                             person=person, font=config.font,
                             evidence=evidence.gather(config))  # the level the form has

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-import tempfile
+import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -34,7 +34,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import evidence, fsutil, index, render, signing, thai, workspace
+from pipeline import evidence, fsutil, index, render, scratch, signing, thai, workspace
 from pipeline.config import Config
 from pipeline.index import Row, Status
 from pipeline.office import Converter
@@ -511,6 +511,15 @@ def write_reports(config: Config, period: Period, converter: Converter, *,
     with ``sign``, the director signs each PDF as acknowledged."""
     folder = out_dir or config.workspace.outbox / REPORTS_DIR / period.key
     folder.mkdir(parents=True, exist_ok=True)
+    with scratch.locked(folder):  # one run per folder: then what a killed one left can go
+        scratch.sweep_partials(folder)
+        for legacy in folder.glob(".report-*"):  # staging folders of earlier versions
+            shutil.rmtree(legacy, ignore_errors=True)
+        return _write_reports(config, period, converter, folder, work_group, sign, now)
+
+
+def _write_reports(config: Config, period: Period, converter: Converter, folder: Path,
+                   work_group: str | None, sign: bool, now: datetime | None) -> list[Written]:
     template = template_path(config)
     director = config.director
     signer = signing.load_signer(director.key) if sign else None
@@ -520,15 +529,15 @@ def write_reports(config: Config, period: Period, converter: Converter, *,
         stem = file_stem(report, config.work_groups)
         xlsx, pdf = folder / f"{stem}.xlsx", folder / f"{stem}.pdf"
         write_xlsx(report, xlsx)
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".report-") as tmp:
-            docx = Path(tmp) / f"{stem}.docx"
+        with scratch.folder(config.workspace, "report-") as tmp:
+            docx = tmp / f"{stem}.docx"
             write_docx(report, template, docx, director_name=director.person.name,
                        director_position=director.person.position)
             if signer is None:
                 converter.convert(docx, pdf)
                 written.append(Written(report.scope, xlsx, pdf))
                 continue
-            unsigned = Path(tmp) / f"{stem}.pdf"
+            unsigned = tmp / f"{stem}.pdf"
             converter.convert(docx, unsigned)
             info = sign_report(unsigned, pdf, signer=signer, config=config, proof=proof)
             written.append(Written(report.scope, xlsx, pdf, info))

@@ -748,10 +748,7 @@ def _when(moment: datetime | None) -> str:
 def to_text(reports: Sequence[Report]) -> Iterator[str]:
     """A table per item for the terminal, without the control characters a PDF's names or
     a file name could carry (escape sequences would drive the auditor's terminal)."""
-    return (_TERMINAL_UNSAFE.sub("\uFFFD", line) for line in _text_lines(reports))
-
-
-_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f]")
+    return (thai.terminal_safe(line) for line in _text_lines(reports))
 
 
 def _text_lines(reports: Sequence[Report]) -> Iterator[str]:
