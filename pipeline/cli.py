@@ -287,20 +287,24 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
     """
     config = _ask_for_secret(_load(ctx))
     with Processor(config) as processor:
+        finished = processor.finish_approved()  # approved by a run that was killed
+        for outcome in finished:
+            _report(outcome)
         waiting = {item.request_id: item for item in processor.pending()}
-        chosen = list(waiting) if everything else list(ids)
+        done = {outcome.request_id for outcome in finished}
+        chosen = list(waiting) if everything else [i for i in ids if i not in done]
         unknown = [i for i in chosen if i not in waiting]
         if unknown:
             raise click.ClickException(f"not waiting for the director: {', '.join(unknown)} "
                                        f"(see `pipeline pending`)")
-        if not chosen:
+        if not chosen and not finished:
             raise click.UsageError("name the requests to approve, or use --all")
         if not yes:
             for request_id in chosen:
                 click.echo(f"  {request_id}  {waiting[request_id].request.title}")
             click.confirm(f"Sign {len(chosen)} request(s) as {config.director.person.name}?",
                           abort=True)
-        failed = False
+        failed = any(outcome.state != State.ARCHIVED for outcome in finished)
         with click.progressbar(chosen, label="signing / กำลังลงนาม", file=sys.stderr) as bar:
             outcomes = [processor.approve(request_id) for request_id in bar]
         for outcome in outcomes:

@@ -44,6 +44,11 @@ def free_mb(path: Path) -> float:
     return st.f_bavail * st.f_frsize / MB
 
 
+def device_of(path: Path) -> int:
+    """The file system holding ``path`` (or its nearest existing parent)."""
+    return os.stat(_existing(path)).st_dev
+
+
 def _existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent

@@ -16,6 +16,8 @@ from pipeline import faults, thai
 from pipeline.config import Config
 from pipeline.journal import Entry, Journal
 
+FULL_MB = 1  # a disk with less free is full, whatever the floor (even ``min_free_mb = 0``)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -27,16 +29,17 @@ class Problem:
 
 
 def machine_problems(config: Config) -> list[Problem]:
-    """Live checks of the folders the service writes: read-only or not writable, and less
-    free space than ``[watch] min_free_mb`` (each file system named once)."""
+    """Live checks of the folders the service writes: read-only or not writable (each
+    folder), and less free space than ``[watch] min_free_mb`` (each file system once)."""
     ws = config.workspace
     found: list[Problem] = []
-    seen: set[str] = set()
+    devices: set[int] = set()
     for folder in (ws.state, ws.outbox, ws.inbox, ws.rejected, ws.pending):
-        fault = faults.read_only_folder(folder) or faults.low_space((folder,),
-                                                                    config.min_free_mb)
-        if fault is not None and fault.where not in seen:
-            seen.add(fault.where)
+        fault = faults.read_only_folder(folder)
+        if fault is None and (device := faults.device_of(folder)) not in devices:
+            devices.add(device)
+            fault = faults.low_space((folder,), max(config.min_free_mb, FULL_MB))
+        if fault is not None:
             found.append(Problem(str(fault)))
     return found
 

@@ -357,6 +357,12 @@ class Processor:
                                           self.ws.pending / f"{entry.id}.pdf"))
         return waiting
 
+    def finish_approved(self) -> list[Outcome]:
+        """Archive the requests the director signed whose archiving was interrupted (a kill
+        between the signature and the bundle's journal entry): an approval run repeated
+        after a crash finishes them, without the watcher and without signing again."""
+        return [self.run(entry.id) for entry in self.journal.in_state(State.SIGNED)]
+
     def approve(self, request_id: str) -> Outcome:
         """The director signs a waiting request; it is archived as a bundle."""
         entry = self._awaiting(request_id)
