@@ -40,7 +40,7 @@ from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import bundle, faults, fsutil, guard, publish, scratch, thai
+from pipeline import bundle, faults, fsutil, publish, scratch, thai, workfolder
 from pipeline.config import Workspace
 from pipeline.journal import Entry, Journal, State
 
@@ -91,7 +91,6 @@ _MANIFEST_STATUS = {
 }
 # The journal keeps a refusal by the director as a rejection whose message starts so
 # (processing.Processor.refuse); any other rejection returned the sheet for correction.
-_REFUSED = "the director did not approve"
 # What a request not yet archived is waiting for, by journal state.
 _WAITING_FOR = {
     State.RECEIVED: "รอตรวจแบบคำขอ",
@@ -125,6 +124,7 @@ class Row:
     bundle: str = ""  # the bundle folder, relative to the outbox; "" when not archived
     signed_pdf: str = ""  # relative to the outbox
     note: str = ""  # why it was returned, what it waits for, what is wrong with it
+    reasons: tuple[str, ...] = ()  # why it was returned or refused, one per problem (Thai)
     closed_at: datetime | None = None  # when it was returned or refused
     journal_state: str = ""  # the journal's state; "" for a bundle the journal does not know
     manifest_sha256: str = ""  # of the manifest.json the row was read from; "" if none
@@ -205,7 +205,6 @@ def gather(ws: Workspace) -> list[Row]:
             row = _bundle_row(outbox, folder)
             if row is not None:
                 rows[row.request_id] = row
-    sources: dict[str, Path] = {}
     for entry in _journal_entries(ws):
         known = rows.get(entry.id)
         if known is not None:
@@ -213,9 +212,6 @@ def gather(ws: Workspace) -> list[Row]:
                                    source_name=known.source_name or entry.source_name)
         else:
             rows[entry.id] = _journal_row(ws, entry)
-            if entry.state == State.REJECTED and not entry.taken:
-                sources[entry.id] = entry.source_path
-    _add_rejection_details(ws, rows, sources)
     return sorted(rows.values(), key=lambda r: request_id_key(r.request_id))
 
 
@@ -285,9 +281,7 @@ def _journal_row(ws: Workspace, entry: Entry) -> Row:
     base = Row(request_id=entry.id, status=Status.WAITING, received_at=entry.received_at,
                source_name=entry.source_name, journal_state=str(entry.state))
     if entry.state == State.REJECTED:
-        refused = entry.message.startswith(_REFUSED)
-        return _with(base, status=Status.NOT_APPROVED if refused else Status.RETURNED,
-                     closed_at=entry.updated_at, note=entry.message)
+        return _rejected_row(base, entry)
     if entry.state == State.ARCHIVED:
         return _with(base, status=Status.APPROVED,
                      note="แฟ้มคำขอหายหรือเสียหาย ตรวจด้วย pipeline verify / "
@@ -295,7 +289,7 @@ def _journal_row(ws: Workspace, entry: Entry) -> Row:
     if entry.state not in _WAITING_FOR:  # a state added later: shown as the journal says
         return _with(base, note=str(entry.state))
     row = _with(base, note=_WAITING_FOR[entry.state])
-    request = _work_request(ws, entry.id)
+    request = workfolder.read_request(ws.work / entry.id)
     if request is None:
         return row
     return _with(row, request_date=request.request_date, work_group=request.work_group,
@@ -303,121 +297,27 @@ def _journal_row(ws: Workspace, entry: Entry) -> Row:
                  provider=request.provider.name, approver=request.approver.name)
 
 
-def _work_request(ws: Workspace, request_id: str):
-    """The validated request of a request in progress, from its work folder."""
-    # processing imports this module; by the time an index is made both are loaded
-    from pipeline.processing import REQUEST_JSON
-    from pipeline.request import from_dict
-
-    path = ws.work / request_id / REQUEST_JSON
-    try:
-        return from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-# -- returned requests: the rejection report and the kept sheet --------------------------------
-_REPORT_ID = re.compile(r"^เลขที่คำขอ / request ID: (\S+)\s*$", re.M)
-_REPORT_FILE = re.compile(r"^ไฟล์ / file: (.+?)\s*$", re.M)
-# rejection.report_text: the Thai reasons are the numbered lines after this heading
-_REASONS_START = "คำขอนี้ยังไม่ได้ดำเนินการ"
-_NUMBERED = re.compile(r"^\d+\.\s*")
-_SHEET_FIELDS = ("title", "work_group", "category", "request_date", "provider_name",
-                 "approver_name")
-_sheet_memo: dict[tuple[str, int, int], dict[str, str]] = {}
-
-
-@dataclass(frozen=True)
-class _Rejected:
-    reasons: tuple[str, ...]
-    sheet: Path
-
-
-def _add_rejection_details(ws: Workspace, rows: dict[str, Row],
-                           sources: dict[str, Path]) -> None:
-    """Give a returned or refused request the Thai reasons of its rejection report and what
-    its sheet says (title, work group, category), so that reports can attribute it. The
-    sheet is the copy kept in inbox/rejected/, or the original a command line named."""
-    wanted = {i for i, r in rows.items()
-              if r.status in (Status.RETURNED, Status.NOT_APPROVED) and not r.bundle}
-    if not wanted:
-        return
-    reports = _rejection_reports(ws.rejected, wanted) if ws.rejected.is_dir() else {}
-    for request_id in wanted:
-        row = rows[request_id]
-        rejected = reports.get(request_id)
-        sheet = rejected.sheet if rejected and rejected.sheet.is_file() else sources.get(request_id)
-        values = _sheet_values(sheet) if sheet is not None else {}
-        rows[request_id] = _with(
-            row,
-            note=("; ".join(rejected.reasons) if rejected and rejected.reasons else row.note),
-            title=values.get("title") or row.title,
-            work_group=values.get("work_group", ""),
-            category=values.get("category", ""),
-            provider=values.get("provider_name", ""),
-            approver=values.get("approver_name", ""),
-            request_date=thai.parse_date(values.get("request_date", "")),
-        )
-
-
-def _rejection_reports(folder: Path, wanted: set[str]) -> dict[str, _Rejected]:
-    found: dict[str, _Rejected] = {}
-    for report in sorted(folder.glob("*.error.txt")):
-        try:
-            text = report.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError):
-            continue
-        m = _REPORT_ID.search(text)
-        if not m or m[1] not in wanted:
-            continue
-        reasons: list[str] = []
-        started = False
-        for line in text.splitlines():
-            if line.startswith(_REASONS_START):
-                started = True
-            elif started and _NUMBERED.match(line):
-                reasons.append(_NUMBERED.sub("", line.strip()))
-            elif started and reasons:
-                break  # the Thai list ends where the numbered lines do
-        found[m[1]] = _Rejected(tuple(reasons), report.with_name(report.name[:-len(".error.txt")]))
-    return found
-
-
-def _sheet_values(path: Path) -> dict[str, str]:
-    """A few cells of a sheet that failed validation, by their defined names, as text.
-    Best effort: a sheet that cannot be read gives nothing."""
-    try:
-        st = path.lstat()
-    except OSError:
-        return {}
-    if guard.kind_of(st) is not None:  # a link refused at intake: never followed
-        return {}
-    key = (str(path), st.st_mtime_ns, st.st_size)
-    if key in _sheet_memo:
-        return _sheet_memo[key]
-    values: dict[str, str] = {}
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-        try:
-            for name in _SHEET_FIELDS:
-                defined = wb.defined_names.get(name)
-                if defined is None:
-                    continue
-                for title, ref in defined.destinations:
-                    if title in wb.sheetnames:
-                        value = wb[title][ref.replace("$", "").split(":")[0]].value
-                        if isinstance(value, datetime | date):
-                            value = thai.short_date(value if isinstance(value, date)
-                                                    and not isinstance(value, datetime)
-                                                    else value.date())
-                        values[name] = thai.normalize_text("" if value is None else str(value))
-                        break
-        finally:
-            wb.close()
-    except Exception as exc:  # a damaged file fails anywhere inside openpyxl; best effort
-        log.debug("index: cannot read %s: %s", path, exc)
-    _sheet_memo[key] = values
-    return values
+def _rejected_row(base: Row, entry: Entry) -> Row:
+    """A returned or refused request: the reasons and what its sheet said, as the journal
+    recorded them when it was rejected."""
+    rejected = entry.rejected
+    if rejected is None:  # rejected by a version that kept only the message
+        return _with(base, status=Status.RETURNED, closed_at=entry.updated_at,
+                     note=entry.message, reasons=(entry.message,))
+    values = rejected.values
+    return _with(
+        base,
+        status=Status.NOT_APPROVED if rejected.by_director else Status.RETURNED,
+        closed_at=entry.updated_at,
+        note="; ".join(p.thai_line() for p in rejected.problems),
+        reasons=tuple(p.plain_thai() for p in rejected.problems),
+        title=values.get("title", ""),
+        work_group=values.get("work_group", ""),
+        category=values.get("category", ""),
+        provider=values.get("provider_name", ""),
+        approver=values.get("approver_name", ""),
+        request_date=thai.parse_date(values.get("request_date", "")),
+    )
 
 
 # -- writing -----------------------------------------------------------------------------------

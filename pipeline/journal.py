@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from pipeline import thai
+from pipeline.request import Rejected
 
 
 class State(StrEnum):
@@ -43,14 +44,18 @@ CREATE TABLE IF NOT EXISTS requests (
     message TEXT NOT NULL DEFAULT '',
     taken INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
-    retry_at TEXT NOT NULL DEFAULT ''
+    retry_at TEXT NOT NULL DEFAULT '',
+    rejected TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS requests_sha ON requests(source_sha256);
 CREATE INDEX IF NOT EXISTS requests_state ON requests(state);
 CREATE TABLE IF NOT EXISTS counters (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
 """
 _ADDED_COLUMNS = (("attempts", "INTEGER NOT NULL DEFAULT 0"),
-                  ("retry_at", "TEXT NOT NULL DEFAULT ''"))
+                  ("retry_at", "TEXT NOT NULL DEFAULT ''"),
+                  ("rejected", "TEXT NOT NULL DEFAULT ''"))
+_COLUMNS = ("id, source_name, source_path, source_sha256, state, received_at, updated_at, "
+            "message, taken, attempts, retry_at, rejected")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Entry:
     taken: bool  # the pipeline moved the sheet out of the inbox (else it copied it)
     attempts: int = 0  # failed tries of the current step (see Journal.hold)
     retry_at: datetime | None = None  # when a held request is to be tried again
+    rejected: Rejected | None = None  # why, once rejected
 
 
 class Journal:
@@ -105,7 +111,8 @@ class Journal:
             request_id = f"{self._prefix}-{year}-{number:05d}"
             stamp = now.isoformat()
             db.execute(
-                "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, 0, '')",
+                "INSERT INTO requests (id, source_name, source_path, source_sha256, state, "
+                "received_at, updated_at, taken) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (request_id, source.name, str(source), sha256, State.RECEIVED, stamp, stamp,
                  int(taken)),
             )
@@ -120,6 +127,15 @@ class Journal:
             (state, now.isoformat(), message, request_id),
         )
 
+    def reject(self, request_id: str, now: datetime, rejected: Rejected) -> None:
+        """The request ends rejected; ``rejected`` says why, for the index and the reports."""
+        self._db.execute(
+            "UPDATE requests SET state = ?, updated_at = ?, message = ?, attempts = 0, "
+            "retry_at = '', rejected = ? WHERE id = ?",
+            (State.REJECTED, now.isoformat(),
+             "; ".join(p.english for p in rejected.problems), rejected.to_json(), request_id),
+        )
+
     def hold(self, request_id: str, now: datetime, message: str, retry_at: datetime) -> None:
         """A step failed for a reason outside the request (a set-up fault, a timestamp
         authority that does not answer): it stays in its state, to be tried at ``retry_at``."""
@@ -130,14 +146,15 @@ class Journal:
         )
 
     def get(self, request_id: str) -> Entry | None:
-        row = self._db.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM requests WHERE id = ?",
+                               (request_id,)).fetchone()
         return _entry(row) if row else None
 
     def find_live(self, sha256: str, before: str) -> Entry | None:
         """The first request older than ``before``, not rejected, made from a sheet with
         these exact bytes."""
         row = self._db.execute(
-            "SELECT * FROM requests WHERE source_sha256 = ? AND state != ? "
+            f"SELECT {_COLUMNS} FROM requests WHERE source_sha256 = ? AND state != ? "
             "AND rowid < (SELECT rowid FROM requests WHERE id = ?) ORDER BY rowid LIMIT 1",
             (sha256, State.REJECTED, before),
         ).fetchone()
@@ -145,7 +162,7 @@ class Journal:
 
     def unfinished(self) -> list[Entry]:
         rows = self._db.execute(
-            "SELECT * FROM requests WHERE state NOT IN (?, ?, ?) ORDER BY id",
+            f"SELECT {_COLUMNS} FROM requests WHERE state NOT IN (?, ?, ?) ORDER BY id",
             (*FINAL_STATES, State.AWAITING_DIRECTOR),
         ).fetchall()
         return [_entry(r) for r in rows]
@@ -157,26 +174,28 @@ class Journal:
     def oldest_open(self) -> Entry | None:
         """The request that has waited longest for anything but the director."""
         row = self._db.execute(
-            "SELECT * FROM requests WHERE state NOT IN (?, ?) ORDER BY received_at LIMIT 1",
+            f"SELECT {_COLUMNS} FROM requests WHERE state NOT IN (?, ?) "
+            "ORDER BY received_at LIMIT 1",
             FINAL_STATES).fetchone()
         return _entry(row) if row else None
 
     def recent_problems(self, limit: int = 5) -> list[Entry]:
         rows = self._db.execute(
-            "SELECT * FROM requests WHERE message != '' ORDER BY updated_at DESC LIMIT ?",
+            f"SELECT {_COLUMNS} FROM requests WHERE message != '' "
+            "ORDER BY updated_at DESC LIMIT ?",
             (limit,)).fetchall()
         return [_entry(r) for r in rows]
 
     def held(self) -> list[Entry]:
         """Requests held by a fault of the machine or a service, soonest retry first."""
         rows = self._db.execute(
-            "SELECT * FROM requests WHERE retry_at != '' AND state NOT IN (?, ?) "
+            f"SELECT {_COLUMNS} FROM requests WHERE retry_at != '' AND state NOT IN (?, ?) "
             "ORDER BY retry_at, id", FINAL_STATES).fetchall()
         return [_entry(r) for r in rows]
 
     def in_state(self, state: State) -> list[Entry]:
         rows = self._db.execute(
-            "SELECT * FROM requests WHERE state = ? ORDER BY id", (state,)).fetchall()
+            f"SELECT {_COLUMNS} FROM requests WHERE state = ? ORDER BY id", (state,)).fetchall()
         return [_entry(r) for r in rows]
 
 
@@ -193,4 +212,5 @@ def _entry(row: tuple) -> Entry:
         taken=bool(row[8]),
         attempts=row[9],
         retry_at=datetime.fromisoformat(row[10]) if row[10] else None,
+        rejected=Rejected.from_json(row[11]) if row[11] else None,
     )

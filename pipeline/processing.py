@@ -28,26 +28,31 @@ from pipeline import (
     render,
     sheet,
     signing,
+    thai,
     tools,
     validate,
+    workfolder,
 )
 from pipeline.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
 from pipeline.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.office import ConversionError, Converter
 from pipeline.rejection import Rejection, not_a_file_problem, reject, reject_entry
 from pipeline.render import RenderError
-from pipeline.request import Person, Problem, Request, from_dict, to_dict
+from pipeline.request import Person, Problem, Rejected, Request, from_dict, to_dict
 from pipeline.signing import SigningError
+from pipeline.workfolder import (
+    AWAITED_JSON,
+    FIELDS_PDF,
+    FORM_PDF,
+    PROVIDER_PDF,
+    REQUEST_JSON,
+    SIGNED_PDF,
+    SOURCE,
+    signature_file,
+)
 
 log = logging.getLogger(__name__)
 
-SOURCE = "source.xlsx"
-REQUEST_JSON = "request.json"
-FORM_PDF = "form.pdf"
-FIELDS_PDF = "form-fields.pdf"
-PROVIDER_PDF = "provider-signed.pdf"
-SIGNED_PDF = "signed.pdf"
-AWAITED_JSON = "awaited-attachments.json"
 EVIDENCE_LIFETIME = 3600.0  # seconds before revocation data is gathered again
 RETRY_MAX = 1800  # seconds: the longest wait between retries ([watch] retry_first: the first)
 
@@ -90,14 +95,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _signature_file(role: str) -> str:
-    return f"signature-{role}.json"
-
-
 def _record_signature(work: Path, info: signing.SignatureInfo) -> None:
     """Keep who signed and when for the manifest, written before the step is recorded."""
     record = bundle.SignatureRecord(info.role, info.signer, info.cert_sha256, info.signed_at)
-    fsutil.write_bytes(work / _signature_file(info.role),
+    fsutil.write_bytes(work / signature_file(info.role),
                        json.dumps(record.to_dict(), ensure_ascii=False).encode("utf-8"))
 
 
@@ -382,7 +383,7 @@ class Processor:
         entry = self._awaiting(request_id)
         problem = Problem("", "", f"ผู้อนุมัติไม่อนุมัติ เหตุผล: {reason}",
                           f"the director did not approve it; reason: {reason}")
-        return self._reject(entry, (problem,))
+        return self._reject(entry, (problem,), by_director=True)
 
     def _awaiting(self, request_id: str) -> Entry:
         entry = self.journal.get(request_id)
@@ -429,17 +430,17 @@ class Processor:
         if os.path.lexists(entry.source_path):
             rejection = reject_entry(entry.source_path, self.ws.rejected, (problem,), _now(),
                                      request_id=entry.id)
-        self._advance(entry, State.REJECTED, problem.english)
+        self._record_rejection(entry, Rejected(False, (problem,)))
         shutil.rmtree(self._work(entry.id), ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
                        problems=(problem,))
 
     def _vanished(self, entry: Entry) -> Outcome:
         """The sheet was removed from the inbox after the claim, before the pipeline took it."""
-        message = "the sheet was removed from the inbox before it could be taken"
-        self._advance(entry, State.REJECTED, message)
-        return Outcome(entry.source_path, entry.id, State.REJECTED,
-                       problems=(Problem("", "", "ไฟล์ถูกลบออกจาก inbox ก่อนระบบจะรับไป", message),))
+        problem = Problem("", "", "ไฟล์ถูกลบออกจาก inbox ก่อนระบบจะรับไป",
+                          "the sheet was removed from the inbox before it could be taken")
+        self._record_rejection(entry, Rejected(False, (problem,)))
+        return Outcome(entry.source_path, entry.id, State.REJECTED, problems=(problem,))
 
     def _validate(self, entry: Entry, work: Path) -> tuple[Problem, ...]:
         """Every problem of the sheet at once (``sheet.read_sheet``, which also checks that
@@ -583,7 +584,7 @@ class Processor:
             sheet_name=entry.source_name,
             attachments=tuple(work / "attachments" / n for n in request.attachments),
             signatures=tuple(bundle.SignatureRecord.from_dict(json.loads(
-                (work / _signature_file(role)).read_text(encoding="utf-8")))
+                (work / signature_file(role)).read_text(encoding="utf-8")))
                 for role in ("provider", "director")),
             received_at=entry.received_at,
             archived_at=_now(),
@@ -595,7 +596,8 @@ class Processor:
         shutil.rmtree(work, ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.ARCHIVED, bundle=folder)
 
-    def _reject(self, entry: Entry, problems: tuple[Problem, ...]) -> Outcome:
+    def _reject(self, entry: Entry, problems: tuple[Problem, ...], *,
+                by_director: bool = False) -> Outcome:
         """Give the clerk's files back: a sheet (and any attachments) the pipeline took go to
         inbox/rejected/ beside the report. Copies first, then the journal, then the work
         folder goes: a crash anywhere in between repeats the rejection, never loses it."""
@@ -607,11 +609,27 @@ class Processor:
         if entry.taken and taken.is_dir():
             for attachment in sorted(taken.iterdir()):
                 fsutil.copy_unique(attachment, self.ws.rejected, attachment.name)
-        self._advance(entry, State.REJECTED, "; ".join(p.english for p in problems))
+        self._record_rejection(entry, Rejected(by_director, problems, self._said(entry, held)))
         (self.ws.pending / f"{entry.id}.pdf").unlink(missing_ok=True)
         shutil.rmtree(self._work(entry.id), ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
                        problems=problems)
+
+    def _said(self, entry: Entry, held: Path) -> dict[str, str]:
+        """What the request says, for the index and the reports: from the validated request
+        when there is one (a refusal by the director), else from the sheet's cells."""
+        request = workfolder.read_request(self._work(entry.id))
+        if request is None:
+            return sheet.summary(held) if held.is_file() else {}
+        return {"title": request.title, "work_group": request.work_group,
+                "category": request.category,
+                "request_date": thai.short_date(request.request_date),
+                "provider_name": request.provider.name, "approver_name": request.approver.name}
+
+    def _record_rejection(self, entry: Entry, rejected: Rejected) -> None:
+        self.journal.reject(entry.id, _now(), rejected)
+        log.info("%s %s %s: %s", entry.id, State.REJECTED, entry.source_name,
+                 "; ".join(p.english for p in rejected.problems))
 
     def _advance(self, entry: Entry, state: State, message: str = "") -> State:
         self.journal.advance(entry.id, state, _now(), message)

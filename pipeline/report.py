@@ -51,7 +51,6 @@ DIRECTOR_DAYS = 3  # days a request may wait for the director before it counts a
 PUBLISH_DAYS = 7  # days an approved item may wait to go on the website
 DIRECTOR_WAIT = "รอผู้อนุมัติลงนาม"
 UPLOAD_WAIT = "รอนำขึ้นเผยแพร่"
-_CELL_NOTE = re.compile(r"\s*\(ช่อง [^)]*\)$")  # "(ช่อง คำขอ!B8)" at the end of a reason
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -252,8 +251,8 @@ def _problems(not_passed: Sequence[Row], waiting: Sequence[Waiting],
     found = []
     reasons: dict[str, list[str]] = {}
     for row in not_passed:
-        for reason in (row.note or "ไม่ระบุเหตุผล").split("; "):
-            reasons.setdefault(_CELL_NOTE.sub("", reason).strip(), []).append(row.request_id)
+        for reason in row.reasons or ("ไม่ระบุเหตุผล",):  # as recorded: never split text
+            reasons.setdefault(reason.strip(), []).append(row.request_id)
     for reason, ids in reasons.items():
         found.append(f"ไม่ผ่าน {thai.thai_digits(len(ids))} เรื่อง เพราะ {reason} "
                      f"({', '.join(dict.fromkeys(ids))})")

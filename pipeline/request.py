@@ -3,6 +3,7 @@ and the fields of the request sheet it is read from."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -94,10 +95,41 @@ class Problem:
         return self.thai if not self.cell or self.cell in self.thai else (
             f"{self.thai} (ช่อง {self.cell})")
 
+    def plain_thai(self) -> str:
+        """The Thai text without its cell reference: for readers other than the clerk (the
+        index's reasons, the monthly report), to whom ``(คำขอ!B8)`` means nothing."""
+        return " ".join(self.thai.replace(f"({self.cell})", "").split()) if self.cell \
+            else self.thai
+
     def english_line(self) -> str:
         cell = self.cell.rsplit("!", 1)[-1]
         return self.english if not cell or cell in self.english else (
             f"{self.english} (cell {self.cell})")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Why a request ended rejected, as the journal keeps it for the index and the reports
+    (structured: never re-read from the clerk's report or a log message). ``by_director``:
+    not approved by the director, with the reason as the one problem; otherwise returned to
+    the clerk for correction. ``values``: what the sheet said (title, work_group, category,
+    request_date, provider_name, approver_name), as far as it could be read."""
+
+    by_director: bool
+    problems: tuple[Problem, ...]
+    values: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"by_director": self.by_director,
+                           "problems": [asdict(p) for p in self.problems],
+                           "values": self.values}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Rejected:
+        data = json.loads(text)
+        return cls(bool(data["by_director"]),
+                   tuple(Problem(**p) for p in data["problems"]),
+                   {str(k): str(v) for k, v in data.get("values", {}).items()})
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline import fsutil, validate
+from pipeline import fsutil, guard, thai, validate
 from pipeline.config import Config, SheetRules
 from pipeline.request import FIELD_BY_NAME, FIELDS, Field, Problem, SheetResult
 
@@ -619,3 +619,42 @@ def annotate(path: Path, out: Path, problems: tuple[Problem, ...],
                     type(exc).__name__, exc)
         return False
     return True
+
+
+SUMMARY_FIELDS = ("title", "work_group", "category", "request_date", "provider_name",
+                  "approver_name")
+
+
+def summary(path: Path) -> dict[str, str]:
+    """A few cells of a sheet that failed validation, by their defined names, as text (a
+    date as the Thai short date): what the index and the reports show of a returned request.
+    Best effort: a sheet that cannot be read gives nothing; a link is never followed."""
+    try:
+        if guard.kind_of(path.lstat()) is not None:
+            return {}
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a damaged file fails anywhere inside openpyxl; best effort
+        log.debug("cannot read %s: %s", path, exc)
+        return {}
+    values: dict[str, str] = {}
+    try:
+        for name in SUMMARY_FIELDS:
+            defined = wb.defined_names.get(name)
+            for title, ref in defined.destinations if defined is not None else ():
+                if title in wb.sheetnames:
+                    values[name] = _summary_text(wb[title][ref.replace("$", "").split(":")[0]]
+                                                 .value)
+                    break
+    except Exception as exc:  # noqa: BLE001 - as above
+        log.debug("cannot read %s: %s", path, exc)
+    finally:
+        wb.close()
+    return values
+
+
+def _summary_text(value: object) -> str:
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return thai.short_date(value)
+    return thai.normalize_text("" if value is None else str(value))

@@ -13,7 +13,7 @@ from pipeline import bundle, demo, publish, sheet
 from pipeline.config import Config
 from pipeline.journal import Journal, State
 from pipeline.rejection import reject
-from pipeline.request import Problem, Request, to_dict
+from pipeline.request import Problem, Rejected, Request, to_dict
 
 FAKE_PDF = b"%PDF-1.4\n% not a real form\n"
 _counter = iter(range(1, 1_000_000))
@@ -84,7 +84,7 @@ def archived(config: Config, tmp: Path, req: Request, received: datetime,
 
 
 def returned(config: Config, tmp: Path, received: datetime, *, values: dict[str, object],
-             thai: str, english: str, refused: bool = False) -> str:
+             thai: str, english: str, refused: bool = False, cell: str = "") -> str:
     """A request whose sheet was returned (or, with ``refused``, that the director did not
     approve): the journal entry, and the report and kept sheet in inbox/rejected/."""
     name = f"{values.get('title') or 'ไม่มีหัวข้อ'}.xlsx"
@@ -93,10 +93,14 @@ def returned(config: Config, tmp: Path, received: datetime, *, values: dict[str,
     sheet.new_request(sheet_path, config)
     sheet.fill(sheet_path, values)
     when = received + timedelta(minutes=30 if refused else 0, seconds=5)
-    problem = Problem("", "", thai, english)
+    problem = Problem("", cell, thai, english)
     reject(sheet_path, name, config.workspace.rejected, (problem,), when,
            request_id=request_id, give_back=True)
-    _advance(config, request_id, State.REJECTED, when, english)
+    journal = Journal(config.workspace.journal_file, config.id_prefix)
+    try:  # as Processor records it
+        journal.reject(request_id, when, Rejected(refused, (problem,), sheet.summary(sheet_path)))
+    finally:
+        journal.close()
     return request_id
 
 

@@ -121,7 +121,7 @@ def test_the_workbook_is_frozen_filterable_linked_and_in_buddhist_era(demo_ws, t
 def test_returned_refused_and_waiting_requests_come_from_the_journal(demo_ws, tmp_path):
     back = returned(demo_ws, tmp_path, NOV, values={
         **demo.sample_values(date(2026, 11, 3)), "title": "ส่งกลับ", "work_group": "5"},
-        thai="หัวข้อ: ว่าง กรุณากรอก (ช่อง คำขอ!B8)", english="title (title): is empty")
+        cell="คำขอ!B8", thai="หัวข้อ: ว่าง กรุณากรอก", english="title (title): is empty")
     no = returned(demo_ws, tmp_path, NOV, values={
         **demo.sample_values(date(2026, 11, 3)), "title": "ไม่อนุมัติ"},
         thai=refused_problem("ข้อมูลไม่ครบ")[0], english=refused_problem("ข้อมูลไม่ครบ")[1],
@@ -136,6 +136,25 @@ def test_returned_refused_and_waiting_requests_come_from_the_journal(demo_ws, tm
     assert rows[no].closed_at == NOV + timedelta(minutes=30, seconds=5)
     assert rows[wait].status == Status.WAITING and rows[wait].title == "รออนุมัติ"
     assert rows[wait].work_group == demo_ws.work_groups[1]
+
+
+def test_a_returned_request_keeps_each_reason_whole_from_the_journal(processor, demo_ws, tmp_path):
+    """The reasons are recorded when the request is rejected, one per problem: a problem
+    whose text holds "; " stays one reason (the monthly report split it into ten), and the
+    index does not read them back from the clerk's report (removing it changes nothing)."""
+    path = _fill(tmp_path / "ผิด.xlsx", demo_ws, title="", category="ประเภทที่ไม่มี; จริง ๆ")
+    outcome = processor.process(path)
+    assert outcome.state == State.REJECTED
+    before = {r.request_id: r for r in index.gather(demo_ws.workspace)}[outcome.request_id]
+    assert before.status == Status.RETURNED
+    assert before.reasons == tuple(p.plain_thai() for p in outcome.problems)
+    assert len(before.reasons) == len(outcome.problems) >= 2
+    assert not any("!" in reason for reason in before.reasons)  # no cell reference in them
+    assert before.category == "ประเภทที่ไม่มี; จริง ๆ" and before.title == ""
+    for report in demo_ws.workspace.rejected.glob("*.error.txt"):
+        report.unlink()
+    after = {r.request_id: r for r in index.gather(demo_ws.workspace)}[outcome.request_id]
+    assert after == before
 
 
 def test_an_index_locked_by_another_program_loses_no_update(demo_ws, tmp_path, monkeypatch,

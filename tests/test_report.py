@@ -46,7 +46,7 @@ def _seed(cfg, tmp_path) -> Seeded:
                  thai=refused_problem("ข้อมูลไม่ครบ")[0],
                  english=refused_problem("ข้อมูลไม่ครบ")[1], refused=True)
     d = returned(cfg, tmp_path, at(11, 20), values={**values, "title": "", "work_group": "3"},
-                 thai="หัวข้อ: ว่าง กรุณากรอก (ช่อง คำขอ!B8)", english="title is empty")
+                 cell="คำขอ!B8", thai="หัวข้อ: ว่าง กรุณากรอก", english="title is empty")
     e = awaiting(cfg, request(cfg, "รอผู้อนุมัติ", work_group=1), at(11, 25))
     f = archived(cfg, tmp_path, request(cfg, "ธันวาคม"), at(12, 2))
     return Seeded(a, b, c, d, e, f, g, h)
