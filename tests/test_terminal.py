@@ -40,6 +40,31 @@ def test_only_the_dsa_warning_is_silenced(tmp_path: Path) -> None:
     assert "DSA" not in run.stderr
 
 
+def test_verify_of_attacked_files_prints_only_its_own_words(processor, tmp_path: Path) -> None:
+    """pyHanko logs a WARNING with a traceback for a signature whose digest fails; the
+    auditor's terminal gets the verdict, and the traceback goes to the log file."""
+    from pipeline import demo
+    from pipeline.journal import State
+
+    outcome = processor.process(processor.ws.root / demo.SAMPLE)
+    assert outcome.state == State.ARCHIVED, outcome.problems
+    signed = (outcome.bundle / f"{outcome.request_id}.pdf").read_bytes()
+    tampered = bytearray(signed)
+    tampered[len(signed) // 3] ^= 0x01  # inside both signatures' byte ranges
+    attacks = {"tampered.pdf": bytes(tampered),
+               "truncated.pdf": signed[: len(signed) // 2],
+               "appended.pdf": signed + b"\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n"}
+    for name, data in attacks.items():
+        (tmp_path / name).write_bytes(data)
+    run = subprocess.run([PIPELINE, "--workspace", processor.ws.root, "verify",
+                          *(tmp_path / name for name in attacks)],
+                         cwd=tmp_path, env=quiet_env(), capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert run.returncode in (1, 2), run.stdout
+    assert "TOTAL_FAILED" in run.stdout
+    assert run.stderr.splitlines() == ["verifying / กำลังตรวจสอบ"], run.stderr
+
+
 def test_a_missing_program_is_one_plain_line(processor, tmp_path: Path) -> None:
     """verify with poppler's pdftotext not on PATH: the one line saying what to install,
     exit 2, no traceback."""
