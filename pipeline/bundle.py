@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,8 +97,23 @@ def write_bundle(outbox: Path, content: BundleContent) -> Path:
     return final
 
 
+class ManifestError(ValueError):
+    """A bundle's manifest.json is not a manifest (not JSON, or not a JSON object); the
+    message names the bundle, in Thai and English."""
+
+
 def read_manifest(bundle: Path) -> dict:
-    return json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
+    """The bundle's manifest; ManifestError (a ValueError) when it is not JSON or not an
+    object."""
+    try:
+        data = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"{MANIFEST} ของ {bundle.name} เสียหาย / {bundle.name}: {MANIFEST} "
+                            f"is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{MANIFEST} ของ {bundle.name} เสียหาย / {bundle.name}: {MANIFEST} "
+                            f"is not a manifest (a JSON {type(data).__name__}, not an object)")
+    return data
 
 
 def is_bundle(path: Path) -> bool:
@@ -210,13 +226,31 @@ def _roll_forward(bundle: Path) -> None:
     fsutil.fsync_dir(bundle)
 
 
+_held: dict[tuple[int, int, int], int] = {}  # bundles held locked, per thread: how deep
+
+
 @contextmanager
-def _locked(bundle: Path) -> Iterator[None]:
-    """One update of a bundle at a time (a lock on the folder itself: nothing is added)."""
+def locked(bundle: Path) -> Iterator[None]:
+    """One update of a bundle at a time, across processes (a lock on the folder itself:
+    nothing is added). Re-entrant within a process, so that a caller can hold it over a
+    whole read-decide-write (``publish.record``) while the helpers it calls take it too
+    (per thread: another thread waits, as another process does)."""
     fd = os.open(bundle, os.O_RDONLY | os.O_DIRECTORY)
+    st = os.fstat(fd)
+    key = (threading.get_ident(), st.st_dev, st.st_ino)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        if key not in _held:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _held[key] = _held.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+            if not _held[key]:
+                del _held[key]
     finally:
-        os.close(fd)  # releases the lock
+        os.close(fd)  # releases the lock (when this descriptor took it)
+
+
+_locked = locked
 

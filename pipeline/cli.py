@@ -18,6 +18,7 @@ from pipeline import (
     demo,
     freshness,
     health,
+    inputs,
     logs,
     patches,
     sheet,
@@ -44,6 +45,13 @@ def _load(ctx: click.Context) -> config_mod.Config:
         raise click.ClickException(str(exc)) from None
     logs.configure(config.workspace.state)
     return config
+
+
+def _load_if_any(ctx: click.Context) -> config_mod.Config | None:
+    """The workspace's config when there is one (an auditor may verify anywhere)."""
+    if not (Path(ctx.obj["workspace"]) / config_mod.CONFIG_NAME).is_file():
+        return None
+    return _load(ctx)
 
 
 def _report(outcome: Outcome) -> None:
@@ -90,16 +98,36 @@ class _CannotRun(click.ClickException):
     exit_code = 2
 
 
+class _Refused(click.ClickException):
+    """Input that cannot be used (inputs.InputError): its one line, Thai then English."""
+
+
+class _Misused(_Refused):
+    """A value that is not of the kind the option asks for (a month that is no month)."""
+
+    exit_code = 2
+
+
 class _Commands(click.Group):
     """Every command: a program missing from the installation, or a third-party release
     the patches were not written for, ends it with that one line, wherever in the library
-    it was found."""
+    it was found; so does input refused by :mod:`pipeline.inputs`."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except (tools.MissingProgram, patches.UnsupportedVersion) as exc:
             raise _CannotRun(str(exc)) from None
+        except inputs.InputError as exc:
+            raise (_Misused if exc.usage else _Refused)(str(exc)) from None
+
+
+def _cannot_write(where: Path, exc: OSError) -> click.ClickException:
+    """A write that failed after the checks (a share gone read-only, a full disk): one line."""
+    return click.ClickException(
+        f"เขียนไฟล์ไม่ได้ / cannot write in {inputs.ascii_escaped(str(where))}: "
+        f"{exc.strerror or exc}" + (f" ({inputs.ascii_escaped(str(exc.filename))})"
+                                    if exc.filename else ""))
 
 
 @workspace_option
@@ -232,7 +260,7 @@ def status(ctx: click.Context) -> None:
 def _echo_safe(text: str) -> None:
     """A line with text from file names and sheets in it: no control character reaches the
     terminal (a newline in a name would forge a line, ESC would drive the terminal)."""
-    click.echo("\n".join(thai.terminal_safe(line) for line in text.split("\n")))
+    click.echo("\n".join(inputs.ascii_escaped(line) for line in text.split("\n")))
 
 
 @main.command()
@@ -285,8 +313,12 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
     The passphrase (or the token's PIN) comes from where pipeline.toml says; when it names
     none, or the PIN's variable is not set, it is asked for once, for the whole batch.
     """
-    config = _ask_for_secret(_load(ctx))
-    with Processor(config) as processor:
+    config = _load(ctx)
+    ids = tuple(inputs.request_id(i, config.id_prefix) for i in ids)
+    config = _ask_for_secret(config)
+    # one decision at a time: a second `approve` (or `reject`) waits, then finds the
+    # request decided and says so
+    with Processor(config) as processor, processor.deciding():
         finished = processor.finish_approved()  # approved by a run that was killed
         for outcome in finished:
             _report(outcome)
@@ -295,7 +327,8 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
         chosen = list(waiting) if everything else [i for i in ids if i not in done]
         unknown = [i for i in chosen if i not in waiting]
         if unknown:
-            raise click.ClickException(f"not waiting for the director: {', '.join(unknown)} "
+            raise click.ClickException(f"ไม่มีคำขอนี้รอผู้อนุมัติ / not waiting for the "
+                                       f"director: {', '.join(unknown)} "
                                        f"(see `pipeline pending`)")
         if not chosen and not finished:
             raise click.UsageError("name the requests to approve, or use --all")
@@ -322,11 +355,13 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
 def reject(ctx: click.Context, request_id: str, reason: str) -> None:
     """Do not approve a waiting request: the provider gets it back with the reason."""
     config = _load(ctx)
-    with Processor(config) as processor:
+    request_id = inputs.request_id(request_id, config.id_prefix)
+    reason = inputs.reason(reason)
+    with Processor(config) as processor, processor.deciding():
         try:
             outcome = processor.refuse(request_id, reason)
         except LookupError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(f"ไม่มีคำขอนี้รอผู้อนุมัติ / {exc}") from None
         processor.rebuild_index()
     assert outcome.rejection is not None  # refuse() always writes the report
     click.echo(f"{request_id} returned to the provider: {outcome.rejection.report}")
@@ -394,17 +429,20 @@ def verify_cmd(ctx: click.Context, paths: tuple[Path, ...], roots: tuple[Path, .
             roots = roots or kit.roots
         else:
             trust = verify.Trust((), (), online)
+        config = _load(ctx) if not roots else _load_if_any(ctx)
         if not roots:
-            roots = _load(ctx).trust_roots
+            assert config is not None
+            roots = config.trust_roots
+        max_mb = config.verify_max_mb if config is not None else verify.DEFAULT_MAX_MB
         trust = verify.Trust(tuple(roots), trust.crls + tuple(verify.read_crl(c) for c in crls),
-                             online)
+                             online, max_mb * config_mod.MB)
         items = verify.expand(paths)
         tools.path(tools.PDFTOTEXT)  # before the progress bar: a missing poppler, said alone
         with click.progressbar(length=len(items), label="verifying / กำลังตรวจสอบ",
                                file=sys.stderr) as bar:
             reports = verify.verify_all(items, trust, workers=workers, progress=bar.update)
     except verify.VerificationError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {inputs.ascii_escaped(str(exc))}", err=True)
         sys.exit(verify.EXIT_UNREADABLE)
     if html_file is not None:
         html_file.write_text(verify.to_html(reports, trust), encoding="utf-8")
@@ -425,8 +463,10 @@ def verify_cmd(ctx: click.Context, paths: tuple[Path, ...], roots: tuple[Path, .
 def trust_kit_cmd(ctx: click.Context, directory: Path) -> None:
     """Export the trust roots, the TSA certificate, current CRLs and the instructions, so
     an auditor elsewhere verifies with `pipeline verify --trust-kit DIRECTORY`."""
+    config = _load(ctx)
+    inputs.output_folder(directory, config.workspace)
     try:
-        kit = trustkit.write(_load(ctx), directory)
+        kit = trustkit.write(config, directory)
     except verify.VerificationError as exc:
         raise click.ClickException(str(exc)) from None
     for line in kit.left_out:
@@ -491,14 +531,21 @@ def published(ctx: click.Context, request_id: str, url: str, when: str | None,
               sign: bool | None) -> None:
     """Record that the webmaster put an approved request on the website."""
     config = _load(ctx)
+    day = _date_option(when, "--date")
     try:
-        done = publish_mod.record(config, request_id, url, _date_option(when, "--date"),
-                                  sign=sign)
+        done = publish_mod.record(config, request_id, url, day, sign=sign)
     except (publish_mod.PublishError, config_mod.ConfigError, signing.SigningError) as exc:
         freshness.ensure_current(config.workspace)  # an earlier run killed before it
         raise click.ClickException(str(exc)) from None
+    request_id = request_id.strip()
+    if done.already_recorded:
+        click.echo(f"บันทึกไว้แล้ว / already recorded: {request_id} published "
+                   f"{thai.short_date(done.published_on)} at {done.url}")
+        freshness.ensure_current(config.workspace)  # an earlier run killed before it
+        return
     click.echo(f"{request_id} published {thai.short_date(done.published_on)} at {done.url}"
-               + (f"; signed by {done.signature.signer}" if done.signature else ""))
+               + (f"; signed by {done.signature.signer}" if done.signature else "")
+               + (f" (แก้ไขจาก / corrects {done.corrects})" if done.corrects else ""))
     result = index_mod.refresh(config.workspace)
     if not result.written:
         click.echo(f"the index is stale ({result.problem}); it is written at the next update",
@@ -514,7 +561,12 @@ def collect(ctx: click.Context, directory: Path, since: str | None) -> None:
     """Copy the approved, not yet published requests into DIRECTORY for upload, with
     ASCII file names. Exit 1 when a bundle was skipped because it is damaged."""
     config = _load(ctx)
-    found = publish_mod.collect(config, directory, _date_option(since, "--since"))
+    day = _date_option(since, "--since")
+    inputs.output_folder(directory, config.workspace)
+    try:
+        found = publish_mod.collect(config, directory, day)
+    except OSError as exc:
+        raise _cannot_write(directory, exc) from None
     for item in found:
         if item.problem:
             click.echo(f"{item.request_id}  SKIPPED: {item.problem}", err=True)
@@ -539,16 +591,23 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
     """Write the monthly (or fiscal-year) publication report, .xlsx and .pdf."""
     if (month is None) == (fiscal_year is None):
         raise click.UsageError("give either --month or --fiscal-year")
+    # the period first: a typo (9569) is refused before anything is read or written
+    period = (report_mod.month(month) if month is not None
+              else report_mod.fiscal_year(cast(str, fiscal_year)))  # one: checked above
     config = _load(ctx)
+    if out is not None:
+        inputs.output_folder(out, config.workspace,
+                             allowed=(config.workspace.outbox / report_mod.REPORTS_DIR,))
     try:
-        period = (report_mod.month(month) if month is not None
-                  else report_mod.fiscal_year(cast(str, fiscal_year)))  # one: checked above
         with Converter(timeout=config.office_timeout) as converter:
             written = report_mod.write_reports(config, period, converter, out_dir=out,
                                                work_group=work_group, sign=sign)
     except (report_mod.ReportError, config_mod.ConfigError, signing.SigningError,
             ConversionError) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise _cannot_write(out or config.workspace.outbox / report_mod.REPORTS_DIR,
+                            exc) from None
     for item in written:
         click.echo(f"{item.scope}: {item.pdf}  {item.xlsx.name}"
                    + ("  (signed)" if item.signature else ""))

@@ -217,12 +217,21 @@ class Config:
     signing: SigningPolicy = SigningPolicy()
     # the webmaster's key, when the webmaster signs the third block on publication
     publisher_key: KeySource | TokenSource | None = None
+    # [verify] max_mb: the largest PDF (or manifest) `pipeline verify` reads
+    verify_max_mb: int = 100
 
 
 def _non_negative_int(ws: Workspace, table: dict, key: str, default: int) -> int:
     value = table.get(key.rsplit(".", 1)[-1], default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"{ws.config_file}: {key} must be a whole number, 0 or more")
+    return value
+
+
+def _positive_int(ws: Workspace, table: dict, key: str, default: int) -> int:
+    value = table.get(key.rsplit(".", 1)[-1], default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{ws.config_file}: {key} must be a whole number, 1 or more")
     return value
 
 
@@ -403,4 +412,5 @@ def _parse(ws: Workspace, data: dict) -> Config:
         signing=signing_policy(signing),
         publisher_key=(key_source(publisher, "publisher")
                        if "pkcs12" in publisher or "pkcs11_module" in publisher else None),
+        verify_max_mb=_positive_int(ws, section("verify"), "verify.max_mb", 100),
     )

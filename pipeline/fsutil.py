@@ -126,17 +126,52 @@ def _copy_fd(fd: int, dst: Path) -> None:
     tmp.replace(dst)
 
 
+def _read_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (/proc, since
+    4.7); else set and restored at once (at import, before any thread is started)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+UMASK = _read_umask()
+
+
+def file_mode() -> int:
+    """The mode a new file gets from ``open()``: 0666 less the umask (0644 under umask 022),
+    so that readers on a share (the webmaster, an auditor) can open what is written."""
+    return 0o666 & ~UMASK
+
+
+def temp_beside(target: Path) -> Path:
+    """A new empty file beside ``target`` (hidden, ``.part``) with the mode ``open()`` would
+    give it: ``mkstemp``'s 0600 would end up on the target when it is renamed over it."""
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        os.fchmod(fd, file_mode())
+    finally:
+        os.close(fd)
+    return Path(name)
+
+
 def write_via(target: Path, write: Callable[[Path], None]) -> None:
     """Have ``write`` make a temporary file beside ``target``, then rename it into place: for
     libraries that save to a path themselves (openpyxl, python-docx). A reader sees the old
-    file or the whole new one; a failed ``write`` leaves nothing behind."""
+    file or the whole new one; a failed ``write`` leaves nothing behind. The file gets the
+    mode the umask gives new files (file_mode)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(fd)
-    partial = Path(name)
+    partial = temp_beside(target)
     try:
         write(partial)
         with partial.open("rb") as f:
+            os.fchmod(f.fileno(), file_mode())  # a library that made the file anew
             os.fsync(f.fileno())
         os.replace(partial, target)
     finally:

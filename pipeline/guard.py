@@ -143,3 +143,42 @@ def _own_parts(folder: Path, root: Path) -> Iterator[Path]:
     for name in relative.parts:
         current = current / name
         yield current
+
+
+class TooLarge(Exception):
+    """A file is larger than what the reader takes; ``size`` is what it is (or more)."""
+
+    def __init__(self, path: Path, size: int, limit: int) -> None:
+        super().__init__(f"{path} is larger than {limit:,} bytes ({size:,})")
+        self.path = path
+        self.size = size
+        self.limit = limit
+
+
+def read_file(path: Path, limit: int, *, head: bytes = b"") -> bytes:
+    """The content of ``path``, a regular file (followed if a link: an auditor names files
+    where they are), read only if it holds at most ``limit`` bytes, and only past ``head``
+    if it starts with those bytes (else ValueError, after reading ``len(head)`` bytes). A
+    FIFO, device, socket or folder raises NotAFile before anything is read: ``/dev/zero``
+    is never read until memory runs out. Memory: at most ``limit`` bytes, even if the file
+    grows while it is read. OSError as ``open`` raises it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        kind = kind_of(st)
+        if kind is not None and kind is not HARDLINK:  # another name is fine for reading
+            raise NotAFile(path, kind)
+        start = os.read(fd, len(head)) if head else b""
+        if start != head:
+            raise ValueError(f"{path} does not start with {head!r}")
+        if st.st_size > limit:
+            raise TooLarge(path, st.st_size, limit)
+        chunks, total = [start], len(start)
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - total) or 1):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise TooLarge(path, total, limit)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

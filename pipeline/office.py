@@ -28,7 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace, TracebackType
 from typing import Any
 
-from pipeline import tools
+from pipeline import fsutil, tools
 
 ATTEMPTS = 2  # a conversion is tried on at most this many soffice processes
 POLL_INTERVAL = 0.05  # seconds between connection attempts while soffice starts
@@ -288,10 +288,7 @@ class Converter:
         with self._lock:
             if not self._release.alive:
                 raise ValueError("convert() on a closed Converter")
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                        suffix=".part")
-            os.close(fd)
-            partial = Path(name)
+            partial = fsutil.temp_beside(target)  # the mode open() gives, not 0600
             try:
                 self._convert_with_retries(source, partial)
                 os.replace(partial, target)

@@ -7,6 +7,7 @@ gives the same result, and ``resume`` finishes whatever a crash interrupted.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -14,6 +15,8 @@ import shutil
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +28,7 @@ from pipeline import (
     fsutil,
     guard,
     index,
+    inputs,
     render,
     sheet,
     signing,
@@ -53,6 +57,7 @@ from pipeline.workfolder import (
 
 log = logging.getLogger(__name__)
 
+DECISION_LOCK = "decision.lock"  # in .pipeline/: one director's decision at a time
 EVIDENCE_LIFETIME = 3600.0  # seconds before revocation data is gathered again
 RETRY_MAX = 1800  # seconds: the longest wait between retries ([watch] retry_first: the first)
 
@@ -364,6 +369,21 @@ class Processor:
         after a crash finishes them, without the watcher and without signing again."""
         return [self.run(entry.id) for entry in self.journal.in_state(State.SIGNED)]
 
+    @contextmanager
+    def deciding(self) -> Iterator[None]:
+        """Hold the workspace's decision lock (``.pipeline/decision.lock``): a second
+        ``approve`` or ``reject`` of the same requests waits, then finds them decided,
+        instead of racing for the same work folder. Callers hold it around reading
+        :meth:`pending` and calling :meth:`approve` or :meth:`refuse`."""
+        self.ws.state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.ws.state / DECISION_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                     0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
     def approve(self, request_id: str) -> Outcome:
         """The director signs a waiting request; it is archived as a bundle."""
         entry = self._awaiting(request_id)
@@ -379,7 +399,9 @@ class Processor:
         return self.run(request_id)
 
     def refuse(self, request_id: str, reason: str) -> Outcome:
-        """The director does not approve: the provider gets the sheet back with the reason."""
+        """The director does not approve: the provider gets the sheet back with the reason
+        (not empty, bounded: inputs.reason, checked before anything is written)."""
+        reason = inputs.reason(reason)
         entry = self._awaiting(request_id)
         problem = Problem("", "", f"ผู้อนุมัติไม่อนุมัติ เหตุผล: {reason}",
                           f"the director did not approve it; reason: {reason}")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline import bundle, evidence, fsutil, scratch, signing, thai
+from pipeline import bundle, evidence, fsutil, inputs, scratch, signing, thai
 from pipeline.config import Config
 from pipeline.request import Person, from_dict
 
@@ -46,6 +46,8 @@ class Publication:
     recorded_by: str  # the webmaster, as configured
     signature: bundle.SignatureRecord | None = None  # the webmaster's signature, if made now
     previous_pdf: FileStamp | None = None  # the signed PDF before that signature
+    corrects: str | None = None  # a correction: the URL recorded before, which this replaces
+    already_recorded: bool = False  # not an event: what ``record`` found recorded already
 
     def to_event(self) -> dict:
         return {
@@ -57,6 +59,8 @@ class Publication:
             "signature": self.signature.to_dict() if self.signature else None,
             "previous_pdf": ({"sha256": self.previous_pdf.sha256, "size": self.previous_pdf.size}
                              if self.previous_pdf else None),
+            "correction": self.corrects is not None,
+            "corrects": self.corrects,
         }
 
     @classmethod
@@ -70,6 +74,7 @@ class Publication:
             signature=(bundle.SignatureRecord.from_dict(event["signature"])
                        if event.get("signature") else None),
             previous_pdf=FileStamp(previous["sha256"], previous["size"]) if previous else None,
+            corrects=event.get("corrects") if event.get("correction") else None,
         )
 
 
@@ -80,12 +85,12 @@ def publications(manifest: dict) -> list[Publication]:
 
 
 def check_url(url: str) -> str:
-    """The URL as recorded: an absolute http(s) address (what the index makes a link of)."""
-    url = url.strip()
-    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", url, re.IGNORECASE):
-        raise PublishError(f"{url!r} is not a web address: give the full http:// or https:// "
-                           f"address of the published page")
-    return url
+    """The URL as recorded: an absolute http(s) address (what the index makes a link of),
+    without control characters (inputs.url)."""
+    try:
+        return inputs.url(url)
+    except inputs.InputError as exc:
+        raise PublishError(str(exc)) from None
 
 
 def record(
@@ -101,14 +106,37 @@ def record(
     today). ``sign`` (default: when the webmaster has a key in the config) signs the form's
     third block with the webmaster's key; the first two signatures stay valid."""
     now = now or datetime.now(UTC)
-    folder = config.workspace.outbox / request_id
-    if not bundle.is_bundle(folder):
-        raise PublishError(f"no approved request {request_id} in {config.workspace.outbox} "
-                           f"(only archived, signed requests can be published)")
+    url = check_url(url)  # everything typed is checked before the bundle is touched
+    try:
+        folder = inputs.bundle_folder(request_id, config.workspace, config.id_prefix)
+    except inputs.InputError as exc:
+        raise PublishError(str(exc)) from None
+    # The whole read-decide-write under the bundle's lock: two `published` at once (with
+    # or without --sign) record one event, the other finds it recorded.
+    with bundle.locked(folder):
+        return _record(config, folder, url, published_on, sign, now)
+
+
+def _record(config: Config, folder: Path, url: str, published_on: date | None,
+            sign: bool | None, now: datetime) -> Publication:
+    request_id = folder.name
     bundle.recover(folder)
-    manifest = bundle.read_manifest(folder)
-    url = check_url(url)
+    try:
+        manifest = bundle.read_manifest(folder)
+        pdf_name = manifest["signed_pdf"]
+        expected = manifest["files"][pdf_name]["sha256"]
+        earlier = publications(manifest)
+    except bundle.ManifestError as exc:
+        raise PublishError(str(exc)) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PublishError(f"manifest.json ของ {request_id} เสียหาย / {request_id}: "
+                           f"manifest.json is not a complete manifest "
+                           f"({type(exc).__name__}: {exc})") from None
     today = now.astimezone(thai.BANGKOK).date()
+    latest = earlier[-1] if earlier else None
+    if latest is not None and latest.url == url and published_on in (None,
+                                                                     latest.published_on):
+        return replace(latest, already_recorded=True)  # the same command again: nothing new
     published_on = published_on or today
     approved = _approved_on(manifest)
     if published_on > today:
@@ -118,9 +146,8 @@ def record(
         raise PublishError(f"the publication date {thai.short_date(published_on)} is before "
                            f"the approval ({thai.short_date(approved)}): nothing may go on the "
                            f"website before the director signs")
-    pdf_name = manifest["signed_pdf"]
+    corrects = latest.url if latest is not None else None
     pdf = folder / pdf_name
-    expected = manifest["files"][pdf_name]["sha256"]
     if fsutil.sha256_file(pdf) != expected:
         raise PublishError(f"{request_id}: the signed PDF no longer matches manifest.json; "
                            f"check it with `pipeline verify {folder}` before publishing")
@@ -136,7 +163,7 @@ def record(
 
     publisher = config.publisher
     if not sign:
-        publication = Publication(url, published_on, now, publisher.name)
+        publication = Publication(url, published_on, now, publisher.name, corrects=corrects)
         bundle.append_event(folder, publication.to_event(), status=EVENT_PUBLISHED)
         return publication
 
@@ -151,7 +178,7 @@ def record(
         signature = bundle.SignatureRecord(info.role, info.signer, info.cert_sha256,
                                          info.signed_at)
         publication = Publication(url, published_on, now, publisher.name, signature,
-                                  FileStamp(expected, pdf.stat().st_size))
+                                  FileStamp(expected, pdf.stat().st_size), corrects=corrects)
         try:
             bundle.append_event(folder, publication.to_event(), status=EVENT_PUBLISHED,
                                 signature=signature, replace={pdf_name: signed},
@@ -216,10 +243,14 @@ def collect(config: Config, dest: Path, since: date | None = None) -> list[Colle
         bundle.recover(folder)
         try:
             manifest = bundle.read_manifest(folder)
-        except (OSError, ValueError) as exc:
-            found.append(Collected(folder.name, None, problem=f"manifest.json unreadable: {exc}"))
+            if publications(manifest) or manifest.get("status") != "approved":
+                continue
+        except bundle.ManifestError as exc:
+            found.append(Collected(folder.name, None, problem=str(exc)))
             continue
-        if publications(manifest) or manifest.get("status") != "approved":
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            found.append(Collected(folder.name, None, problem=f"manifest.json unreadable: "
+                                                              f"{type(exc).__name__}: {exc}"))
             continue
         approved = _approved_on(manifest)
         if since is not None and (approved is None or approved < since):

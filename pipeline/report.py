@@ -34,7 +34,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline import evidence, fsutil, index, render, scratch, signing, thai, workspace
+from pipeline import evidence, fsutil, index, inputs, render, scratch, signing, thai, workspace
 from pipeline.config import Config
 from pipeline.index import Row, Status
 from pipeline.office import Converter
@@ -56,6 +56,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class ReportError(Exception):
     """The report cannot be made as asked; the message says why."""
+
+
+class BadPeriod(ReportError, inputs.InputError):
+    """The month or fiscal year typed is not one (or out of range in both eras)."""
 
 
 # -- periods -----------------------------------------------------------------------------------
@@ -81,19 +85,17 @@ class Period:
 
 
 def month(text: str) -> Period:
-    """``2569-11`` (Buddhist Era) or ``2026-11`` (Gregorian); also ``11/2569``."""
-    value = thai.arabic_digits(text.strip())
-    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})", value) or None
-    if m:
-        year, mon = int(m[1]), int(m[2])
-    elif m := re.fullmatch(r"(\d{1,2})[-/.](\d{4})", value):
-        year, mon = int(m[2]), int(m[1])
-    else:
-        raise ReportError(f"{text!r} is not a month: write it as 2569-11 (Buddhist Era) or "
-                          f"2026-11")
-    if not 1 <= mon <= 12:
-        raise ReportError(f"{text!r}: there is no month {mon}")
-    year = year - thai.BE_OFFSET if year >= 2400 else year
+    """``2569-11`` (Buddhist Era) or ``2026-11`` (Gregorian); also ``11/2569``. A year out of
+    range in both eras (inputs.year) is refused."""
+    try:
+        year, mon = inputs.month(text)
+    except inputs.InputError as exc:
+        raise BadPeriod(str(exc), usage=exc.usage) from None
+    return _month(year, mon)
+
+
+def _month(year: int, mon: int) -> Period:
+    """The month ``mon`` of the Gregorian ``year``."""
     start = date(year, mon, 1)
     end = date(year + (mon == 12), mon % 12 + 1, 1)
     be = thai.be_year(start)
@@ -103,12 +105,12 @@ def month(text: str) -> Period:
 
 def fiscal_year(text: str | int) -> Period:
     """ปีงบประมาณ: 1 October to 30 September, named by the Buddhist-Era year it ends in
-    (``2569``: 1 Oct 2025 to 30 Sep 2026). A Gregorian year is taken as the year it ends in."""
-    value = thai.arabic_digits(str(text).strip())
-    if not re.fullmatch(r"\d{4}", value):
-        raise ReportError(f"{text!r} is not a fiscal year: write it as 2569")
-    year = int(value)
-    end_year = year - thai.BE_OFFSET if year >= 2400 else year
+    (``2569``: 1 Oct 2025 to 30 Sep 2026). A Gregorian year is taken as the year it ends in;
+    a year out of range in both eras (inputs.year) is refused."""
+    try:
+        end_year = inputs.year(text)
+    except inputs.InputError as exc:
+        raise BadPeriod(str(exc), usage=exc.usage) from None
     start, end = date(end_year - 1, 10, 1), date(end_year, 10, 1)
     be = end_year + thai.BE_OFFSET
     label = (f"ปีงบประมาณ {thai.thai_digits(be)} ({thai.long_date(start)} ถึง "
@@ -117,9 +119,10 @@ def fiscal_year(text: str | int) -> Period:
 
 
 def months_of(period: Period) -> list[Period]:
+    """The months of a period, from its Gregorian dates (never re-read as typed years)."""
     found, day = [], period.start
     while day < period.end:
-        found.append(month(f"{day.year}-{day.month:02d}"))
+        found.append(_month(day.year, day.month))
         day = found[-1].end
     return found
 

@@ -38,9 +38,6 @@ _ODD_SPACE = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _LINE_BREAK = re.compile("\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 # Other control characters print as nothing or as boxes, and XML cannot carry most of them.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
-# What a terminal must not receive from a file name, a PDF or a sheet: escape sequences would
-# drive it, a newline would forge a line of output.
-_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f]")
 _SARA_E_TWICE = re.compile("\u0e40\u0e40")  # sara ae typed as two sara e
 _TONE_MARKS = "\u0e48\u0e49\u0e4a\u0e4b"
 # sara am typed as nikhahit + sara aa, possibly with the tone mark typed in between
@@ -79,11 +76,6 @@ def short_date(d: date, *, digits: bool = False) -> str:
     """``25 พ.ย. 2569``: the compact form used in tables and the index."""
     text = f"{d.day} {MONTHS_ABBR[d.month - 1]} {be_year(d)}"
     return thai_digits(text) if digits else text
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with every control character (newline and ESC included) shown as U+FFFD."""
-    return _TERMINAL_UNSAFE.sub("\uFFFD", text)
 
 
 def long_datetime(moment: datetime, *, digits: bool = True) -> str:

@@ -30,7 +30,7 @@ from typing import TypedDict
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
-from pyhanko.keys import load_certs_from_pemder
+from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
 from pyhanko.sign.validation.ades import (
@@ -56,7 +56,8 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
-from pipeline import bundle, freshness, index, logs, patches, printed, thai
+from pipeline import bundle, freshness, guard, index, inputs, logs, patches, printed, thai
+from pipeline.config import MB
 from pipeline.patches import integrity
 from pipeline.signing import ROLE_TITLES
 
@@ -89,6 +90,8 @@ class Indication(StrEnum):
 
 
 EXIT_UNREADABLE = 2
+DEFAULT_MAX_MB = 100  # [verify] max_mb: the largest PDF read (a signed form is ~1 MB)
+MAX_CERT_BYTES = 50 * MB  # a trust root or a CRL given on the command line
 
 
 def worst(indications: Iterable[Indication]) -> Indication:
@@ -103,6 +106,7 @@ class Trust:
     roots: tuple[Path, ...]
     crls: tuple[bytes, ...] = ()
     online: bool = False
+    max_bytes: int = DEFAULT_MAX_MB * MB  # a PDF (or manifest) larger is not read
 
 
 @dataclass(frozen=True)
@@ -212,12 +216,7 @@ def verify_pdf(pdf: Path, trust_roots: Sequence[Path], crls: Sequence[bytes] = (
 def _verify_pdf(pdf: Path, trust: Trust) -> tuple[list[SignatureStatus], printed.PrintedText]:
     """The signatures' statuses, and what the PDF shows (read once, for the bundle too)."""
     spec = _spec(trust)
-    try:
-        data = pdf.read_bytes()
-    except OSError as exc:
-        raise VerificationError(f"cannot read {pdf}: {exc.strerror}") from None
-    if not data.startswith(b"%PDF"):
-        raise VerificationError(f"{pdf} is not a PDF (it does not start with %PDF)")
+    data = read_input(pdf, trust.max_bytes, head=b"%PDF-", what="PDF")
     try:
         reader = PdfFileReader(BytesIO(data))
         if reader.encrypted:
@@ -482,15 +481,35 @@ def _spec(trust: Trust) -> PdfSignatureValidationSpec:
 
 
 @functools.cache
+def read_input(path: Path, limit: int, *, head: bytes = b"", what: str = "file") -> bytes:
+    """What an auditor names, read within bounds (guard.read_file): a regular file of at most
+    ``limit`` bytes starting with ``head``; else VerificationError, one line, Thai then
+    English, before more than ``len(head)`` bytes are read."""
+    try:
+        return guard.read_file(path, limit, head=head)
+    except guard.NotAFile as exc:
+        raise VerificationError(f"ไม่ใช่ไฟล์ ({exc.kind.thai}) / {path} is {exc.kind.english}, "
+                                f"not a {what} file") from None
+    except guard.TooLarge as exc:
+        raise VerificationError(
+            f"ไฟล์ใหญ่เกิน {limit // MB:,} MB / {path} is larger than {limit // MB:,} MB "
+            f"({exc.size / MB:,.0f} MB or more): not read (raise [verify] max_mb in "
+            f"pipeline.toml to read it)") from None
+    except ValueError:
+        raise VerificationError(f"ไม่ใช่ไฟล์ {what} / {path} is not a {what} (it does not start "
+                                f"with {head.decode('ascii', 'replace')})") from None
+    except OSError as exc:
+        raise VerificationError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def load_roots(paths: tuple[Path, ...]) -> tuple[asn1_x509.Certificate, ...]:
     """The certificates in ``paths`` (PEM, several each, or DER); a file without one is an
     error, not a root fewer (a private key passed as a root, say)."""
     roots: list[asn1_x509.Certificate] = []
     for path in paths:
+        data = read_input(path, MAX_CERT_BYTES, what="certificate")
         try:
-            found = tuple(load_certs_from_pemder([str(path)]))
-        except OSError as exc:
-            raise VerificationError(f"cannot read trust root {path}: {exc.strerror}") from None
+            found = tuple(load_certs_from_pemder_data(data))
         except ValueError as exc:
             raise VerificationError(f"trust root {path} is not a PEM or DER certificate: "
                                     f"{exc}") from None
@@ -507,10 +526,7 @@ def _crls(crls: tuple[bytes, ...]) -> tuple[asn1_crl.CertificateList, ...]:
 
 def read_crl(path: Path) -> bytes:
     """A CRL file (PEM or DER) as DER, checked to parse."""
-    try:
-        return crl_der(path.read_bytes(), str(path))
-    except OSError as exc:
-        raise VerificationError(f"cannot read CRL {path}: {exc.strerror}") from None
+    return crl_der(read_input(path, MAX_CERT_BYTES, what="CRL"), str(path))
 
 
 def crl_der(data: bytes, where: str) -> bytes:
@@ -590,10 +606,13 @@ def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[
     bundle.recover(path)
     problems = list(bundle.check_bundle(path))
     try:
-        raw = (path / bundle.MANIFEST).read_bytes()  # read once: hashed as parsed
+        # read once (hashed as parsed), within bounds
+        raw = read_input(path / bundle.MANIFEST, trust.max_bytes, what="manifest")
         written = (path / bundle.MANIFEST).stat().st_mtime
         manifest = json.loads(raw)
         pdf = path / manifest["signed_pdf"]
+    except VerificationError as exc:
+        return Report(path, (), tuple(problems), True, error=str(exc))
     except (OSError, ValueError, KeyError, TypeError):
         return Report(path, (), tuple(problems), True)
     if not pdf.is_file():
@@ -746,9 +765,11 @@ def _when(moment: datetime | None) -> str:
 
 
 def to_text(reports: Sequence[Report]) -> Iterator[str]:
-    """A table per item for the terminal, without the control characters a PDF's names or
-    a file name could carry (escape sequences would drive the auditor's terminal)."""
-    return (thai.terminal_safe(line) for line in _text_lines(reports))
+    """A table per item for the terminal, with the control characters a PDF's names or a
+    file name could carry written as ``\\xNN`` (escape sequences would drive the auditor's
+    terminal, a newline in a file name would split its line): one item's line stays one
+    line, and the name can still be found."""
+    return (inputs.ascii_escaped(line) for line in _text_lines(reports))
 
 
 def _text_lines(reports: Sequence[Report]) -> Iterator[str]:
