@@ -90,6 +90,10 @@ class Outcome:
     repeated: bool = False  # held again for the reason it was held for last time
 
 
+def _entries(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
 def retry_delay(first: float, attempts: int) -> float:
     """Seconds before the next try after ``attempts`` failed ones: ``first``, doubling, at
     most RETRY_MAX."""
@@ -216,12 +220,18 @@ class Processor:
                 and not (due_only and e.retry_at is not None and e.retry_at > now)]
 
     def clear_leftovers(self) -> None:
-        """Remove work folders that a crash left behind after their request was done."""
-        if self.ws.work.is_dir():
-            for folder in self.ws.work.iterdir():
-                entry = self.journal.get(folder.name)
-                if entry is not None and entry.state in FINAL_STATES:
-                    shutil.rmtree(folder, ignore_errors=True)
+        """Remove what a crash left behind after a request was done: its work folder, and
+        its form in pending/ (the director must not be shown it as still waiting)."""
+        for folder in _entries(self.ws.work):
+            if self._done(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
+        for form in _entries(self.ws.pending):
+            if form.suffix == ".pdf" and self._done(form.stem):
+                form.unlink(missing_ok=True)
+
+    def _done(self, request_id: str) -> bool:
+        entry = self.journal.get(request_id)
+        return entry is not None and entry.state in FINAL_STATES
 
     def resume(self) -> list[Outcome]:
         """Finish every open request now, held ones included (after a restart, whatever
@@ -367,7 +377,9 @@ class Processor:
         """Archive the requests the director signed whose archiving was interrupted (a kill
         between the signature and the bundle's journal entry): an approval run repeated
         after a crash finishes them, without the watcher and without signing again."""
-        return [self.run(entry.id) for entry in self.journal.in_state(State.SIGNED)]
+        finished = [self.run(entry.id) for entry in self.journal.in_state(State.SIGNED)]
+        self.clear_leftovers()
+        return finished
 
     @contextmanager
     def deciding(self) -> Iterator[None]:
