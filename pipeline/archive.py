@@ -76,6 +76,7 @@ def refresh_timestamps(
     bundle lasts beyond the window, and a refresh that would not is not made. The timestamp
     authority and revocation data are gathered only when a bundle needs them."""
     now = now or datetime.now(UTC)
+    scratch.sweep(config.workspace)  # what a killed run staged, even if nothing is due now
     gathered = functools.cache(lambda: evidence.gather(config))
     results = [_refresh(config.workspace, folder, gathered, within, force, now)
                for folder in folders]

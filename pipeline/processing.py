@@ -30,6 +30,7 @@ from pipeline import (
     index,
     inputs,
     render,
+    scratch,
     sheet,
     signing,
     thai,
@@ -222,6 +223,7 @@ class Processor:
     def clear_leftovers(self) -> None:
         """Remove what a crash left behind after a request was done: its work folder, and
         its form in pending/ (the director must not be shown it as still waiting)."""
+        scratch.sweep(self.ws)
         for folder in _entries(self.ws.work):
             if self._done(folder.name):
                 shutil.rmtree(folder, ignore_errors=True)
