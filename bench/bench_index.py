@@ -21,9 +21,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipeline import index
-from pipeline.config import Workspace
-from pipeline.journal import Journal
+from pipeline.flow.journal import Journal
+from pipeline.records import index
+from pipeline.settings.config import Workspace
 
 
 def _manifest(request_id: str, n: int, received: datetime) -> dict:
@@ -38,7 +38,7 @@ def _manifest(request_id: str, n: int, received: datetime) -> dict:
                        "previous_pdf": None})
     person = {"name": "นางสาวนูรีซัน หะยีมะ", "position": "นักวิชาการสาธารณสุขชำนาญการ"}
     return {
-        "schema": "pipeline.bundle/1",
+        "schema": "pipeline.bundles.bundle/1",
         "request_id": request_id,
         "status": "published" if events else "approved",
         "request": {

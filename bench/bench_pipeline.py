@@ -19,8 +19,13 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline import bundle, demo, patches, render, sheet, signing, verify
-from pipeline.office import Converter
+from pipeline import demo, patches
+from pipeline.audit import verify
+from pipeline.bundles import bundle
+from pipeline.external.office import Converter
+from pipeline.form import render
+from pipeline.intake import sheet
+from pipeline.signatures import signing
 
 
 def _p95(values: list[float]) -> float:

@@ -20,12 +20,15 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from pipeline import config as config_mod
-from pipeline import demo, evidence, patches, render, sheet, signing
-from pipeline.office import Converter
-from pipeline.processing import Processor
-from pipeline.signing import Level
-from pipeline.watch import WatchOptions, watch
+from pipeline import demo, patches
+from pipeline.external.office import Converter
+from pipeline.flow.processing import Processor
+from pipeline.flow.watch import WatchOptions, watch
+from pipeline.form import render
+from pipeline.intake import sheet
+from pipeline.settings import config as config_mod
+from pipeline.signatures import evidence, signing
+from pipeline.signatures.signing import Level
 
 
 def _p95(values: list[float]) -> float:

@@ -15,9 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import demo, patches, verify
-from pipeline.processing import Processor
-from pipeline.watch import drain
+from pipeline import demo, patches
+from pipeline.audit import verify
+from pipeline.flow.processing import Processor
+from pipeline.flow.watch import drain
 
 
 def main() -> None:

@@ -22,9 +22,10 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from pipeline import demo, patches, sheet
-from pipeline.config import LEVELS
-from pipeline.watch import WatchOptions
+from pipeline import demo, patches
+from pipeline.flow.watch import WatchOptions
+from pipeline.intake import sheet
+from pipeline.settings.config import LEVELS
 
 
 def _rss_by_process(root_pid: int) -> dict[str, tuple[int, float]]:

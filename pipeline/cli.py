@@ -12,30 +12,24 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from pipeline import archive as archive_mod
-from pipeline import config as config_mod
-from pipeline import (
-    demo,
-    freshness,
-    health,
-    inputs,
-    logs,
-    patches,
-    sheet,
-    signing,
-    thai,
-    tools,
-    trustkit,
-    verify,
-    workspace,
-)
-from pipeline import index as index_mod
-from pipeline import publish as publish_mod
-from pipeline import report as report_mod
-from pipeline.journal import Journal, State
-from pipeline.office import ConversionError, Converter
-from pipeline.processing import Outcome, Processor
-from pipeline.watch import WatchError, WatchOptions, drain, watch
+from pipeline import demo, patches
+from pipeline.audit import trustkit, verify
+from pipeline.bundles import archive as archive_mod
+from pipeline.bundles import publish as publish_mod
+from pipeline.core import inputs, logs, thai
+from pipeline.external import tools
+from pipeline.external.office import ConversionError, Converter
+from pipeline.flow import health
+from pipeline.flow.journal import Journal, State
+from pipeline.flow.processing import Outcome, Processor
+from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
+from pipeline.intake import sheet
+from pipeline.records import freshness
+from pipeline.records import index as index_mod
+from pipeline.records import report as report_mod
+from pipeline.settings import config as config_mod
+from pipeline.settings import workspace
+from pipeline.signatures import signing
 
 
 def _load(ctx: click.Context) -> config_mod.Config:
@@ -111,7 +105,7 @@ class _Misused(_Refused):
 class _Commands(click.Group):
     """Every command: a program missing from the installation, or a third-party release
     the patches were not written for, ends it with that one line, wherever in the library
-    it was found; so does input refused by :mod:`pipeline.inputs`."""
+    it was found; so does input refused by :mod:`pipeline.core.inputs`."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -409,7 +403,7 @@ def _print_verification(paths: list[Path], trust_roots: tuple[Path, ...]) -> boo
               path_type=Path), help="A current CRL (PEM/DER) to use. Repeatable.")
 @click.option("--online", is_flag=True, help="Also fetch current revocation data (OCSP, CRLs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON "
-                                                       "(schema pipeline.verify/1).")
+                                                       "(schema pipeline.audit.verify/1).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as one self-contained HTML page.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes (default: the cores).")

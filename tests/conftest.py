@@ -20,7 +20,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """One long-lived LibreOffice for every test that converts."""
-    from pipeline.office import Converter
+    from pipeline.external.office import Converter
 
     with Converter(profile_dir=tmp_path_factory.mktemp("lo-profile")) as conv:
         yield conv
@@ -39,7 +39,7 @@ def demo_ws(demo_template: Path, tmp_path: Path):
     """A private copy of the demo workspace for one test."""
     import shutil
 
-    from pipeline import config
+    from pipeline.settings import config
 
     root = tmp_path / "ws"
     shutil.copytree(demo_template, root)
@@ -49,7 +49,7 @@ def demo_ws(demo_template: Path, tmp_path: Path):
 @pytest.fixture
 def processor(demo_ws, converter):
     """A processor on the test's workspace, sharing the session's LibreOffice."""
-    from pipeline.processing import Processor
+    from pipeline.flow.processing import Processor
 
     with Processor(demo_ws, converter=converter) as proc:
         yield proc
@@ -60,7 +60,7 @@ def pki(demo_template: Path):
     """The session's one test PKI (root, intermediate, a PKCS#12 key per demo person): the
     demo workspace's."""
     from pipeline import demo
-    from pipeline.pki import load_pki
+    from pipeline.demo.pki import load_pki
 
     return load_pki(demo_template / demo.PKI_DIR)
 
@@ -136,7 +136,7 @@ def softhsm_token(pki, tmp_path_factory: pytest.TempPathFactory):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    from pipeline.config import TokenSource
+    from pipeline.settings.config import TokenSource
 
     pin, label = "246810", "pipeline-test"
     d = tmp_path_factory.mktemp("softhsm")
@@ -280,8 +280,8 @@ class TimestampServer(LocalHTTPServer):
 def start_tsa_server(pki):
     """``start_tsa_server(credentials=None, tls=None)``: a running local timestamp server
     (see TimestampServer) over the test PKI's authority; all are stopped after the test."""
-    from pipeline import signing
-    from pipeline.pki import TSA
+    from pipeline.demo.pki import TSA
+    from pipeline.signatures import signing
 
     timestamper = signing.demo_timestamper(pki.key_source(TSA))
     started: list[TimestampServer] = []
@@ -324,7 +324,7 @@ class CRLServer(LocalHTTPServer):
     def _handler(self) -> type:
         from cryptography.hazmat.primitives import serialization
 
-        from pipeline.pki import current_crls
+        from pipeline.demo.pki import current_crls
 
         server = self
 

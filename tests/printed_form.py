@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from pipeline.render import CONTINUED
+from pipeline.form.render import CONTINUED
 
 BOX_LABEL = "รายละเอียดข้อมูล(โดยสรุปหรือเอกสารแนบ):"
 NEXT_IN_BOX = "Linkภายนอก:"

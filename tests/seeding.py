@@ -9,11 +9,13 @@ import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from pipeline import bundle, demo, publish, sheet
-from pipeline.config import Config
-from pipeline.journal import Journal, State
-from pipeline.rejection import reject
-from pipeline.request import Problem, Rejected, Request, to_dict
+from pipeline import demo
+from pipeline.bundles import bundle, publish
+from pipeline.core.request import Problem, Rejected, Request, to_dict
+from pipeline.flow.journal import Journal, State
+from pipeline.intake import sheet
+from pipeline.intake.rejection import reject
+from pipeline.settings.config import Config
 
 FAKE_PDF = b"%PDF-1.4\n% not a real form\n"
 _counter = iter(range(1, 1_000_000))

@@ -9,9 +9,13 @@ from datetime import date
 
 import pytest
 
-from pipeline import bundle, config, demo, sheet, verify
-from pipeline.journal import State
-from pipeline.processing import Processor
+from pipeline import demo
+from pipeline.audit import verify
+from pipeline.bundles import bundle
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.intake import sheet
+from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 

@@ -10,10 +10,15 @@ import pytest
 from click.testing import CliRunner
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from pipeline import archive, bundle, demo, fsutil, index, signing, verify
+from pipeline import demo
+from pipeline.audit import verify
+from pipeline.bundles import archive, bundle
 from pipeline.cli import main
-from pipeline.journal import State
-from pipeline.pki import issue_tsa, load_pki
+from pipeline.core import fsutil
+from pipeline.demo.pki import issue_tsa, load_pki
+from pipeline.flow.journal import State
+from pipeline.records import index
+from pipeline.signatures import signing
 
 
 def _archive_one(processor) -> Path:

@@ -9,7 +9,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pipeline import bundle, config, demo, sheet
+from pipeline import demo
+from pipeline.bundles import bundle
+from pipeline.intake import sheet
+from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 

@@ -13,7 +13,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from pipeline import bundle, demo, sheet, verify
+from pipeline import demo
+from pipeline.audit import verify
+from pipeline.bundles import bundle
+from pipeline.intake import sheet
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 SHEETS = 30

@@ -13,8 +13,12 @@ import pytest
 from openpyxl import load_workbook
 from printed_form import pdftotext, printed_detail, squash
 
-from pipeline import bundle, demo, fsutil, sheet, verify
-from pipeline.journal import State
+from pipeline import demo
+from pipeline.audit import verify
+from pipeline.bundles import bundle
+from pipeline.core import fsutil
+from pipeline.flow.journal import State
+from pipeline.intake import sheet
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 TRICKY = [
@@ -111,7 +115,7 @@ def test_both_signatures_intact_and_trusted_by_the_demo_root_only(processor, dem
 
 
 def test_watch_once_takes_the_inbox_and_rejects_a_duplicate(processor, demo_ws):
-    from pipeline.watch import drain
+    from pipeline.flow.watch import drain
 
     inbox = demo_ws.workspace.inbox
     first = inbox / "ข่าว ไข้เลือดออก.xlsx"
@@ -206,8 +210,8 @@ def test_a_broken_set_up_holds_the_request_until_it_is_fixed(processor, demo_ws)
 
 
 def test_a_document_libreoffice_never_converts_is_rejected_and_kept(demo_ws, tmp_path):
-    from pipeline.office import Converter
-    from pipeline.processing import Processor
+    from pipeline.external.office import Converter
+    from pipeline.flow.processing import Processor
 
     inbox = demo_ws.workspace.inbox
     path = inbox / "แปลงไม่ได้.xlsx"

@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import bundle, demo, sheet
-from pipeline.config import Config
+from pipeline import demo
+from pipeline.bundles import bundle
+from pipeline.intake import sheet
+from pipeline.settings.config import Config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 LOG_GROWTH_LIMIT = 16 * 1024  # bytes over the whole fault: one line per change, not per retry
@@ -170,7 +172,7 @@ def test_a_full_disk_holds_the_requests_and_the_watcher_resumes_by_itself(
     root = disk / "ws"
     shutil.copytree(demo_template, root)
     _set_watch(root, min_free_mb=0, retry_first=1)  # a truly full disk, not the floor
-    from pipeline import config as config_mod
+    from pipeline.settings import config as config_mod
 
     config = config_mod.load(root)
     staged = _stage_sheets(config, root / "inbox", 4, "เต็ม")

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import demo, sheet
-from pipeline.journal import State
-from pipeline.processing import Processor
-from pipeline.watch import WatchError, WatchOptions, drain, watch
+from pipeline import demo
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
+from pipeline.intake import sheet
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 

@@ -18,10 +18,14 @@ import pytest
 from openpyxl import load_workbook
 from seeding import archived, awaiting, refused_problem, request, returned
 
-from pipeline import demo, fsutil, index, publish, sheet, thai
-from pipeline.index import Row, Status
-from pipeline.journal import State
-from pipeline.processing import Processor
+from pipeline import demo
+from pipeline.bundles import publish
+from pipeline.core import fsutil, thai
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.intake import sheet
+from pipeline.records import index
+from pipeline.records.index import Row, Status
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 NOV = datetime(2026, 11, 3, 9, 30, tzinfo=thai.BANGKOK)
@@ -176,7 +180,7 @@ def test_an_index_locked_by_another_program_loses_no_update(demo_ws, tmp_path, m
 
     monkeypatch.setattr(fsutil.os, "replace", replace)
     second = archived(demo_ws, tmp_path, request(demo_ws, "สอง"), NOV + timedelta(hours=1))
-    with caplog.at_level(logging.WARNING, logger="pipeline.index"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.records.index"):
         result = index.refresh(demo_ws.workspace, retry_after=0.2)
     assert not result.written and "index.xlsx" in result.problem
     assert "Nothing is lost" in caplog.text and "Excel" in caplog.text

@@ -11,10 +11,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from freezegun import freeze_time
 
-from pipeline import demo, signing, verify
-from pipeline.config import DEFAULT_FONT
-from pipeline.pki import TSA, DemoPKI, current_crls, load_pki, revoke
-from pipeline.signing import Evidence, Level, SigningError
+from pipeline import demo
+from pipeline.audit import verify
+from pipeline.demo.pki import TSA, DemoPKI, current_crls, load_pki, revoke
+from pipeline.settings.config import DEFAULT_FONT
+from pipeline.signatures import signing
+from pipeline.signatures.signing import Evidence, Level, SigningError
 
 
 def _evidence(the_pki: DemoPKI, level: Level) -> Evidence:

@@ -14,7 +14,10 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
-from pipeline import bundle, demo, index, sheet
+from pipeline import demo
+from pipeline.bundles import bundle
+from pipeline.intake import sheet
+from pipeline.records import index
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 SHEETS = 30

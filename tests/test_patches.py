@@ -162,7 +162,7 @@ def test_the_fetching_warning_alone_is_filtered() -> None:
 def test_the_kept_key_timestamper_signs_as_pyhanko_s(pki) -> None:  # noqa: ANN001 - fixture
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-    from pipeline import signing
+    from pipeline.signatures import signing
 
     kept = signing.demo_timestamper(pki.key_source("tsa"))
     assert isinstance(kept, patches.timestamper.KeptKeyTimeStamper)

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from pipeline import archive, bundle, config, demo
-from pipeline.journal import State
-from pipeline.processing import Processor
+from pipeline import demo
+from pipeline.bundles import archive, bundle
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.settings import config
 
 STAGES = ("signed", "refreshed")
 

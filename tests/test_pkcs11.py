@@ -16,12 +16,15 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from pipeline import config, demo, sheet, signing
-from pipeline.config import DEFAULT_FONT, ConfigError, SignerConfig, TokenSource
-from pipeline.journal import State
-from pipeline.processing import Processor
-from pipeline.signing import SigningError, add_signature_fields, load_signer, sign
-from pipeline.verify import verify_pdf
+from pipeline import demo
+from pipeline.audit.verify import verify_pdf
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.intake import sheet
+from pipeline.settings import config
+from pipeline.settings.config import DEFAULT_FONT, ConfigError, SignerConfig, TokenSource
+from pipeline.signatures import signing
+from pipeline.signatures.signing import SigningError, add_signature_fields, load_signer, sign
 
 DIRECTOR = demo.PEOPLE["director"]
 BATCH = 20

@@ -3,7 +3,7 @@ on is skipped through the catalog only, never by changing what a page says."""
 
 from __future__ import annotations
 
-from pipeline import printed
+from pipeline.audit import printed
 
 
 def _pdf(text: str) -> tuple[bytes, int]:

@@ -11,8 +11,14 @@ from datetime import date, datetime, timedelta
 import pytest
 from seeding import archived, request
 
-from pipeline import bundle, config, demo, index, publish, sheet, thai, verify
-from pipeline.journal import State
+from pipeline import demo
+from pipeline.audit import verify
+from pipeline.bundles import bundle, publish
+from pipeline.core import thai
+from pipeline.flow.journal import State
+from pipeline.intake import sheet
+from pipeline.records import index
+from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 NOV = datetime(2026, 11, 3, 9, 30, tzinfo=thai.BANGKOK)

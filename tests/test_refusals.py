@@ -21,9 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import bundle, config, demo, inputs, report, sheet
-from pipeline.journal import State
-from pipeline.processing import DECISION_LOCK, Processor
+from pipeline import demo
+from pipeline.bundles import bundle
+from pipeline.core import inputs
+from pipeline.flow.journal import State
+from pipeline.flow.processing import DECISION_LOCK, Processor
+from pipeline.intake import sheet
+from pipeline.records import report
+from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 MEMORY = 1536 << 20  # 1.5 GB of address space for every command

@@ -18,11 +18,11 @@ import docx
 import pytest
 from printed_form import detail_parts, pdftotext, printed_detail, squash
 
-from pipeline import render as render_mod
-from pipeline.office import Converter
-from pipeline.render import RenderError, context, render_docx, render_pdf
-from pipeline.request import Person, Request
-from pipeline.workspace import builtin_template
+from pipeline.core.request import Person, Request
+from pipeline.external.office import Converter
+from pipeline.form import render as render_mod
+from pipeline.form.render import RenderError, context, render_docx, render_pdf
+from pipeline.settings.workspace import builtin_template
 
 TEMPLATE = builtin_template("approval_form.docx")
 STAMP_FIELDS = ("SigProvider", "SigDirector", "SigPublisher")

@@ -12,7 +12,10 @@ import pytest
 from openpyxl import load_workbook
 from seeding import archived, awaiting, refused_problem, request, returned
 
-from pipeline import demo, index, report, thai, verify
+from pipeline import demo
+from pipeline.audit import verify
+from pipeline.core import thai
+from pipeline.records import index, report
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 NOW = datetime(2026, 12, 10, 9, 0, tzinfo=thai.BANGKOK)

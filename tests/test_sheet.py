@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from pipeline import demo, sheet, thai
-from pipeline.request import Problem
-from pipeline.sheet import FIELDS
+from pipeline import demo
+from pipeline.core import thai
+from pipeline.core.request import Problem
+from pipeline.intake import sheet
+from pipeline.intake.sheet import FIELDS
 
 TODAY = thai.today()
 NAMES = {"unit", "work_group", "request_date", "title", "category", "detail", "link", "note",
@@ -213,7 +215,7 @@ def _soffice(profile: Path, *args: str) -> None:
 @pytest.fixture(scope="module")
 def calc(demo_template, tmp_path_factory):
     """Sheets written by openpyxl, then saved by LibreOffice Calc as a clerk would."""
-    from pipeline import config as config_mod
+    from pipeline.settings import config as config_mod
 
     if shutil.which("soffice") is None:
         pytest.fail("LibreOffice is not installed (scripts/setup.sh installs it)")

@@ -14,11 +14,13 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject
 
-from pipeline import demo, thai
-from pipeline.config import DEFAULT_FONT, KeySource
-from pipeline.pki import DemoPKI, add_signer, create_pki
-from pipeline.request import Person
-from pipeline.signing import (
+from pipeline import demo
+from pipeline.audit.verify import VerificationError, verify_pdf
+from pipeline.core import thai
+from pipeline.core.request import Person
+from pipeline.demo.pki import DemoPKI, add_signer, create_pki
+from pipeline.settings.config import DEFAULT_FONT, KeySource
+from pipeline.signatures.signing import (
     ROLE_TITLES,
     FieldBox,
     LoadedSigner,
@@ -29,7 +31,6 @@ from pipeline.signing import (
     load_signer,
     sign,
 )
-from pipeline.verify import VerificationError, verify_pdf
 
 PROVIDER, DIRECTOR = demo.PEOPLE["provider"], demo.PEOPLE["director"]
 MARKER = b"Approval form"  # the form's text

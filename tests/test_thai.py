@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pipeline import thai
+from pipeline.core import thai
 
 TODAY = date(2026, 11, 25)
 

@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import bundle, config, demo, signing, thai, verify
-from pipeline.journal import State
-from pipeline.processing import Processor
-from pipeline.watch import drain
+from pipeline import demo
+from pipeline.audit import verify
+from pipeline.bundles import bundle
+from pipeline.core import thai
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.flow.watch import drain
+from pipeline.settings import config
+from pipeline.signatures import signing
 
 PASSWORD_ENV = "PIPELINE_TEST_TSA_PASSWORD"
 PASSWORD = "s3cret-tsa-pass"

@@ -21,13 +21,16 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from pipeline import bundle, demo, sheet, thai, validate
-from pipeline import config as config_mod
-from pipeline.config import ActingDirector, SheetRules
-from pipeline.journal import State
-from pipeline.processing import Processor
-from pipeline.request import FIELD_BY_NAME, Person
-from pipeline.watch import drain
+from pipeline import demo
+from pipeline.bundles import bundle
+from pipeline.core import thai
+from pipeline.core.request import FIELD_BY_NAME, Person
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.flow.watch import drain
+from pipeline.intake import sheet, validate
+from pipeline.settings import config as config_mod
+from pipeline.settings.config import ActingDirector, SheetRules
 
 TODAY = thai.today()
 KB = 1024

@@ -27,13 +27,19 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject
 from pyhanko.sign import signers
 
-from pipeline import config, demo, index, publish, sheet, signing, trustkit, verify
-from pipeline import pki as pk
-from pipeline.config import DEFAULT_FONT
-from pipeline.journal import State
-from pipeline.processing import Processor
-from pipeline.signing import Evidence, Level
-from pipeline.verify import Indication
+from pipeline import demo
+from pipeline.audit import trustkit, verify
+from pipeline.audit.verify import Indication
+from pipeline.bundles import publish
+from pipeline.demo import pki as pk
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.intake import sheet
+from pipeline.records import index
+from pipeline.settings import config
+from pipeline.settings.config import DEFAULT_FONT
+from pipeline.signatures import signing
+from pipeline.signatures.signing import Evidence, Level
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 
@@ -539,7 +545,7 @@ def test_cli_outbox_json_html_and_exit_codes(archive, tmp_path):
     run = _run("verify", "--json", "--html", str(page), str(root / "outbox"), ws=root)
     assert run.returncode == 0, run.stdout + run.stderr
     document = json.loads(run.stdout)
-    assert document["schema"] == "pipeline.verify/1"
+    assert document["schema"] == "pipeline.audit.verify/1"
     assert document["summary"]["counts"]["TOTAL_PASSED"] == 2
     item = document["items"][0]
     assert item["kind"] == "bundle" and item["indication"] == "TOTAL_PASSED"

@@ -13,10 +13,12 @@ from datetime import date
 
 import pytest
 
-from pipeline import bundle, demo, sheet
-from pipeline.journal import State
-from pipeline.processing import Processor
-from pipeline.watch import drain
+from pipeline import demo
+from pipeline.bundles import bundle
+from pipeline.flow.journal import State
+from pipeline.flow.processing import Processor
+from pipeline.flow.watch import drain
+from pipeline.intake import sheet
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 
@@ -134,8 +136,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from pipeline import demo
-from pipeline.processing import Processor
-from pipeline.watch import drain
+from pipeline.flow.processing import Processor
+from pipeline.flow.watch import drain
 
 
 def main() -> None:

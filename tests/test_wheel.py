@@ -70,7 +70,7 @@ def _env() -> dict[str, str]:
 
 def test_the_installed_package_is_the_wheel(installed: Path, tmp_path: Path) -> None:
     run = _run([installed / "python", "-c",
-                "import pipeline, pipeline.workspace as w; print(pipeline.__file__); "
+                "import pipeline, pipeline.settings.workspace as w; print(pipeline.__file__); "
                 "print(w.builtin_template('approval_form.docx'))"], cwd=tmp_path, env=_env())
     assert run.returncode == 0, run.stderr
     module, template = (Path(line) for line in run.stdout.splitlines())

@@ -1,0 +1,1 @@
+"""The external programs (LibreOffice, poppler), each behind one module."""

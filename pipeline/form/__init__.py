@@ -1,0 +1,1 @@
+"""The official approval form rendered from its Word template (docxtpl, then LibreOffice)."""

@@ -1,0 +1,136 @@
+"""Rejections a clerk can act on: the sheet kept under its own name in ``inbox/rejected/``,
+beside a report in Thai then English and a copy with the offending cells highlighted."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.core import fsutil, guard, thai
+from pipeline.core.request import Problem
+from pipeline.intake import sheet
+
+
+@dataclass(frozen=True)
+class Rejection:
+    sheet: Path  # where the clerk's file is now
+    report: Path
+    annotated: Path | None
+
+
+def report_text(name: str, problems: tuple[Problem, ...], when: datetime,
+                request_id: str | None, annotated: str | None = None) -> str:
+    """The report: every problem in Thai, then in English, each with its cell and how to fix
+    it; ``annotated`` names the highlighted copy to fix in place."""
+    count = len(problems)
+    lines = [
+        f"ไฟล์ / file: {name}",
+        f"เวลา / time: {thai.long_datetime(when, digits=False)}",
+    ]
+    if request_id:
+        lines.append(f"เลขที่คำขอ / request ID: {request_id}")
+    lines += ["", f"คำขอนี้ยังไม่ได้ดำเนินการ เพราะพบปัญหา {count} ข้อ:", ""]
+    lines += [f"{i}. {p.thai_line()}" for i, p in enumerate(problems, start=1)]
+    lines += [""]
+    if annotated:
+        lines += [f"วิธีแก้: เปิดไฟล์ {annotated} ในโฟลเดอร์นี้ ช่องที่ต้องแก้เป็นสีแดงและมีคำอธิบาย "
+                  "แก้ให้ครบทุกช่อง บันทึกเป็น .xlsx แล้ววางไฟล์ในโฟลเดอร์ inbox อีกครั้ง"]
+    else:
+        lines += ["แก้ไขแล้วบันทึกเป็น .xlsx และวางไฟล์ในโฟลเดอร์ inbox อีกครั้ง"]
+    lines += ["", f"This request was not processed: {count} "
+                  f"problem{'s were' if count != 1 else ' was'} found:", ""]
+    lines += [f"{i}. {p.english_line()}" for i, p in enumerate(problems, start=1)]
+    lines += [""]
+    if annotated:
+        lines += [f"How to fix: open {annotated} in this folder: the cells to fix are red, "
+                  "each with a comment. Fix them all, save as .xlsx and drop it into the inbox "
+                  "folder again."]
+    else:
+        lines += ["Fix it, save as .xlsx and drop it into the inbox folder again."]
+    return "\r\n".join([*lines, ""])
+
+
+def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem, ...],
+           when: datetime, *, request_id: str | None = None, give_back: bool) -> Rejection:
+    """Write the highlighted copy and the report (UTF-8 with a BOM, CRLF, so that Windows
+    Notepad shows the Thai); with ``give_back`` (the pipeline took the sheet from the inbox)
+    also put the sheet beside them under the clerk's own ``name``, byte for byte.
+    Doing it again after a crash rewrites the same files: nothing is doubled."""
+    _rejected_folder(rejected_dir)
+    target = (fsutil.copy_unique(source, rejected_dir, name) if give_back
+              else fsutil.unique_path(rejected_dir, name))
+    corrected = rejected_dir / f"{target.stem}.corrected.xlsx"
+    annotated = (corrected if any(p.cell for p in problems)
+                 and sheet.annotate(source, corrected, problems) else None)
+    report = rejected_dir / f"{target.name}.error.txt"
+    text = report_text(name, problems, when, request_id, annotated.name if annotated else None)
+    fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
+    return Rejection(target if give_back else source, report, annotated)
+
+
+SPREADSHEET_SUFFIXES = (".xls", ".xlsm", ".xlsb", ".ods", ".csv")
+
+
+def stray_problem(path: Path) -> Problem:
+    """Why a file that is not a request sheet, and that no sheet names, cannot be taken."""
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        return Problem(
+            "", "",
+            f"ระบบรับเฉพาะแบบคำขอที่เป็นไฟล์ Excel ชนิด .xlsx (ไฟล์นี้เป็น {path.suffix}) "
+            "กรุณาเปิดไฟล์แล้วเลือก บันทึกเป็น (Save As) ชนิด 'Excel Workbook (*.xlsx)' แล้ววางใหม่",
+            f"only .xlsx request sheets are accepted (this is {path.suffix}): open it, Save As "
+            "'Excel Workbook (*.xlsx)' (macros are not kept) and drop the new file")
+    return Problem(
+        "", "",
+        "ไฟล์นี้ไม่ได้ระบุเป็นไฟล์แนบในแบบคำขอใด กรุณาใส่ชื่อไฟล์ในช่อง ไฟล์แนบ ของแบบคำขอ "
+        "แล้ววางไฟล์พร้อมแบบคำขอ",
+        "no request sheet names this file as an attachment: put its name in the sheet's "
+        "attachments (ไฟล์แนบ) cell and drop it together with the sheet")
+
+
+def not_a_file_problem(name: str, kind: guard.Kind) -> Problem:
+    """Why a link (or FIFO, device…) in the inbox was refused without being opened."""
+    return Problem(
+        "", "",
+        f"'{name}' เป็น{kind.thai} ไม่ใช่ไฟล์ ระบบจึงไม่เปิด ไม่อ่าน และไม่ตามไปยังสิ่งที่ชี้ถึง: "
+        "กรุณาคัดลอกไฟล์จริงมาวางในโฟลเดอร์ inbox (ไม่ใช่ทางลัด)",
+        f"'{name}' is {kind.english}, not a file, so it was neither opened, read nor "
+        "followed: copy the file itself into the inbox folder (not a shortcut to it)")
+
+
+def reject_entry(path: Path, rejected_dir: Path, problems: tuple[Problem, ...], when: datetime,
+                 *, request_id: str | None = None) -> Rejection:
+    """Move an inbox entry *itself* (a link is moved as the link: ``rename`` never follows
+    it) into ``rejected_dir``, beside its report; nothing is opened or copied. The report is
+    written first, so that a crash before the move repeats the same report and move."""
+    _rejected_folder(rejected_dir)
+    target = fsutil.unique_path(rejected_dir, path.name)
+    report = rejected_dir / f"{target.name}.error.txt"
+    text = report_text(path.name, problems, when, request_id)
+    fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
+    os.rename(path, target)
+    fsutil.fsync_dir(path.parent)
+    fsutil.fsync_dir(rejected_dir)
+    return Rejection(target, report, None)
+
+
+def reject_stray(path: Path, rejected_dir: Path, when: datetime) -> Rejection:
+    """Move a stray entry out of the inbox as it is (never following a link), with a report
+    saying what to do instead."""
+    kind = guard.entry_kind(path)
+    problem = not_a_file_problem(path.name, kind) if kind else stray_problem(path)
+    return reject_entry(path, rejected_dir, (problem,), when)
+
+
+def _rejected_folder(folder: Path) -> None:
+    """``inbox/rejected`` lives in the shared inbox, where anyone may replace it with a link
+    (to ``/etc``, say): it must be a real folder before anything is written or moved there."""
+    if not folder.is_symlink():
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    raise guard.UnsafeFolder(
+        f"{folder} เป็นทางลัด (symbolic link) ไม่ใช่โฟลเดอร์จริง: ลบทางลัดนี้ออก ระบบจะสร้าง"
+        f"โฟลเดอร์ใหม่เอง / {folder} is a symbolic link, not a real folder: remove the "
+        "link and the pipeline makes the folder anew")

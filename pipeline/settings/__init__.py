@@ -1,0 +1,3 @@
+"""The office's settings: pipeline.toml read into typed dataclasses, and the workspace's
+folders.
+"""

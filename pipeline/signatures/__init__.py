@@ -1,0 +1,1 @@
+"""PAdES signatures, timestamps and the revocation data that keep them verifiable."""
