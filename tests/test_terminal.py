@@ -114,3 +114,23 @@ def test_a_missing_libreoffice_holds_the_request(demo_ws, monkeypatch, tmp_path:
         entry = proc.journal.get(outcome.request_id)
     assert outcome.state not in (State.REJECTED, State.ARCHIVED)
     assert entry is not None and "libreoffice-writer-nogui" in entry.message
+
+
+def test_an_exception_in_a_destructor_goes_to_the_log_file_not_stderr(tmp_path: Path) -> None:
+    """A library object whose ``__del__`` fails (zipfile on a full disk, seen in the fault
+    tests) would print "Exception ignored in" with a traceback on stderr."""
+    script = ("import gc, pathlib, sys\n"
+              "from pipeline.core import logs\n"
+              "logs.configure(pathlib.Path(sys.argv[1]))\n"
+              "class Broken:\n"
+              "    def __del__(self):\n"
+              "        raise OSError(28, 'No space left on device')\n"
+              "Broken()\n"
+              "gc.collect()\n")
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=tmp_path,
+                         env=quiet_env(), capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    logged = (tmp_path / "pipeline.log").read_text(encoding="utf-8")
+    assert "No space left on device" in logged and "Traceback" in logged

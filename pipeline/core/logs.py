@@ -52,6 +52,21 @@ def configure(state_dir: Path | None) -> None:
         handler.addFilter(repeats)
     logging.basicConfig(level=logging.WARNING, handlers=handlers, force=True)
     logging.getLogger("pipeline").setLevel(logging.INFO)
+    sys.unraisablehook = _unraisable
+
+
+_UNRAISABLE = logging.getLogger("unraisable")  # not a pipeline.* logger: the file only
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """An exception Python cannot raise (in a ``__del__``, say: a library's ZipFile whose
+    close fails on a full disk, after the error itself was handled) goes to the log file
+    with its traceback, not onto stderr as Python's default hook prints it."""
+    exc = unraisable.exc_value
+    _UNRAISABLE.warning("%s: %s", unraisable.err_msg or "Exception ignored in",
+                        unraisable.object, exc_info=(unraisable.exc_type, exc,
+                                                     unraisable.exc_traceback)
+                        if exc is not None else None)
 
 
 def state_dir() -> Path | None:
