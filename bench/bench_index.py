@@ -21,9 +21,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipeline.flow.journal import Journal
+from pipeline.core.folders import Workspace
 from pipeline.records import index
-from pipeline.settings.config import Workspace
+from pipeline.records.journal import Journal
 
 
 def _manifest(request_id: str, n: int, received: datetime) -> dict:

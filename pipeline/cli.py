@@ -14,19 +14,19 @@ import click
 
 from pipeline import demo, patches
 from pipeline.audit import trustkit, verify
-from pipeline.bundles import archive as archive_mod
 from pipeline.bundles import publish as publish_mod
-from pipeline.core import inputs, logs, thai
+from pipeline.core import folders, inputs, logs, thai
 from pipeline.external import tools
 from pipeline.external.office import ConversionError, Converter
+from pipeline.flow import archive as archive_mod
 from pipeline.flow import health
-from pipeline.flow.journal import Journal, State
 from pipeline.flow.processing import Outcome, Processor
 from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
 from pipeline.intake import sheet
 from pipeline.records import freshness
 from pipeline.records import index as index_mod
 from pipeline.records import report as report_mod
+from pipeline.records.journal import Journal, State
 from pipeline.settings import config as config_mod
 from pipeline.settings import workspace
 from pipeline.signatures import signing
@@ -43,7 +43,7 @@ def _load(ctx: click.Context) -> config_mod.Config:
 
 def _load_if_any(ctx: click.Context) -> config_mod.Config | None:
     """The workspace's config when there is one (an auditor may verify anywhere)."""
-    if not (Path(ctx.obj["workspace"]) / config_mod.CONFIG_NAME).is_file():
+    if not (Path(ctx.obj["workspace"]) / folders.CONFIG_NAME).is_file():
         return None
     return _load(ctx)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from pipeline import demo
 from pipeline.bundles import bundle, publish
 from pipeline.core.request import Problem, Rejected, Request, to_dict
-from pipeline.flow.journal import Journal, State
 from pipeline.intake import sheet
 from pipeline.intake.rejection import reject
+from pipeline.records.journal import Journal, State
 from pipeline.settings.config import Config
 
 FAKE_PDF = b"%PDF-1.4\n% not a real form\n"

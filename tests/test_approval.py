@@ -12,9 +12,9 @@ import pytest
 from pipeline import demo
 from pipeline.audit import verify
 from pipeline.bundles import bundle
-from pipeline.flow.journal import State
 from pipeline.flow.processing import Processor
 from pipeline.intake import sheet
+from pipeline.records.journal import State
 from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]

@@ -12,12 +12,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pipeline import demo
 from pipeline.audit import verify
-from pipeline.bundles import archive, bundle
+from pipeline.bundles import bundle
 from pipeline.cli import main
 from pipeline.core import fsutil
 from pipeline.demo.pki import issue_tsa, load_pki
-from pipeline.flow.journal import State
+from pipeline.flow import archive
 from pipeline.records import index
+from pipeline.records.journal import State
 from pipeline.signatures import signing
 
 

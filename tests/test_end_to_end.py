@@ -17,8 +17,8 @@ from pipeline import demo
 from pipeline.audit import verify
 from pipeline.bundles import bundle
 from pipeline.core import fsutil
-from pipeline.flow.journal import State
 from pipeline.intake import sheet
+from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 TRICKY = [

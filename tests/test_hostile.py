@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from pipeline import demo
-from pipeline.flow.journal import State
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
 from pipeline.intake import sheet
+from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 

@@ -21,11 +21,11 @@ from seeding import archived, awaiting, refused_problem, request, returned
 from pipeline import demo
 from pipeline.bundles import publish
 from pipeline.core import fsutil, thai
-from pipeline.flow.journal import State
 from pipeline.flow.processing import Processor
 from pipeline.intake import sheet
 from pipeline.records import index
 from pipeline.records.index import Row, Status
+from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 NOV = datetime(2026, 11, 3, 9, 30, tzinfo=thai.BANGKOK)

@@ -14,9 +14,10 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pipeline import demo
-from pipeline.bundles import archive, bundle
-from pipeline.flow.journal import State
+from pipeline.bundles import bundle
+from pipeline.flow import archive
 from pipeline.flow.processing import Processor
+from pipeline.records.journal import State
 from pipeline.settings import config
 
 STAGES = ("signed", "refreshed")

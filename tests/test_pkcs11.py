@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives import hashes
 
 from pipeline import demo
 from pipeline.audit.verify import verify_pdf
-from pipeline.flow.journal import State
+from pipeline.core import folders
 from pipeline.flow.processing import Processor
 from pipeline.intake import sheet
+from pipeline.records.journal import State
 from pipeline.settings import config
 from pipeline.settings.config import DEFAULT_FONT, ConfigError, SignerConfig, TokenSource
 from pipeline.signatures import signing
@@ -187,7 +188,7 @@ def test_signing_after_close_fails_clearly(softhsm_token: TokenSource, fields_pd
 
 # -- pipeline.toml ---------------------------------------------------------------------------
 def _load(root: Path, key: str) -> config.Config:
-    (root / config.CONFIG_NAME).write_text(f"""
+    (root / folders.CONFIG_NAME).write_text(f"""
 [unit]
 name = "สำนักงานสาธารณสุขอำเภอทดสอบ"
 work_groups = ["กลุ่มงานทดสอบ"]

@@ -15,9 +15,9 @@ from pipeline import demo
 from pipeline.audit import verify
 from pipeline.bundles import bundle, publish
 from pipeline.core import thai
-from pipeline.flow.journal import State
 from pipeline.intake import sheet
 from pipeline.records import index
+from pipeline.records.journal import State
 from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]

@@ -23,11 +23,11 @@ import pytest
 
 from pipeline import demo
 from pipeline.bundles import bundle
-from pipeline.core import inputs
-from pipeline.flow.journal import State
+from pipeline.core import folders, inputs
 from pipeline.flow.processing import DECISION_LOCK, Processor
 from pipeline.intake import sheet
 from pipeline.records import report
+from pipeline.records.journal import State
 from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -94,7 +94,7 @@ def _archive_is_sound(root: Path) -> None:
 
 
 def _with_webmaster_key(root: Path) -> None:
-    path = root / config.CONFIG_NAME
+    path = root / folders.CONFIG_NAME
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("[publisher]\n", "[publisher]\n"
                                  f'pkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n'
@@ -142,7 +142,7 @@ def queued_template(demo_template: Path, converter, tmp_path_factory) -> Office:
     """One request signed by its provider, waiting for the director."""
     root = tmp_path_factory.mktemp("queued") / "ws"
     shutil.copytree(demo_template, root)
-    path = root / config.CONFIG_NAME
+    path = root / folders.CONFIG_NAME
     path.write_text(path.read_text(encoding="utf-8").replace("auto_approve = true",
                                                             "auto_approve = false"),
                     encoding="utf-8")
@@ -245,7 +245,7 @@ def test_verify_dev_zero_a_fifo_and_a_huge_file_are_refused_in_bounded_memory(of
     assert "is a FIFO" in crl.stderr and len(crl.stderr.strip().splitlines()) == 1
 
     # [verify] max_mb from pipeline.toml; and a bundle whose PDF became a link to /dev/zero
-    path = office.root / config.CONFIG_NAME
+    path = office.root / folders.CONFIG_NAME
     path.write_text(path.read_text(encoding="utf-8") + "\n[verify]\nmax_mb = 1\n",
                     encoding="utf-8")
     small = tmp_path / "two.pdf"

@@ -44,7 +44,7 @@ def test_verify_of_attacked_files_prints_only_its_own_words(processor, tmp_path:
     """pyHanko logs a WARNING with a traceback for a signature whose digest fails; the
     auditor's terminal gets the verdict, and the traceback goes to the log file."""
     from pipeline import demo
-    from pipeline.flow.journal import State
+    from pipeline.records.journal import State
 
     outcome = processor.process(processor.ws.root / demo.SAMPLE)
     assert outcome.state == State.ARCHIVED, outcome.problems
@@ -69,7 +69,7 @@ def test_a_missing_program_is_one_plain_line(processor, tmp_path: Path) -> None:
     """verify with poppler's pdftotext not on PATH: the one line saying what to install,
     exit 2, no traceback."""
     from pipeline import demo
-    from pipeline.flow.journal import State
+    from pipeline.records.journal import State
 
     outcome = processor.process(processor.ws.root / demo.SAMPLE)
     assert outcome.state == State.ARCHIVED, outcome.problems
@@ -103,8 +103,8 @@ def test_a_missing_libreoffice_holds_the_request(demo_ws, monkeypatch, tmp_path:
     again), the reason says what to install; the sheet is not sent back to the clerk."""
     from pipeline import demo
     from pipeline.external import tools
-    from pipeline.flow.journal import State
     from pipeline.flow.processing import Processor
+    from pipeline.records.journal import State
 
     (tmp_path / "setpriv").symlink_to(tools.path(tools.SETPRIV))
     monkeypatch.setattr(tools, "_found", {})  # forget where this process found soffice

@@ -14,9 +14,9 @@ from pipeline import demo
 from pipeline.audit import verify
 from pipeline.bundles import bundle
 from pipeline.core import thai
-from pipeline.flow.journal import State
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import drain
+from pipeline.records.journal import State
 from pipeline.settings import config
 from pipeline.signatures import signing
 

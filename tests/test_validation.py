@@ -25,10 +25,10 @@ from pipeline import demo
 from pipeline.bundles import bundle
 from pipeline.core import thai
 from pipeline.core.request import FIELD_BY_NAME, Person
-from pipeline.flow.journal import State
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import drain
 from pipeline.intake import sheet, validate
+from pipeline.records.journal import State
 from pipeline.settings import config as config_mod
 from pipeline.settings.config import ActingDirector, SheetRules
 

@@ -31,11 +31,12 @@ from pipeline import demo
 from pipeline.audit import trustkit, verify
 from pipeline.audit.verify import Indication
 from pipeline.bundles import publish
+from pipeline.core import folders
 from pipeline.demo import pki as pk
-from pipeline.flow.journal import State
 from pipeline.flow.processing import Processor
 from pipeline.intake import sheet
 from pipeline.records import index
+from pipeline.records.journal import State
 from pipeline.settings import config
 from pipeline.settings.config import DEFAULT_FONT
 from pipeline.signatures import signing
@@ -469,7 +470,7 @@ def test_an_index_older_than_its_bundle_is_a_note_not_a_failure(archive, tmp_pat
     """The finding: verify on a live outbox called a bundle archived or published seconds
     before the index was rebuilt TOTAL_FAILED ("SHA-256 of the signed PDF differs")."""
     folder = _bundle_copy(archive, tmp_path)
-    publish.record(replace(archive.config, workspace=config.Workspace(tmp_path)),
+    publish.record(replace(archive.config, workspace=folders.Workspace(tmp_path)),
                    folder.name, "https://example.go.th/news/1", None, sign=False)
     report = verify.verify_path(folder, archive.trust)
     assert report.indication is Indication.PASSED, report.bundle_problems
@@ -484,7 +485,7 @@ def test_an_index_row_that_claims_another_manifest_fails(archive, tmp_path):
     folder = _bundle_copy(archive, tmp_path)
     an_hour_ago = time.time() - 3600
     os.utime(folder / "manifest.json", (an_hour_ago, an_hour_ago))
-    index.refresh(config.Workspace(tmp_path), retry_after=None)
+    index.refresh(folders.Workspace(tmp_path), retry_after=None)
     xlsx = folder.parent / "index.xlsx"
     wb = load_workbook(xlsx)
     column = [c.english for c in index.COLUMNS].index(index.MANIFEST_COLUMN)

@@ -15,10 +15,10 @@ import pytest
 
 from pipeline import demo
 from pipeline.bundles import bundle
-from pipeline.flow.journal import State
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import drain
 from pipeline.intake import sheet
+from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 

@@ -31,9 +31,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pipeline.audit.verify import Trust, VerificationError, crl_der, load_roots
-from pipeline.bundles import archive, bundle
+from pipeline.bundles import bundle
 from pipeline.core import fsutil
-from pipeline.demo import pki
+from pipeline.flow import archive
 from pipeline.settings.config import Config
 
 ROOTS, TSA, CRLS, README = "roots", "tsa", "crls", "README.txt"
@@ -67,6 +67,8 @@ def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = N
     trusted = load_roots(config.trust_roots)
     left_out: list[str] = []
     if "demo" in (config.signing.tsa, config.signing.revocation):  # as evidence.gather
+        from pipeline.demo import pki  # only for an office that names the demo's services
+
         try:
             the_pki = pki.load_pki(config.signing.demo_pki or Path())
         except pki.PKIError as exc:

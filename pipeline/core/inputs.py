@@ -16,7 +16,7 @@ import unicodedata
 from pathlib import Path
 
 from pipeline.core import guard
-from pipeline.settings.config import Workspace
+from pipeline.core.folders import Workspace
 
 BE_OFFSET = 543  # thai.BE_OFFSET: the Buddhist Era is 543 years ahead
 # Years a report may name: Buddhist Era 2500..2700, or the same years of the Gregorian era.

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline.settings.config import Workspace
+from pipeline.core.folders import Workspace
 
 log = logging.getLogger(__name__)
 

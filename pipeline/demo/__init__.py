@@ -13,12 +13,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pipeline.core import fsutil, thai
+from pipeline.core.folders import Workspace
 from pipeline.core.request import Person
 from pipeline.demo import pki
 from pipeline.intake import sheet
 from pipeline.settings import config as config_mod
 from pipeline.settings import workspace
-from pipeline.settings.config import Config, Workspace
+from pipeline.settings.config import Config
 
 UNIT = "สำนักงานสาธารณสุขอำเภอเมืองปัตตานี"
 WORK_GROUPS = [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.core import faults, thai
-from pipeline.flow.journal import Entry, Journal
+from pipeline.records.journal import Entry, Journal
 from pipeline.settings.config import Config
 
 FULL_MB = 1  # a disk with less free is full, whatever the floor (even ``min_free_mb = 0``)

@@ -22,13 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.bundles import bundle
-from pipeline.core import faults, fsutil, guard, inputs, scratch, thai
+from pipeline.core import faults, fsutil, guard, inputs, scratch, thai, workfolder
 from pipeline.core.request import Person, Problem, Rejected, Request, from_dict, to_dict
-from pipeline.external import tools
-from pipeline.external.office import ConversionError, Converter
-from pipeline.flow import workfolder
-from pipeline.flow.journal import FINAL_STATES, Entry, Journal, State
-from pipeline.flow.workfolder import (
+from pipeline.core.workfolder import (
     AWAITED_JSON,
     FIELDS_PDF,
     FORM_PDF,
@@ -38,11 +34,14 @@ from pipeline.flow.workfolder import (
     SOURCE,
     signature_file,
 )
+from pipeline.external import tools
+from pipeline.external.office import ConversionError, Converter
 from pipeline.form import render
 from pipeline.form.render import RenderError
 from pipeline.intake import sheet, validate
 from pipeline.intake.rejection import Rejection, not_a_file_problem, reject, reject_entry
 from pipeline.records import index
+from pipeline.records.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.settings.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
 from pipeline.signatures import evidence, signing
 from pipeline.signatures.signing import SigningError

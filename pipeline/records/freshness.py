@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.core import thai
+from pipeline.core.folders import Workspace
 from pipeline.records import index
-from pipeline.settings.config import Workspace
 
 log = logging.getLogger(__name__)
 _SHOWN = 5  # request IDs named in a message; the rest are counted

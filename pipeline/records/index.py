@@ -41,10 +41,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pipeline.bundles import bundle, publish
-from pipeline.core import faults, fsutil, scratch, thai
-from pipeline.flow import workfolder
-from pipeline.flow.journal import Entry, Journal, State
-from pipeline.settings.config import Workspace
+from pipeline.core import faults, fsutil, scratch, thai, workfolder
+from pipeline.core.folders import Workspace
+from pipeline.records.journal import Entry, Journal, State
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from pipeline.core.folders import Workspace
 from pipeline.core.request import FIELD_NAMES, Person
 
-CONFIG_NAME = "pipeline.toml"
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/tlwg/Laksaman.ttf")
 
 # The ten kinds of information of the Ministry's website publication framework.
@@ -121,54 +121,6 @@ class SheetRules:
     # (name on the sheet, name in that person's certificate) when they differ beyond
     # titles and spacing, e.g. a certificate issued in English
     certificate_names: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Workspace:
-    root: Path
-
-    @property
-    def config_file(self) -> Path:
-        return self.root / CONFIG_NAME
-
-    @property
-    def inbox(self) -> Path:
-        return self.root / "inbox"
-
-    @property
-    def rejected(self) -> Path:
-        return self.inbox / "rejected"
-
-    @property
-    def outbox(self) -> Path:
-        return self.root / "outbox"
-
-    @property
-    def templates(self) -> Path:
-        return self.root / "templates"
-
-    @property
-    def pending(self) -> Path:
-        """Provider-signed forms waiting for the director, for the director to read."""
-        return self.root / "pending"
-
-    @property
-    def state(self) -> Path:
-        """Private working area: the journal, per-request work folders, the log."""
-        return self.root / ".pipeline"
-
-    @property
-    def journal_file(self) -> Path:
-        return self.state / "journal.sqlite"
-
-    @property
-    def work(self) -> Path:
-        return self.state / "work"
-
-    @property
-    def scratch(self) -> Path:
-        """Temporary folders of commands in progress (:mod:`pipeline.core.scratch`)."""
-        return self.state / "tmp"
 
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")

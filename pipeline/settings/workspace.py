@@ -7,7 +7,8 @@ from importlib import resources
 from pathlib import Path
 
 from pipeline.core import fsutil
-from pipeline.settings.config import CONFIG_NAME, DEFAULT_FONT, Workspace
+from pipeline.core.folders import CONFIG_NAME, Workspace
+from pipeline.settings.config import DEFAULT_FONT
 
 TEMPLATE_FILES = ("approval_form.docx", "monthly_report.docx")
 

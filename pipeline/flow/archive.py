@@ -20,8 +20,9 @@ from pathlib import Path
 
 from pipeline.bundles import bundle
 from pipeline.core import fsutil, scratch
+from pipeline.core.folders import Workspace
 from pipeline.records import freshness, index
-from pipeline.settings.config import Config, ConfigError, Workspace
+from pipeline.settings.config import Config, ConfigError
 from pipeline.signatures import evidence, signing
 from pipeline.signatures.signing import DocumentTimestamp, Evidence, SigningError
 
