@@ -201,168 +201,185 @@ def load(root: Path) -> Config:
 
 
 def _parse(ws: Workspace, data: dict) -> Config:
-    def section(name: str) -> dict:
-        value = data.get(name, {})
+    return _Reader(ws, data).config()
+
+
+class _Reader:
+    """Reads pipeline.toml's tables into the dataclasses above, one method per table; every
+    error names the file and the key."""
+
+    def __init__(self, ws: Workspace, data: dict) -> None:
+        self.ws = ws
+        self.data = data
+
+    def fail(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.ws.config_file}: {message}")
+
+    def section(self, name: str) -> dict:
+        value = self.data.get(name, {})
         if not isinstance(value, dict):
-            raise ConfigError(f"{ws.config_file}: [{name}] must be a table")
+            raise self.fail(f"[{name}] must be a table")
         return value
 
-    def need(table: dict, key: str, where: str) -> str:
+    def need(self, table: dict, key: str, where: str) -> str:
         value = table.get(key)
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{ws.config_file}: {where}.{key} is required (text)")
+            raise self.fail(f"{where}.{key} is required (text)")
         return value.strip()
 
-    def path(value: str) -> Path:
+    def path(self, value: str) -> Path:
         p = Path(value).expanduser()
-        return p if p.is_absolute() else ws.root / p
+        return p if p.is_absolute() else self.ws.root / p
 
-    def key_source(table: dict, where: str) -> KeySource | TokenSource:
+    def key_source(self, table: dict, where: str) -> KeySource | TokenSource:
         if "pkcs12" in table and "pkcs11_module" in table:
-            raise ConfigError(f"{ws.config_file}: {where} has both pkcs12 and pkcs11_module: "
-                              f"a signer's key is either in a file or on a token")
+            raise self.fail(f"{where} has both pkcs12 and pkcs11_module: a signer's key is "
+                            f"either in a file or on a token")
         if "pkcs11_module" in table:
-            return token_source(table, where)
+            return self.token_source(table, where)
         if "pkcs12" not in table:
-            raise ConfigError(f"{ws.config_file}: {where} needs pkcs12 (a PKCS#12 key file) "
-                              f"or pkcs11_module (the PKCS#11 module of a USB token)")
+            raise self.fail(f"{where} needs pkcs12 (a PKCS#12 key file) or pkcs11_module "
+                            f"(the PKCS#11 module of a USB token)")
         return KeySource(
-            pkcs12=path(need(table, "pkcs12", where)),
+            pkcs12=self.path(self.need(table, "pkcs12", where)),
             passphrase_env=table.get("passphrase_env"),
-            passphrase_file=(path(table["passphrase_file"]) if table.get("passphrase_file")
-                             else None),
+            passphrase_file=(self.path(table["passphrase_file"])
+                             if table.get("passphrase_file") else None),
         )
 
-    def token_source(table: dict, where: str) -> TokenSource:
+    def token_source(self, table: dict, where: str) -> TokenSource:
         key_label, key_hex = table.get("key_label"), table.get("key_id")
         if not key_label and not key_hex:
-            raise ConfigError(f"{ws.config_file}: {where} needs key_label or key_id to find "
-                              f"the key on the token (`pkcs11-tool --list-objects` shows them)")
+            raise self.fail(f"{where} needs key_label or key_id to find the key on the token "
+                            f"(`pkcs11-tool --list-objects` shows them)")
         try:
             key_id = bytes.fromhex(key_hex.replace(":", "")) if key_hex else None
         except (AttributeError, ValueError):
-            raise ConfigError(f"{ws.config_file}: {where}.key_id must be hexadecimal text, "
-                              f"e.g. \"01\"") from None
+            raise self.fail(f"{where}.key_id must be hexadecimal text, e.g. \"01\"") from None
         chain = table.get("chain", [])
         if not isinstance(chain, list) or not all(isinstance(p, str) for p in chain):
-            raise ConfigError(f"{ws.config_file}: {where}.chain must be a list of PEM files")
+            raise self.fail(f"{where}.chain must be a list of PEM files")
         return TokenSource(
-            module=path(need(table, "pkcs11_module", where)),
-            token_label=need(table, "token_label", where),
-            pin_env=need(table, "pin_env", where),
-            key_label=need(table, "key_label", where) if key_label else None,
+            module=self.path(self.need(table, "pkcs11_module", where)),
+            token_label=self.need(table, "token_label", where),
+            pin_env=self.need(table, "pin_env", where),
+            key_label=self.need(table, "key_label", where) if key_label else None,
             key_id=key_id,
-            chain=tuple(path(p) for p in chain),
+            chain=tuple(self.path(p) for p in chain),
         )
 
-    def signer(table: dict, where: str) -> SignerConfig:
-        person = Person(need(table, "name", where), need(table, "position", where))
-        return SignerConfig(person, key_source(table, where))
+    def signer(self, table: dict, where: str) -> SignerConfig:
+        person = Person(self.need(table, "name", where), self.need(table, "position", where))
+        return SignerConfig(person, self.key_source(table, where))
 
-    def sheet_rules(table: dict) -> SheetRules:
-        def number(key: str, default: float, scale: int = 1) -> int:
-            value = table.get(key, default / scale)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"{ws.config_file}: sheet.{key} must be a positive number")
-            return int(value * scale)
+    def number(self, table: dict, key: str, default: float, scale: int = 1) -> int:
+        value = table.get(key, default / scale)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail(f"sheet.{key} must be a positive number")
+        return int(value * scale)
 
-        def pairs(key: str, kind: type[_V]) -> tuple[tuple[str, _V], ...]:
-            value = table.get(key, {})
-            if not isinstance(value, dict) or not all(
-                    isinstance(v, kind) and not isinstance(v, bool) for v in value.values()):
-                raise ConfigError(f"{ws.config_file}: [sheet.{key}] must map names to "
-                                  f"{'numbers' if kind is int else 'text'}")
-            return tuple(value.items())
+    def pairs(self, table: dict, key: str, kind: type[_V]) -> tuple[tuple[str, _V], ...]:
+        value = table.get(key, {})
+        if not isinstance(value, dict) or not all(
+                isinstance(v, kind) and not isinstance(v, bool) for v in value.values()):
+            raise self.fail(f"[sheet.{key}] must map names to "
+                            f"{'numbers' if kind is int else 'text'}")
+        return tuple(value.items())
 
-        max_length = pairs("max_length", int)
-        unknown = [name for name, _ in max_length if name not in FIELD_NAMES]
-        if unknown:
-            raise ConfigError(f"{ws.config_file}: sheet.max_length: unknown field "
-                              f"{', '.join(unknown)} (known: {', '.join(FIELD_NAMES)})")
-        acting = []
+    def acting_directors(self, table: dict) -> tuple[ActingDirector, ...]:
         entries = table.get("acting_directors", [])
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise ConfigError(f"{ws.config_file}: [[sheet.acting_directors]] must be an array "
-                              f"of tables")
+            raise self.fail("[[sheet.acting_directors]] must be an array of tables")
+        acting = []
         for i, entry in enumerate(entries):
             where = f"sheet.acting_directors[{i}]"
-            title = need(entry, "title", where)
+            title = self.need(entry, "title", where)
             if title not in ACTING_TITLES:
-                raise ConfigError(f"{ws.config_file}: {where}.title must be one of "
-                                  f"{', '.join(ACTING_TITLES)}")
+                raise self.fail(f"{where}.title must be one of {', '.join(ACTING_TITLES)}")
             acting.append(ActingDirector(
-                Person(need(entry, "name", where), need(entry, "position", where)), title,
-                key_source(entry, where) if entry.get("pkcs12") else None))
+                Person(self.need(entry, "name", where), self.need(entry, "position", where)),
+                title, self.key_source(entry, where) if entry.get("pkcs12") else None))
+        return tuple(acting)
+
+    def sheet_rules(self, table: dict) -> SheetRules:
+        max_length = self.pairs(table, "max_length", int)
+        unknown = [name for name, _ in max_length if name not in FIELD_NAMES]
+        if unknown:
+            raise self.fail(f"sheet.max_length: unknown field {', '.join(unknown)} "
+                            f"(known: {', '.join(FIELD_NAMES)})")
         d = SheetRules()
         return SheetRules(
-            max_days_past=number("max_days_past", d.max_days_past),
-            max_days_future=number("max_days_future", d.max_days_future),
+            max_days_past=self.number(table, "max_days_past", d.max_days_past),
+            max_days_future=self.number(table, "max_days_future", d.max_days_future),
             max_length=max_length,
-            max_sheet_bytes=number("max_sheet_mb", d.max_sheet_bytes, MB),
-            max_unpacked_bytes=number("max_unpacked_mb", d.max_unpacked_bytes, MB),
-            max_xml_bytes=number("max_xml_mb", d.max_xml_bytes, MB),
-            max_entries=number("max_entries", d.max_entries),
-            max_attachment_bytes=number("max_attachment_mb", d.max_attachment_bytes, MB),
-            max_request_bytes=number("max_request_mb", d.max_request_bytes, MB),
-            acting_directors=tuple(acting),
-            certificate_names=pairs("certificate_names", str),
+            max_sheet_bytes=self.number(table, "max_sheet_mb", d.max_sheet_bytes, MB),
+            max_unpacked_bytes=self.number(table, "max_unpacked_mb", d.max_unpacked_bytes, MB),
+            max_xml_bytes=self.number(table, "max_xml_mb", d.max_xml_bytes, MB),
+            max_entries=self.number(table, "max_entries", d.max_entries),
+            max_attachment_bytes=self.number(table, "max_attachment_mb",
+                                             d.max_attachment_bytes, MB),
+            max_request_bytes=self.number(table, "max_request_mb", d.max_request_bytes, MB),
+            acting_directors=self.acting_directors(table),
+            certificate_names=self.pairs(table, "certificate_names", str),
         )
 
-    def signing_policy(table: dict) -> SigningPolicy:
-        where = f"{ws.config_file}: signing"
+    def signing_policy(self, table: dict) -> SigningPolicy:
         level = str(table.get("level", SigningPolicy.level))
         if level not in LEVELS:
-            raise ConfigError(f"{where}.level must be one of {', '.join(LEVELS)}, not {level!r}")
+            raise self.fail(f"signing.level must be one of {', '.join(LEVELS)}, not {level!r}")
         tsa = str(table.get("tsa", ""))
         if level != "B-B" and not tsa:
-            raise ConfigError(f"{where}.level {level} needs signing.tsa: the URL of an RFC 3161 "
-                              f"timestamp authority (or level = \"B-B\" to sign without one)")
+            raise self.fail(f"signing.level {level} needs signing.tsa: the URL of an RFC 3161 "
+                            f"timestamp authority (or level = \"B-B\" to sign without one)")
         revocation = str(table.get("revocation", SigningPolicy.revocation))
         if revocation not in ("online", "demo"):
-            raise ConfigError(f"{where}.revocation must be \"online\" or \"demo\"")
+            raise self.fail("signing.revocation must be \"online\" or \"demo\"")
+        optional = {key: self.path(table[key]) if table.get(key) else None
+                    for key in ("tsa_client_cert", "tsa_client_key")}
         return SigningPolicy(
             level=level, tsa=tsa, tsa_timeout=float(table.get("tsa_timeout", 10)),
             tsa_username=table.get("tsa_username"),
             tsa_password_env=table.get("tsa_password_env"),
             tsa_retries=int(table.get("tsa_retries", SigningPolicy.tsa_retries)),
-            tsa_client_cert=(path(table["tsa_client_cert"]) if table.get("tsa_client_cert")
-                             else None),
-            tsa_client_key=path(table["tsa_client_key"]) if table.get("tsa_client_key") else None,
-            revocation=revocation, demo_pki=path(str(table.get("demo_pki", "demo-pki"))))
+            tsa_client_cert=optional["tsa_client_cert"],
+            tsa_client_key=optional["tsa_client_key"],
+            revocation=revocation, demo_pki=self.path(str(table.get("demo_pki", "demo-pki"))))
 
-    unit = section("unit")
-    director = section("director")
-    publisher = section("publisher")
-    signing = section("signing")
-    office = section("office")
-    providers = data.get("providers", [])
-    if not isinstance(providers, list):
-        raise ConfigError(f"{ws.config_file}: [[providers]] must be an array of tables")
-    work_groups = tuple(unit.get("work_groups", ()))
-    if not work_groups:
-        raise ConfigError(f"{ws.config_file}: unit.work_groups must list at least one work group")
-    template = signing.get("template", "templates/approval_form.docx")
-    return Config(
-        workspace=ws,
-        unit=need(unit, "name", "unit"),
-        work_groups=work_groups,
-        categories=tuple(unit.get("categories", DEFAULT_CATEGORIES)),
-        director=signer(director, "director"),
-        auto_approve=bool(director.get("auto_approve", False)),
-        publisher=Person(need(publisher, "name", "publisher"),
-                         need(publisher, "position", "publisher")),
-        providers=tuple(signer(p, f"providers[{i}]") for i, p in enumerate(providers)),
-        trust_roots=tuple(path(p) for p in signing.get("trust_roots", ())),
-        font=path(signing.get("font", str(DEFAULT_FONT))),
-        template=path(template),
-        office_timeout=float(office.get("timeout", 60)),
-        id_prefix=str(unit.get("id_prefix", "REQ")),
-        attachment_wait=float(section("watch").get("attachment_wait", 300)),
-        min_free_mb=_non_negative_int(ws, section("watch"), "watch.min_free_mb", 200),
-        retry_first=float(_non_negative_int(ws, section("watch"), "watch.retry_first", 30)),
-        sheet=sheet_rules(section("sheet")),
-        signing=signing_policy(signing),
-        publisher_key=(key_source(publisher, "publisher")
-                       if "pkcs12" in publisher or "pkcs11_module" in publisher else None),
-        verify_max_mb=_positive_int(ws, section("verify"), "verify.max_mb", 100),
-    )
+    def config(self) -> Config:
+        ws = self.ws
+        unit = self.section("unit")
+        director = self.section("director")
+        publisher = self.section("publisher")
+        signing = self.section("signing")
+        office = self.section("office")
+        watch = self.section("watch")
+        providers = self.data.get("providers", [])
+        if not isinstance(providers, list):
+            raise self.fail("[[providers]] must be an array of tables")
+        work_groups = tuple(unit.get("work_groups", ()))
+        if not work_groups:
+            raise self.fail("unit.work_groups must list at least one work group")
+        return Config(
+            workspace=ws,
+            unit=self.need(unit, "name", "unit"),
+            work_groups=work_groups,
+            categories=tuple(unit.get("categories", DEFAULT_CATEGORIES)),
+            director=self.signer(director, "director"),
+            auto_approve=bool(director.get("auto_approve", False)),
+            publisher=Person(self.need(publisher, "name", "publisher"),
+                             self.need(publisher, "position", "publisher")),
+            providers=tuple(self.signer(p, f"providers[{i}]") for i, p in enumerate(providers)),
+            trust_roots=tuple(self.path(p) for p in signing.get("trust_roots", ())),
+            font=self.path(signing.get("font", str(DEFAULT_FONT))),
+            template=self.path(signing.get("template", "templates/approval_form.docx")),
+            office_timeout=float(office.get("timeout", 60)),
+            id_prefix=str(unit.get("id_prefix", "REQ")),
+            attachment_wait=float(watch.get("attachment_wait", 300)),
+            min_free_mb=_non_negative_int(ws, watch, "watch.min_free_mb", 200),
+            retry_first=float(_non_negative_int(ws, watch, "watch.retry_first", 30)),
+            sheet=self.sheet_rules(self.section("sheet")),
+            signing=self.signing_policy(signing),
+            publisher_key=(self.key_source(publisher, "publisher")
+                           if "pkcs12" in publisher or "pkcs11_module" in publisher else None),
+            verify_max_mb=_positive_int(ws, self.section("verify"), "verify.max_mb", 100),
+        )
