@@ -16,12 +16,13 @@ from pipeline import demo, patches
 from pipeline.audit import trustkit, verify
 from pipeline.bundles import publish as publish_mod
 from pipeline.core import folders, inputs, logs, thai
+from pipeline.core.errors import PipelineError
 from pipeline.external import tools
 from pipeline.external.office import ConversionError, Converter
 from pipeline.flow import archive as archive_mod
 from pipeline.flow import health
 from pipeline.flow.processing import Outcome, Processor
-from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
+from pipeline.flow.watch import WatchOptions, drain, watch
 from pipeline.intake import sheet
 from pipeline.records import freshness
 from pipeline.records import index as index_mod
@@ -33,10 +34,7 @@ from pipeline.signatures import signing
 
 
 def _load(ctx: click.Context) -> config_mod.Config:
-    try:
-        config = config_mod.load(ctx.obj["workspace"])
-    except config_mod.ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    config = config_mod.load(ctx.obj["workspace"])
     logs.configure(config.workspace.state)
     return config
 
@@ -85,35 +83,28 @@ def workspace_option(command: _Command) -> _Command:
              "folder. Also PIPELINE_WORKSPACE.")(command)
 
 
-class _CannotRun(click.ClickException):
-    """The installation is not what the pipeline needs (a program missing, a package at
-    another release): not a usage error, not a finding (exit 2)."""
-
-    exit_code = 2
+class _Failed(click.ClickException):
+    """A :class:`PipelineError` that ends a command with exit 1: ``Error:`` and its line."""
 
 
-class _Refused(click.ClickException):
-    """Input that cannot be used (inputs.InputError): its one line, Thai then English."""
-
-
-class _Misused(_Refused):
-    """A value that is not of the kind the option asks for (a month that is no month)."""
+class _Unusable(_Failed):
+    """The same with exit 2: the input is not of the kind asked, or the installation lacks
+    what the pipeline needs."""
 
     exit_code = 2
 
 
 class _Commands(click.Group):
-    """Every command: a program missing from the installation, or a third-party release
-    the patches were not written for, ends it with that one line, wherever in the library
-    it was found; so does input refused by :mod:`pipeline.core.inputs`."""
+    """Every command ends an error a person can act on (:class:`PipelineError`: a wrong
+    pipeline.toml, input refused by :mod:`pipeline.core.inputs`, a program missing from
+    the installation…) with its one line and its exit code, wherever in the library it was
+    raised: the one place the command line maps them."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (tools.MissingProgram, patches.UnsupportedVersion) as exc:
-            raise _CannotRun(str(exc)) from None
-        except inputs.InputError as exc:
-            raise (_Misused if exc.usage else _Refused)(str(exc)) from None
+        except PipelineError as exc:
+            raise (_Unusable if exc.exit_code == 2 else _Failed)(str(exc)) from None
 
 
 def _cannot_write(where: Path, exc: OSError) -> click.ClickException:
@@ -214,10 +205,7 @@ def watch_cmd(ctx: click.Context, once: bool, polling: bool, settle: float,
     options = WatchOptions(once=once, settle=settle, rescan=rescan, polling=polling,
                            workers=workers)
     with Processor(config) as processor:
-        try:
-            watch(processor, options, on_outcome=_report)
-        except WatchError as exc:
-            raise click.ClickException(str(exc)) from None
+        watch(processor, options, on_outcome=_report)
 
 
 @main.command()
@@ -372,10 +360,7 @@ def demo_cmd(ctx: click.Context) -> None:
     dropped = demo.drop_sample(made)
     click.echo(f"dropped {dropped.name} into {config.workspace.inbox}")
     with Processor(config) as processor:
-        try:
-            outcomes = drain(processor)
-        except WatchError as exc:
-            raise click.ClickException(str(exc)) from None
+        outcomes = drain(processor)
     for outcome in outcomes:
         _report(outcome)
     bundles = [o.bundle for o in outcomes if o.bundle]
@@ -621,10 +606,7 @@ def refresh_timestamps(ctx: click.Context, ids: tuple[str, ...], within: int,
     one nears expiry, so that their signatures stay verifiable. Running it again does
     nothing until the next ones near expiry. Exit 1 when any could not be refreshed."""
     config = _load(ctx)
-    try:
-        folders = archive_mod.bundles(config.workspace, ids)
-    except archive_mod.ArchiveError as exc:
-        raise click.ClickException(str(exc)) from None
+    folders = archive_mod.bundles(config.workspace, ids)
     with click.progressbar(folders, label="refreshing timestamps / ต่ออายุการประทับเวลา",
                            file=sys.stderr) as bar:
         results = archive_mod.refresh_timestamps(config, bar, within=timedelta(days=within),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pipeline.bundles import bundle
 from pipeline.core import fsutil, inputs, scratch, thai
+from pipeline.core.errors import PipelineError
 from pipeline.core.request import Person, from_dict
 from pipeline.settings.config import Config
 from pipeline.signatures import evidence, signing
@@ -28,7 +29,7 @@ EVENT_PUBLISHED = "published"
 ROLE = "publisher"
 
 
-class PublishError(Exception):
+class PublishError(PipelineError):
     """The publication cannot be recorded; the message says why and what to do."""
 
 

@@ -16,6 +16,7 @@ import unicodedata
 from pathlib import Path
 
 from pipeline.core import guard
+from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
 
 BE_OFFSET = 543  # thai.BE_OFFSET: the Buddhist Era is 543 years ahead
@@ -31,17 +32,14 @@ MAX_ID = 64
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-class InputError(Exception):
+class InputError(PipelineError):
     """The value typed cannot be used; ``str()`` is one line, Thai then English.
     ``usage``: the value is not even of the kind asked (exit 2 on the command line)."""
 
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
         self.usage = usage
-
-    @property
-    def exit_code(self) -> int:
-        return 2 if self.usage else 1
+        self.exit_code = 2 if usage else 1
 
 
 def shown(value: str, limit: int = 80) -> str:

@@ -14,6 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.core.errors import InstallationError
+
 
 @dataclass(frozen=True)
 class Program:
@@ -29,7 +31,7 @@ SOFFICE = Program("soffice", "libreoffice-writer-nogui", "converting forms to PD
 SETPRIV = Program("setpriv", "util-linux", "tying LibreOffice's life to its worker's")
 
 
-class MissingProgram(Exception):
+class MissingProgram(InstallationError):
     """An external program the pipeline needs is not on PATH. Not an OSError on purpose: it
     is a fault of the installation, not of a file, and must not be handled as one."""
 

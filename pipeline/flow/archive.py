@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pipeline.bundles import bundle
 from pipeline.core import fsutil, scratch
+from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
 from pipeline.records import freshness, index
 from pipeline.settings.config import Config, ConfigError
@@ -30,7 +31,7 @@ EVENT_REFRESHED = "timestamp-refreshed"
 DEFAULT_WITHIN = timedelta(days=365)
 
 
-class ArchiveError(Exception):
+class ArchiveError(PipelineError):
     """The archive cannot be worked on as asked; the message says why."""
 
 

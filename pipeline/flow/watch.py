@@ -24,6 +24,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from pipeline.core import faults, guard
+from pipeline.core.errors import PipelineError
 from pipeline.flow.processing import Outcome, Processor, Refused, retry_delay
 from pipeline.flow.workers import InlineRunner, PoolRunner, Runner
 from pipeline.intake.rejection import reject_stray
@@ -113,7 +114,7 @@ def _stop_on_signals(stop: threading.Event, wake: threading.Event) -> Iterator[N
             signal.signal(s, h)
 
 
-class WatchError(Exception):
+class WatchError(PipelineError):
     """The watcher cannot start; the message says why."""
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 from importlib import metadata
 
+from pipeline.core.errors import InstallationError
 from pipeline.patches import certvalidator_path, log_filters, speedups
 
 # Distribution name -> the one version every patch here was written and tested for.
@@ -41,7 +42,7 @@ _lock = threading.Lock()
 _installed = False
 
 
-class UnsupportedVersion(RuntimeError):
+class UnsupportedVersion(InstallationError):
     """A package that a patch replaces internals of is not the release it was written for."""
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
 from pipeline.core.request import FIELD_NAMES, Person
 
@@ -32,7 +33,7 @@ DEFAULT_CATEGORIES = (
 )
 
 
-class ConfigError(Exception):
+class ConfigError(PipelineError):
     """The workspace or its pipeline.toml is missing or wrong; the message says how to fix it."""
 
 
