@@ -42,14 +42,24 @@ def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[
     if not bundle.is_bundle(path):
         return Report(path, (), error=f"{path} is a folder but neither a bundle (no "
                                       f"{bundle.MANIFEST}) nor an outbox of bundles")
-    bundle.recover(path)
-    problems = list(bundle.check_bundle(path))
+    view = bundle.committed(path)  # read-only: an unfinished update is judged as committed
+    report = _verify_bundle(path, trust, view)
+    if view.unfinished and not view.manifest_path.exists():
+        # a writer finished the update while it was read: judge the finished bundle
+        report = _verify_bundle(path, trust, bundle.committed(path))
+    return report
+
+
+def _verify_bundle(path: Path, trust: Trust, view: bundle.Committed) -> Report:
+    """A bundle as ``view`` shows it, without writing anything."""
+    problems = list(bundle.check_bundle(path, view))
     try:
         # read once (hashed as parsed), within bounds
-        raw = read_input(path / bundle.MANIFEST, trust.max_bytes, what="manifest")
-        written = (path / bundle.MANIFEST).stat().st_mtime
+        raw = read_input(view.manifest_path, trust.max_bytes, what="manifest")
+        written = view.manifest_path.stat().st_mtime
         manifest = json.loads(raw)
-        pdf = path / manifest["signed_pdf"]
+        name = (path / manifest["signed_pdf"]).name
+        pdf = view.file(manifest["signed_pdf"])
     except VerificationError as exc:
         return Report(path, (), tuple(problems), True, error=str(exc))
     except (OSError, ValueError, KeyError, TypeError):
@@ -61,17 +71,27 @@ def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[
     except VerificationError as exc:
         return Report(path, (), tuple(problems), True, error=str(exc))
     signatures = tuple(statuses)
-    problems += _manifest_agrees(path, manifest, pdf, signatures, text)
+    problems += _manifest_agrees(path, manifest, name, signatures, text)
     row_problems, notes = freshness.row_agrees(path, manifest, raw, written)
+    if view.unfinished:
+        notes = (_unfinished_note(path), *notes)
     return Report(path, signatures, tuple(problems + row_problems), True, notes=notes)
 
 
-def _manifest_agrees(folder: Path, manifest: dict, pdf: Path,
+def _unfinished_note(folder: Path) -> str:
+    return (f"การปรับปรุง {folder.name} บันทึกแล้วแต่ยังไม่เสร็จ (ตรวจตามที่บันทึกไว้) "
+            f"ตัวเฝ้ากล่องเข้าหรือคำสั่งถัดไปที่ปรับปรุงแฟ้มนี้จะทำให้เสร็จ / an update of "
+            f"{folder.name} is committed but not yet finished (checked as committed: the staged "
+            f"{bundle.MANIFEST} and files); the watcher or the next command that updates the "
+            f"bundle finishes it")
+
+
+def _manifest_agrees(folder: Path, manifest: dict, pdf_name: str,
                      signatures: Sequence[SignatureStatus], shown: printed.PrintedText
                      ) -> list[str]:
     problems = []
     request_id = manifest.get("request_id", "")
-    if request_id != folder.name or pdf.name != bundle.pdf_name(request_id):
+    if request_id != folder.name or pdf_name != bundle.pdf_name(request_id):
         problems.append(f"manifest.json names request {request_id}, not {folder.name}")
     text = shown.compact()
     title = manifest.get("request", {}).get("title", "")
