@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline import demo, patches
-from pipeline.audit import verify
+from pipeline.audit import signature
 from pipeline.bundles import bundle
 from pipeline.external.office import Converter
 from pipeline.form import render
@@ -88,7 +88,7 @@ def bench_library(root: Path, n: int) -> dict[str, list[float]]:
                                                             s.signed_at) for s in (first, second)),
                     received_at=now, archived_at=now, status="approved"))
             with stage("verify (auditor)"):
-                verify.verify_pdf(d / "signed.pdf", config.trust_roots)
+                signature.verify_pdf(d / "signed.pdf", config.trust_roots)
     path_stages = [k for k in timings if k != "verify (auditor)"]
     timings["total"] = [sum(timings[k][i] for k in path_stages) for i in range(n)]
     return timings

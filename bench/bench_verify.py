@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pipeline import demo, patches
-from pipeline.audit import verify
+from pipeline.audit import model, verify
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import drain
 
@@ -35,7 +35,7 @@ def main() -> None:
         outbox = Path(tmp) / "outbox"
         for i in range(args.n):
             shutil.copytree(outcome.bundle, outbox / f"REQ-2569-{i + 1:05d}")
-        trust = verify.Trust(made.config.trust_roots)
+        trust = model.Trust(made.config.trust_roots)
         paths = verify.expand([outbox])
         start = time.perf_counter()
         reports = verify.verify_all(paths, trust, workers=args.workers)

@@ -13,7 +13,8 @@ from typing import Any, TypeVar, cast
 import click
 
 from pipeline import demo, patches
-from pipeline.audit import trustkit, verify
+from pipeline.audit import model, output, trustkit, verify
+from pipeline.audit.trust import read_crl
 from pipeline.bundles import publish as publish_mod
 from pipeline.core import folders, inputs, logs, thai
 from pipeline.core.errors import PipelineError
@@ -370,7 +371,7 @@ def demo_cmd(ctx: click.Context) -> None:
 
 def _print_verification(paths: list[Path], trust_roots: tuple[Path, ...]) -> bool:
     reports = [verify.verify_path(path, trust_roots) for path in paths]
-    for line in verify.to_text(reports):
+    for line in output.to_text(reports):
         click.echo(line)
     return all(r.ok for r in reports)
 
@@ -407,32 +408,32 @@ def verify_cmd(ctx: click.Context, paths: tuple[Path, ...], roots: tuple[Path, .
             trust = kit.trust(online=online)
             roots = roots or kit.roots
         else:
-            trust = verify.Trust((), (), online)
+            trust = model.Trust((), (), online)
         config = _load(ctx) if not roots else _load_if_any(ctx)
         if not roots:
             assert config is not None
             roots = config.trust_roots
-        max_mb = config.verify_max_mb if config is not None else verify.DEFAULT_MAX_MB
-        trust = verify.Trust(tuple(roots), trust.crls + tuple(verify.read_crl(c) for c in crls),
-                             online, max_mb * config_mod.MB)
+        max_mb = config.verify_max_mb if config is not None else model.DEFAULT_MAX_MB
+        trust = model.Trust(tuple(roots), trust.crls + tuple(read_crl(c) for c in crls),
+                            online, max_mb * config_mod.MB)
         items = verify.expand(paths)
         tools.path(tools.PDFTOTEXT)  # before the progress bar: a missing poppler, said alone
         with click.progressbar(length=len(items), label="verifying / กำลังตรวจสอบ",
                                file=sys.stderr) as bar:
             reports = verify.verify_all(items, trust, workers=workers, progress=bar.update)
-    except verify.VerificationError as exc:
+    except model.VerificationError as exc:
         click.echo(f"error: {inputs.ascii_escaped(str(exc))}", err=True)
-        sys.exit(verify.EXIT_UNREADABLE)
+        sys.exit(model.EXIT_UNREADABLE)
     if html_file is not None:
-        html_file.write_text(verify.to_html(reports, trust), encoding="utf-8")
+        html_file.write_text(output.to_html(reports, trust), encoding="utf-8")
     if as_json:
-        click.echo(verify.to_json(reports, trust))
+        click.echo(output.to_json(reports, trust))
     elif not items:  # a new office's outbox
         click.echo("0 bundles / ยังไม่มีรายการ")
     else:
-        for line in verify.to_text(reports):
+        for line in output.to_text(reports):
             click.echo(line)
-    sys.exit(verify.exit_code(reports) if items else 0)
+    sys.exit(model.exit_code(reports) if items else 0)
 
 
 @main.command("trust-kit")
@@ -446,7 +447,7 @@ def trust_kit_cmd(ctx: click.Context, directory: Path) -> None:
     inputs.output_folder(directory, config.workspace)
     try:
         kit = trustkit.write(config, directory)
-    except verify.VerificationError as exc:
+    except model.VerificationError as exc:
         raise click.ClickException(str(exc)) from None
     for line in kit.left_out:
         click.echo(f"CRL not included: {line}", err=True)

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from pipeline import demo
-from pipeline.audit import verify
+from pipeline.audit import signature
 from pipeline.bundles import bundle
 from pipeline.flow.processing import Processor
 from pipeline.intake import sheet
@@ -47,13 +47,13 @@ def test_requests_wait_for_the_director_then_are_archived(queued, converter):
         waiting = processor.pending()
         assert [w.request_id for w in waiting] == ids
         assert all(w.pdf.is_file() for w in waiting)  # readable by the director
-        first = verify.verify_pdf(waiting[0].pdf, queued.trust_roots)
+        first = signature.verify_pdf(waiting[0].pdf, queued.trust_roots)
         assert [(s.role, s.ok) for s in first] == [("provider", True)]
         assert not any(bundle.is_bundle(p) for p in queued.workspace.outbox.iterdir())
 
         outcome = processor.approve(ids[0])
         assert outcome.state == State.ARCHIVED
-        statuses = verify.verify_pdf(outcome.bundle / f"{ids[0]}.pdf", queued.trust_roots)
+        statuses = signature.verify_pdf(outcome.bundle / f"{ids[0]}.pdf", queued.trust_roots)
         assert [(s.role, s.ok) for s in statuses] == [("provider", True), ("director", True)]
         assert not waiting[0].pdf.exists()
         assert [w.request_id for w in processor.pending()] == ids[1:]
@@ -126,7 +126,7 @@ passphrase_file = "demo-pki/passphrase.txt"
         outcome = processor.approve(waiting.request_id)
     assert outcome.state == State.ARCHIVED, outcome.problems
     pdf = outcome.bundle / f"{outcome.request_id}.pdf"
-    statuses = verify.verify_pdf(pdf, cfg.trust_roots)
+    statuses = signature.verify_pdf(pdf, cfg.trust_roots)
     assert [(s.role, s.signer, s.ok) for s in statuses] == [
         ("provider", demo.PEOPLE["provider"].name, True), ("director", acting.name, True)]
     text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,

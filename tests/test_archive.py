@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pipeline import demo
-from pipeline.audit import verify
+from pipeline.audit import model, signature
 from pipeline.bundles import bundle
 from pipeline.cli import main
 from pipeline.core import fsutil
@@ -33,10 +33,10 @@ def _pdf(folder: Path) -> Path:
 
 
 def _signatures_hold(folder: Path, root_pem: Path) -> None:
-    statuses = verify.verify_pdf(_pdf(folder), [root_pem])  # offline, from the PDF alone
+    statuses = signature.verify_pdf(_pdf(folder), [root_pem])  # offline, from the PDF alone
     assert [(s.role, s.ok, s.indication) for s in statuses] == [
-        ("provider", True, verify.Indication.PASSED),
-        ("director", True, verify.Indication.PASSED)], statuses
+        ("provider", True, model.Indication.PASSED),
+        ("director", True, model.Indication.PASSED)], statuses
     assert bundle.check_bundle(folder) == []
 
 

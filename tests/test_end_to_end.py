@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from printed_form import pdftotext, printed_detail, squash
 
 from pipeline import demo
-from pipeline.audit import verify
+from pipeline.audit import model, signature
 from pipeline.bundles import bundle
 from pipeline.core import fsutil
 from pipeline.intake import sheet
@@ -96,18 +96,18 @@ def test_thai_text_survives_exactly_into_the_signed_pdf(processor, demo_ws, tmp_
                            capture_output=True, text=True, check=True).stdout
     assert any("Laksaman" in line and " yes " in line for line in fonts.splitlines())
     # a continuation page or not, both signatures and the names under them hold
-    statuses = verify.verify_pdf(outcome.bundle / f"{outcome.request_id}.pdf",
-                                 demo_ws.trust_roots)
+    statuses = signature.verify_pdf(outcome.bundle / f"{outcome.request_id}.pdf",
+                                    demo_ws.trust_roots)
     assert [(s.indication, s.name_matches) for s in statuses] == [
-        (verify.Indication.PASSED, True)] * 2, statuses
+        (model.Indication.PASSED, True)] * 2, statuses
 
 
 def test_both_signatures_intact_and_trusted_by_the_demo_root_only(processor, demo_ws, tmp_path):
     path = tmp_path / "r.xlsx"
     sheet.new_request(path, demo_ws)
     outcome = processor.process(_fill(path))
-    statuses = verify.verify_pdf(outcome.bundle / f"{outcome.request_id}.pdf",
-                                 demo_ws.trust_roots)
+    statuses = signature.verify_pdf(outcome.bundle / f"{outcome.request_id}.pdf",
+                                    demo_ws.trust_roots)
     assert [(s.role, s.intact, s.trusted) for s in statuses] == [
         ("provider", True, True), ("director", True, True)]
     assert statuses[0].signer == demo.PEOPLE["provider"].name

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from freezegun import freeze_time
 
 from pipeline import demo
-from pipeline.audit import verify
+from pipeline.audit import model, signature
 from pipeline.demo.pki import TSA, DemoPKI, current_crls, load_pki, revoke
 from pipeline.settings.config import DEFAULT_FONT
 from pipeline.signatures import signing
@@ -48,28 +48,28 @@ def form(make_form, tmp_path_factory) -> Path:
 @pytest.mark.parametrize("level", [Level.B_T, Level.B_LT, Level.B_LTA])
 def test_each_level_passes_etsi_validation_offline(pki, form, tmp_path, level):
     signed = _sign_both(pki, form, tmp_path, _evidence(pki, level))
-    statuses = verify.verify_pdf(signed, [pki.root_pem])
+    statuses = signature.verify_pdf(signed, [pki.root_pem])
     assert [(s.role, s.ok) for s in statuses] == [("provider", True), ("director", True)]
     # B-LTA must pass from what the PDF holds alone; B-T and B-LT get the CA's CRLs, as an
     # auditor fetching them online would
     crls = () if level == Level.B_LTA else tuple(
         c.public_bytes(serialization.Encoding.DER) for c in current_crls(pki))
-    results = verify.verify_pdf(signed, [pki.root_pem], crls)
+    results = signature.verify_pdf(signed, [pki.root_pem], crls)
     assert [(r.field, r.indication) for r in results] == [
-        ("provider", verify.Indication.PASSED), ("director", verify.Indication.PASSED)], results
+        ("provider", model.Indication.PASSED), ("director", model.Indication.PASSED)], results
 
 
 def test_b_lta_still_passes_an_hour_later_offline(pki, form, tmp_path):
     signed = _sign_both(pki, form, tmp_path, _evidence(pki, Level.B_LTA))
     with freeze_time(datetime.now(UTC) + timedelta(hours=1)):
-        results = verify.verify_pdf(signed, [pki.root_pem])
-    assert {r.indication for r in results} == {verify.Indication.PASSED}, results
+        results = signature.verify_pdf(signed, [pki.root_pem])
+    assert {r.indication for r in results} == {model.Indication.PASSED}, results
 
 
 def test_b_b_is_indeterminate_for_etsi_validation(pki, form, tmp_path):
     signed = _sign_both(pki, form, tmp_path, signing.B_B_ONLY)
-    results = verify.verify_pdf(signed, [pki.root_pem])
-    assert {r.indication for r in results} == {verify.Indication.INDETERMINATE}
+    results = signature.verify_pdf(signed, [pki.root_pem])
+    assert {r.indication for r in results} == {model.Indication.INDETERMINATE}
 
 
 def test_a_revoked_certificate_does_not_sign(pki, form, tmp_path):

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from pipeline import demo
-from pipeline.audit.verify import verify_pdf
+from pipeline.audit.signature import verify_pdf
 from pipeline.core import folders
 from pipeline.flow.processing import Processor
 from pipeline.intake import sheet

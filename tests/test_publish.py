@@ -12,7 +12,7 @@ import pytest
 from seeding import archived, request
 
 from pipeline import demo
-from pipeline.audit import verify
+from pipeline.audit import signature, verify
 from pipeline.bundles import bundle, publish
 from pipeline.core import thai
 from pipeline.intake import sheet
@@ -104,7 +104,7 @@ def test_the_webmasters_signature_keeps_the_first_two_valid(processor, demo_ws, 
     assert hashlib.sha256(new_bytes[:previous["size"]]).hexdigest() == previous["sha256"]
     earlier = tmp_path / "earlier.pdf"
     earlier.write_bytes(new_bytes[:previous["size"]])
-    assert [s.ok for s in verify.verify_pdf(earlier, cfg.trust_roots)] == [True, True]
+    assert [s.ok for s in signature.verify_pdf(earlier, cfg.trust_roots)] == [True, True]
 
     # a second upload of the same item is recorded without signing again
     again = publish.record(cfg, outcome.request_id, "https://example.go.th/news/8")

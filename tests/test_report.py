@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from seeding import archived, awaiting, refused_problem, request, returned
 
 from pipeline import demo
-from pipeline.audit import verify
+from pipeline.audit import signature
 from pipeline.core import thai
 from pipeline.records import index, report
 
@@ -159,7 +159,7 @@ def test_the_report_pdf_has_the_thai_text_and_the_signed_acknowledgement_validat
     fonts = subprocess.run(["pdffonts", str(office.pdf)], capture_output=True, text=True,
                            check=True).stdout
     assert "Laksaman" in fonts
-    statuses = verify.verify_pdf(office.pdf, demo_ws.trust_roots)
+    statuses = signature.verify_pdf(office.pdf, demo_ws.trust_roots)
     assert [(st.field, st.intact, st.trusted, st.ok) for st in statuses] == [
         ("acknowledged", True, True, True)]
     assert statuses[0].signer == demo_ws.director.person.name
@@ -185,7 +185,7 @@ def test_report_command_for_one_work_group_unsigned(demo_ws, tmp_path):
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in out.iterdir()) == ["2569-11-group03.pdf",
                                                     "2569-11-group03.xlsx"]
-    assert verify.verify_pdf(out / "2569-11-group03.pdf", demo_ws.trust_roots) == []
+    assert signature.verify_pdf(out / "2569-11-group03.pdf", demo_ws.trust_roots) == []
     wrong = subprocess.run([*PIPELINE, "-w", str(demo_ws.workspace.root), "report",
                             "--fiscal-year", "2569", "--work-group", "ไม่มีกลุ่มนี้"],
                            capture_output=True, text=True)

@@ -15,7 +15,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject
 
 from pipeline import demo
-from pipeline.audit.verify import VerificationError, verify_pdf
+from pipeline.audit.model import VerificationError
+from pipeline.audit.signature import verify_pdf
 from pipeline.core import thai
 from pipeline.core.request import Person
 from pipeline.demo.pki import DemoPKI, add_signer, create_pki

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import demo
-from pipeline.audit import verify
+from pipeline.audit import model, signature
 from pipeline.bundles import bundle
 from pipeline.core import thai
 from pipeline.flow.processing import Processor
@@ -50,10 +50,10 @@ def test_b_lta_through_an_http_timestamp_authority(demo_ws, converter, tsa_serve
     # two signature timestamps, one document timestamp, and the validation paths' dummies
     assert tsa_server.answered >= 3
     pdf = outcome.bundle / bundle.pdf_name(outcome.request_id)
-    statuses = verify.verify_pdf(pdf, [pki.root_pem])  # offline, from the PDF alone
+    statuses = signature.verify_pdf(pdf, [pki.root_pem])  # offline, from the PDF alone
     assert [(s.role, s.ok, s.indication) for s in statuses] == [
-        ("provider", True, verify.Indication.PASSED),
-        ("director", True, verify.Indication.PASSED)], statuses
+        ("provider", True, model.Indication.PASSED),
+        ("director", True, model.Indication.PASSED)], statuses
     assert len(signing.document_timestamps(pdf)) == 1  # after the director's signature
     assert bundle.check_bundle(outcome.bundle) == []
 

@@ -28,8 +28,8 @@ from pyhanko.pdf_utils.writer import PageObject
 from pyhanko.sign import signers
 
 from pipeline import demo
-from pipeline.audit import trustkit, verify
-from pipeline.audit.verify import Indication
+from pipeline.audit import model, output, trustkit, verify
+from pipeline.audit.model import Indication
 from pipeline.bundles import publish
 from pipeline.core import folders
 from pipeline.demo import pki as pk
@@ -55,8 +55,8 @@ class Archive:
         return self.bundles[0] / f"{self.bundles[0].name}.pdf"
 
     @property
-    def trust(self) -> verify.Trust:
-        return verify.Trust(self.config.trust_roots)
+    def trust(self) -> model.Trust:
+        return model.Trust(self.config.trust_roots)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def _pdfsig_intact(pdf: Path) -> dict[str, bool]:
     return verdicts
 
 
-def _judged(pdf: Path, trust: verify.Trust) -> verify.Report:
+def _judged(pdf: Path, trust: model.Trust) -> model.Report:
     """Verify, and check that pdfsig agrees on integrity wherever it gives a verdict."""
     report = verify.verify_path(pdf, trust)
     poppler = _pdfsig_intact(pdf)
@@ -106,7 +106,7 @@ def _judged(pdf: Path, trust: verify.Trust) -> verify.Report:
     return report
 
 
-def _never_passed(report: verify.Report) -> None:
+def _never_passed(report: model.Report) -> None:
     assert report.error or report.indication is not Indication.PASSED, report
     assert not report.ok
 
@@ -318,7 +318,7 @@ def _shadow(signed: Path, tmp_path: Path, attack: str) -> Path:
 
 @pytest.mark.parametrize("attack", ["hide", "replace", "hide-and-replace"])
 def test_shadow_attacks_fail(pki, shadow_form, tmp_path, attack):
-    trust = verify.Trust((pki.root_pem,))
+    trust = model.Trust((pki.root_pem,))
     assert verify.verify_path(shadow_form, trust).indication is Indication.PASSED
     report = _judged(_shadow(shadow_form, tmp_path, attack), trust)
     assert report.indication is Indication.FAILED
@@ -327,7 +327,7 @@ def test_shadow_attacks_fail(pki, shadow_form, tmp_path, attack):
 
 def test_a_root_nobody_named_is_not_trusted(archive, tmp_path):
     stranger = pk.create_pki(tmp_path / "other", demo.UNIT, {}, b"another passphrase")
-    report = _judged(archive.bundles[0], verify.Trust((stranger.root_pem,)))
+    report = _judged(archive.bundles[0], model.Trust((stranger.root_pem,)))
     _never_passed(report)
     assert not any(s.trusted for s in report.signatures)
 
@@ -372,7 +372,7 @@ def test_certificate_faults_are_never_passed(own_pki, form, tmp_path):
         "revoked": _sign_provider_raw(the_pki, "revoked", form, tmp_path / "revoked.pdf"),
         "tsa": _sign_provider_raw(the_pki, "provider", form, tmp_path / "tsa.pdf", rogue),
     }
-    trust = verify.Trust((the_pki.root_pem,), _crls(the_pki))
+    trust = model.Trust((the_pki.root_pem,), _crls(the_pki))
     found = {name: _judged(pdf, trust).signatures[0] for name, pdf in cases.items()}
     for name, status in found.items():
         assert status.indication is not Indication.PASSED, name
@@ -388,13 +388,13 @@ def test_a_year_later_needs_current_status_for_the_timestamp_authority_only(arch
     with freeze_time(datetime.now(UTC) + timedelta(days=365)):
         alone = verify.verify_path(bundle, archive.trust)
         root_crl, intermediate_crl = _crls(pk.load_pki(archive.config.signing.demo_pki))
-        signers_ca = verify.verify_path(bundle, verify.Trust(archive.config.trust_roots,
-                                                             (intermediate_crl,)))
+        signers_ca = verify.verify_path(bundle, model.Trust(archive.config.trust_roots,
+                                                            (intermediate_crl,)))
         # the TSA is certified by the root: the root's CRL is its chain's current status,
         # and the signers' own chain is judged from what the PDF kept (the pyHanko fix in
         # pipeline/patches/certvalidator_path.py)
-        supplied = verify.verify_path(bundle, verify.Trust(archive.config.trust_roots,
-                                                           (root_crl,)))
+        supplied = verify.verify_path(bundle, model.Trust(archive.config.trust_roots,
+                                                          (root_crl,)))
     for report in (alone, signers_ca):
         assert report.indication is Indication.INDETERMINATE, report
         text = " ".join(report.signatures[-1].messages)
@@ -410,8 +410,8 @@ def test_a_signer_revoked_after_signing_is_never_failed_a_year_later(archive, tm
     with freeze_time(datetime.now(UTC) + timedelta(days=365)):
         root_crl, intermediate_crl = _crls(the_pki)
         standard = verify.verify_path(archive.bundles[0],
-                                      verify.Trust(archive.config.trust_roots, (root_crl,)))
-        told = verify.verify_path(archive.bundles[0], verify.Trust(
+                                      model.Trust(archive.config.trust_roots, (root_crl,)))
+        told = verify.verify_path(archive.bundles[0], model.Trust(
             archive.config.trust_roots, (root_crl, intermediate_crl)))
     # what ETSI asks for (the timestamp authority's status) proves both signatures
     assert standard.indication is Indication.PASSED, standard
@@ -431,9 +431,9 @@ def test_online_fetches_current_status_a_year_later(form, tmp_path, crl_server):
     signed = _sign_both(crl_server.pki, form, tmp_path, _evidence(crl_server.pki, Level.B_LTA))
     roots = (crl_server.pki.root_pem,)
     with freeze_time(datetime.now(UTC) + timedelta(days=365)):
-        offline = verify.verify_path(signed, verify.Trust(roots))
+        offline = verify.verify_path(signed, model.Trust(roots))
         assert crl_server.served == []  # offline means offline
-        online = verify.verify_path(signed, verify.Trust(roots, online=True))
+        online = verify.verify_path(signed, model.Trust(roots, online=True))
     assert offline.indication is Indication.INDETERMINATE, offline
     assert online.indication is Indication.PASSED, online
     assert "root" in crl_server.served  # the timestamp authority's CA, from its CRL DP
@@ -653,7 +653,7 @@ def test_html_escapes_what_the_pdf_says(archive):
         report.signatures[0].certificate, subject="<script>alert(1)</script>",
         issuer="<img src=x onerror=alert(2)>"),
         messages=("<b>bold</b>",), printed_name="<i>name</i>")
-    page = verify.to_html([replace(report, signatures=(forged,))], archive.trust)
+    page = output.to_html([replace(report, signatures=(forged,))], archive.trust)
     assert "<script>alert" not in page and "<img" not in page and "<b>bold" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;i&gt;name" in page
 
@@ -678,7 +678,7 @@ def test_document_timestamps_are_validated_once_per_file_and_settings(archive, m
     report = verify.verify_path(archive.pdf, archive.trust)
     assert len(report.signatures) == 2 and len(calls) == 1  # two signatures, one validation
     root_crl, _ = _crls(pk.load_pki(archive.config.signing.demo_pki))
-    other = verify.verify_path(archive.pdf, verify.Trust(archive.config.trust_roots, (root_crl,)))
+    other = verify.verify_path(archive.pdf, model.Trust(archive.config.trust_roots, (root_crl,)))
     assert len(calls) == 2  # other validation data: validated again
     assert report.indication is other.indication is Indication.PASSED
 
@@ -688,7 +688,7 @@ def test_the_terminal_table_carries_no_control_characters(archive):
     forged = replace(report.signatures[0], certificate=replace(
         report.signatures[0].certificate, subject="Common Name: \x1b]0;owned\x07\x1b[2J"),
         messages=("line\rover", "\x9b31m"))
-    lines = list(verify.to_text([replace(report, signatures=(forged,))]))
+    lines = list(output.to_text([replace(report, signatures=(forged,))]))
     assert not any(re.search("[\x00-\x1f\x7f-\x9f]", line) for line in lines)
     assert any("line\\x0dover" in line for line in lines)  # escaped, still readable
     assert any("\\x1b]0;owned" in line for line in lines)  # the signer's name

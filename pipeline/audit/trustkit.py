@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPub
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from pipeline.audit.verify import Trust, VerificationError, crl_der, load_roots
+from pipeline.audit.model import Trust, VerificationError
+from pipeline.audit.trust import crl_der, load_roots
 from pipeline.bundles import bundle
 from pipeline.core import fsutil
 from pipeline.flow import archive

@@ -105,8 +105,12 @@ class ManifestError(ValueError):
 def read_manifest(bundle: Path) -> dict:
     """The bundle's manifest; ManifestError (a ValueError) when it is not JSON or not an
     object."""
+    return _manifest_at(bundle, bundle / MANIFEST)
+
+
+def _manifest_at(bundle: Path, path: Path) -> dict:
     try:
-        data = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"{MANIFEST} ของ {bundle.name} เสียหาย / {bundle.name}: {MANIFEST} "
                             f"is not valid JSON ({exc})") from None
@@ -120,10 +124,13 @@ def is_bundle(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
-def check_bundle(bundle: Path) -> list[str]:
-    """What is wrong with a bundle's files against its manifest (empty when all is well)."""
+def check_bundle(bundle: Path, view: Committed | None = None) -> list[str]:
+    """What is wrong with a bundle's files against its manifest (empty when all is well),
+    as committed (``view``, by default :func:`committed`): an update that a crash left
+    unfinished after its commit point is judged as finished, and nothing is written."""
+    view = view or committed(bundle)
     try:
-        manifest = read_manifest(bundle)
+        manifest = view.read_manifest()
         listed: dict[str, dict] = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return [f"manifest.json unreadable: {exc}"]
@@ -132,9 +139,9 @@ def check_bundle(bundle: Path) -> list[str]:
     present.discard(MANIFEST)
     present -= _staged_names(listed)
     for rel, meta in listed.items():
-        if rel not in present:
+        if rel not in present and rel not in view.staged:
             problems.append(f"{rel}: missing")
-        elif fsutil.sha256_file(bundle / rel) != meta.get("sha256"):
+        elif fsutil.sha256_file(view.file(rel)) != meta.get("sha256"):
             problems.append(f"{rel}: SHA-256 differs from manifest.json")
     problems.extend(f"{rel}: not listed in manifest.json" for rel in sorted(present - set(listed)))
     return problems
@@ -205,9 +212,49 @@ def append_event(
     return manifest
 
 
+@dataclass(frozen=True)
+class Committed:
+    """A bundle as its last committed update left it, seen without writing anything (an
+    auditor's copy may be on a read-only medium). After a crash between an update's commit
+    point (the staged manifest) and its renames, that is the staged manifest and the staged
+    files where present, else the bundle's own files; :func:`recover` (the writers') makes
+    the folder say the same by finishing the renames."""
+
+    folder: Path
+    manifest_path: Path
+    staged: frozenset[str] = frozenset()  # top-level files whose committed content is staged
+
+    @property
+    def unfinished(self) -> bool:
+        """An update is committed but not yet finished (its renames are still to be done)."""
+        return self.manifest_path.name == _PENDING_MANIFEST
+
+    def file(self, rel: str) -> Path:
+        """Where the committed content of ``rel`` (a file the manifest lists) is."""
+        return self.folder / (f".{rel}{_PENDING}" if rel in self.staged else rel)
+
+    def read_manifest(self) -> dict:
+        """The committed manifest, as :func:`read_manifest` reads the bundle's own."""
+        return _manifest_at(self.folder, self.manifest_path)
+
+
+def committed(bundle: Path) -> Committed:
+    """The bundle as committed (:class:`Committed`), read-only; cheap when no update is
+    unfinished: one stat."""
+    pending = bundle / _PENDING_MANIFEST
+    if not pending.exists():
+        return Committed(bundle, bundle / MANIFEST)
+    # the update that wrote the staged manifest removed the leftovers of any earlier one
+    # first (append_event), so every staged file is its own
+    staged = frozenset(p.name[1:-len(_PENDING)] for p in bundle.iterdir()
+                       if p.name.startswith(".") and p.name.endswith(_PENDING) and p.is_file())
+    return Committed(bundle, pending, staged - {MANIFEST})
+
+
 def recover(bundle: Path) -> None:
     """Finish an update that a crash interrupted after its commit point (cheap otherwise:
-    one stat). Readers call it before reading a manifest."""
+    one stat). The writers (index, publish, archive) call it before reading a manifest; a
+    reader that must not write (verify) sees the same state through :func:`committed`."""
     if (bundle / _PENDING_MANIFEST).exists():
         with _locked(bundle):
             _roll_forward(bundle)
