@@ -38,7 +38,7 @@ def _manifest(request_id: str, n: int, received: datetime) -> dict:
                        "previous_pdf": None})
     person = {"name": "นางสาวนูรีซัน หะยีมะ", "position": "นักวิชาการสาธารณสุขชำนาญการ"}
     return {
-        "schema": "pipeline.bundles.bundle/1",
+        "schema": "pipeline.bundle/1",
         "request_id": request_id,
         "status": "published" if events else "approved",
         "request": {

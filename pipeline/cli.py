@@ -389,7 +389,7 @@ def _print_verification(paths: list[Path], trust_roots: tuple[Path, ...]) -> boo
               path_type=Path), help="A current CRL (PEM/DER) to use. Repeatable.")
 @click.option("--online", is_flag=True, help="Also fetch current revocation data (OCSP, CRLs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON "
-                                                       "(schema pipeline.audit.verify/1).")
+                                                       "(schema pipeline.verify/1).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as one self-contained HTML page.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes (default: the cores).")

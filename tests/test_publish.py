@@ -95,6 +95,7 @@ def test_the_webmasters_signature_keeps_the_first_two_valid(processor, demo_ws, 
     assert [(s.role, s.ok) for s in report.signatures] == [
         ("provider", True), ("director", True), ("publisher", True)]
     manifest = bundle.read_manifest(folder)
+    assert manifest["schema"] == "pipeline.bundle/1"  # a format's name: not the module's path
     assert [s["role"] for s in manifest["signatures"]] == ["provider", "director", "publisher"]
     assert manifest["files"][pdf.name]["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
     # the previous signed PDF is the new one's first `size` bytes: the event proves it

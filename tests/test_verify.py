@@ -546,7 +546,7 @@ def test_cli_outbox_json_html_and_exit_codes(archive, tmp_path):
     run = _run("verify", "--json", "--html", str(page), str(root / "outbox"), ws=root)
     assert run.returncode == 0, run.stdout + run.stderr
     document = json.loads(run.stdout)
-    assert document["schema"] == "pipeline.audit.verify/1"
+    assert document["schema"] == "pipeline.verify/1"
     assert document["summary"]["counts"]["TOTAL_PASSED"] == 2
     item = document["items"][0]
     assert item["kind"] == "bundle" and item["indication"] == "TOTAL_PASSED"

@@ -16,11 +16,11 @@ from pipeline.audit.model import Indication, Report, SignatureStatus, Trust, exi
 from pipeline.core import inputs, thai
 from pipeline.signatures.signing import ROLE_TITLES
 
-SCHEMA = "pipeline.audit.verify/1"
+SCHEMA = "pipeline.verify/1"
 
 
 def to_json(reports: Sequence[Report], trust: Trust) -> str:
-    """The documented ``pipeline.audit.verify/1`` schema (README, "Verifying")."""
+    """The documented ``pipeline.verify/1`` schema (README, "Verifying")."""
     def signature(s: SignatureStatus) -> dict:
         data = asdict(s)
         data.update(indication=str(s.indication), signer=s.signer, messages=list(s.messages))

@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline.core import fsutil
 from pipeline.core.request import Request, to_dict
 
-SCHEMA = "pipeline.bundles.bundle/1"
+SCHEMA = "pipeline.bundle/1"
 MANIFEST = "manifest.json"
 SHEET_NAME = "request.xlsx"
 ATTACHMENTS = "attachments"
