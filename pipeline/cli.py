@@ -409,9 +409,15 @@ def verify_cmd(ctx: click.Context, paths: tuple[Path, ...], roots: tuple[Path, .
             roots = roots or kit.roots
         else:
             trust = model.Trust((), (), online)
-        config = _load(ctx) if not roots else _load_if_any(ctx)
+        config = _load_if_any(ctx)
         if not roots:
-            assert config is not None
+            if config is None:  # an auditor outside the office's workspace
+                raise _Unusable(
+                    "ไม่ได้ระบุใบรับรองที่เชื่อถือ: ใช้ --trust-kit DIR (จากคำสั่ง pipeline "
+                    "trust-kit ของสำนักงาน) หรือ --trust ROOT.pem หรือสั่งในโฟลเดอร์งานของ"
+                    "สำนักงาน / nothing to trust: give --trust-kit DIR (made by the office's "
+                    "`pipeline trust-kit`) or --trust ROOT.pem, or run it in the office's "
+                    f"workspace (no {folders.CONFIG_NAME} here)")
             roots = config.trust_roots
         max_mb = config.verify_max_mb if config is not None else model.DEFAULT_MAX_MB
         trust = model.Trust(tuple(roots), trust.crls + tuple(read_crl(c) for c in crls),

@@ -746,3 +746,14 @@ def test_a_fetch_that_never_finishes_is_given_up():
     with pytest.raises(requests.RequestException, match="within"):
         trustkit._within(0.2, lambda _url: never.wait(30) and b"", "http://slow.invalid/x.crl")
     assert time.monotonic() - started < 5
+
+
+def test_outside_a_workspace_without_a_trust_kit_is_a_usage_error(tmp_path):
+    """Exit 1 means TOTAL_FAILED to an auditor's script: "pipeline.toml not found" with exit 1
+    read as a forged file. Nothing to trust is a usage error, and says what to give."""
+    pdf = tmp_path / "form.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    run = _run("verify", str(pdf), ws=tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert "--trust-kit" in run.stderr and "ใบรับรอง" in run.stderr
+    assert "Traceback" not in run.stderr
