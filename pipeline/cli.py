@@ -29,7 +29,7 @@ from pipeline.records import report as report_mod
 from pipeline.records.journal import Journal, State
 from pipeline.settings import config as config_mod
 from pipeline.settings import workspace
-from pipeline.signatures import signing
+from pipeline.signatures.model import SigningError
 
 
 def _load(ctx: click.Context) -> config_mod.Config:
@@ -528,7 +528,7 @@ def published(ctx: click.Context, request_id: str, url: str, when: str | None,
     day = _date_option(when, "--date")
     try:
         done = publish_mod.record(config, request_id, url, day, sign=sign)
-    except (publish_mod.PublishError, config_mod.ConfigError, signing.SigningError) as exc:
+    except (publish_mod.PublishError, config_mod.ConfigError, SigningError) as exc:
         freshness.ensure_current(config.workspace)  # an earlier run killed before it
         raise click.ClickException(str(exc)) from None
     request_id = request_id.strip()
@@ -596,7 +596,7 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
         with Converter(timeout=config.office_timeout) as converter:
             written = report_mod.write_reports(config, period, converter, out_dir=out,
                                                work_group=work_group, sign=sign)
-    except (report_mod.ReportError, config_mod.ConfigError, signing.SigningError,
+    except (report_mod.ReportError, config_mod.ConfigError, SigningError,
             ConversionError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -24,8 +24,11 @@ from pipeline.intake import sheet
 from pipeline.records.journal import State
 from pipeline.settings import config
 from pipeline.settings.config import DEFAULT_FONT, ConfigError, SignerConfig, TokenSource
-from pipeline.signatures import signing
-from pipeline.signatures.signing import SigningError, add_signature_fields, load_signer, sign
+from pipeline.signatures import keys
+from pipeline.signatures.fields import add_signature_fields
+from pipeline.signatures.keys import load_signer
+from pipeline.signatures.model import SigningError
+from pipeline.signatures.signing import sign
 
 DIRECTOR = demo.PEOPLE["director"]
 BATCH = 20
@@ -42,13 +45,13 @@ def fields_pdf(make_form, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def logins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The labels of the tokens logged in to during the test, one entry per login."""
     labels: list[str] = []
-    log_in = signing._open_session
+    log_in = keys._open_session
 
     def counted(source: TokenSource) -> pkcs11.Session:
         labels.append(source.token_label)
         return log_in(source)
 
-    monkeypatch.setattr(signing, "_open_session", counted)
+    monkeypatch.setattr(keys, "_open_session", counted)
     return labels
 
 
