@@ -25,7 +25,7 @@ from pipeline.external.office import Converter
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchOptions, watch
 from pipeline.form import render
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet, sheet
 from pipeline.settings import config as config_mod
 from pipeline.signatures import evidence, fields, keys, signing
 from pipeline.signatures.model import Level
@@ -75,7 +75,7 @@ def bench_batch(root: Path, n: int) -> None:
     for i in range(n):
         path = cfg.workspace.inbox / f"คำขอ {i:04d}.xlsx"
         shutil.copyfile(made.sample, path)
-        sheet.fill(path, {**base, "title": f"{base['title']} ({i:04d})"})
+        blank_sheet.fill(path, {**base, "title": f"{base['title']} ({i:04d})"})
     with Processor(cfg) as processor:
         watch(processor, WatchOptions(once=True, settle=0, workers=0))
         assert len(processor.pending()) == n

@@ -22,7 +22,7 @@ from pipeline.flow import archive as archive_mod
 from pipeline.flow import health
 from pipeline.flow.processing import Outcome, Processor
 from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records import freshness
 from pipeline.records import index as index_mod
 from pipeline.records import report as report_mod
@@ -166,7 +166,7 @@ def new_request(ctx: click.Context, file: Path) -> None:
     """Write a blank request sheet (.xlsx) for staff to fill in."""
     if file.suffix.lower() != ".xlsx":
         raise click.BadParameter("the file name must end in .xlsx", param_hint="FILE")
-    sheet.new_request(file, _load(ctx))
+    blank_sheet.new_request(file, _load(ctx))
     click.echo(f"blank request sheet written: {file}")
 
 

@@ -20,7 +20,7 @@ from pipeline import demo
 from pipeline.audit.verify import verify_pdf
 from pipeline.core import folders
 from pipeline.flow.processing import Processor
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 from pipeline.settings import config
 from pipeline.settings.config import DEFAULT_FONT, ConfigError, SignerConfig, TokenSource
@@ -105,8 +105,8 @@ def test_the_pipeline_logs_in_once_and_out_when_closed(
         outcomes = []
         for i in range(2):
             path = tmp_path / f"request-{i}.xlsx"
-            sheet.new_request(path, cfg)
-            sheet.fill(path, {**demo.sample_values(date.today()), "title": f"ข่าวที่ {i + 1}"})
+            blank_sheet.new_request(path, cfg)
+            blank_sheet.fill(path, {**demo.sample_values(date.today()), "title": f"ข่าวที่ {i + 1}"})
             outcomes.append(processor.process(path))
     assert [o.state for o in outcomes] == [State.ARCHIVED] * 2, outcomes
     assert logins == ["pipeline-test"]

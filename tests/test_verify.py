@@ -34,7 +34,7 @@ from pipeline.bundles import publish
 from pipeline.core import folders
 from pipeline.demo import pki as pk
 from pipeline.flow.processing import Processor
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records import index
 from pipeline.records.journal import State
 from pipeline.settings import config
@@ -72,8 +72,9 @@ def archive(demo_template: Path, converter, tmp_path_factory) -> Archive:
     with Processor(cfg, converter=converter) as proc:
         for i in range(2):
             path = root / f"r{i}.xlsx"
-            sheet.new_request(path, cfg)
-            sheet.fill(path, {**demo.sample_values(date.today()), "title": f"ข่าวสาร ฉบับที่ {i}"})
+            blank_sheet.new_request(path, cfg)
+            blank_sheet.fill(path, {**demo.sample_values(date.today()),
+                                    "title": f"ข่าวสาร ฉบับที่ {i}"})
             outcome = proc.process(path)
             assert outcome.state == State.ARCHIVED, outcome.problems
             bundles.append(outcome.bundle)
