@@ -25,7 +25,7 @@ from pipeline.bundles import bundle
 from pipeline.external.office import Converter
 from pipeline.form import render
 from pipeline.intake import sheet
-from pipeline.signatures import signing
+from pipeline.signatures import fields, keys, signing
 
 
 def _p95(values: list[float]) -> float:
@@ -52,8 +52,8 @@ def bench_library(root: Path, n: int) -> dict[str, list[float]]:
         yield
         timings[name].append(time.perf_counter() - start)
 
-    provider = signing.load_signer(config.providers[0].key)
-    director = signing.load_signer(config.director.key)
+    provider = keys.load_signer(config.providers[0].key)
+    director = keys.load_signer(config.director.key)
     work = root / "work"
     with Converter(profile_dir=root / "profile") as converter:
         start = time.perf_counter()
@@ -69,7 +69,7 @@ def bench_library(root: Path, n: int) -> dict[str, list[float]]:
             with stage("convert pdf"):
                 converter.convert(d / "form.docx", d / "form.pdf")
             with stage("fields"):
-                signing.add_signature_fields(d / "form.pdf", d / "fields.pdf")
+                fields.add_signature_fields(d / "form.pdf", d / "fields.pdf")
             with stage("sign provider"):
                 first = signing.sign(d / "fields.pdf", d / "p.pdf", role="provider",
                                      signer=provider, person=request.provider,

@@ -25,10 +25,10 @@ from pipeline.external.office import Converter
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchOptions, watch
 from pipeline.form import render
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet, sheet
 from pipeline.settings import config as config_mod
-from pipeline.signatures import evidence, signing
-from pipeline.signatures.signing import Level
+from pipeline.signatures import evidence, fields, keys, signing
+from pipeline.signatures.model import Level
 
 
 def _p95(values: list[float]) -> float:
@@ -43,9 +43,9 @@ def bench_levels(root: Path, n: int) -> None:
     request = sheet.read_sheet(made.sample, cfg).request
     with Converter() as converter:  # one real form, signed again and again
         render.render_pdf(request, "REQ-BENCH", cfg.template, root / "plain.pdf", converter)
-    signing.add_signature_fields(root / "plain.pdf", form)
-    provider = signing.load_signer(cfg.providers[0].key)
-    director = signing.load_signer(cfg.director.key)
+    fields.add_signature_fields(root / "plain.pdf", form)
+    provider = keys.load_signer(cfg.providers[0].key)
+    director = keys.load_signer(cfg.director.key)
     print(f"{'level':<7}{'provider median':>17}{'p95':>8}{'director median':>17}{'p95':>8}  ms")
     for level in Level:
         gathered = evidence.gather(replace(cfg, signing=replace(cfg.signing, level=level)))
@@ -75,7 +75,7 @@ def bench_batch(root: Path, n: int) -> None:
     for i in range(n):
         path = cfg.workspace.inbox / f"คำขอ {i:04d}.xlsx"
         shutil.copyfile(made.sample, path)
-        sheet.fill(path, {**base, "title": f"{base['title']} ({i:04d})"})
+        blank_sheet.fill(path, {**base, "title": f"{base['title']} ({i:04d})"})
     with Processor(cfg) as processor:
         watch(processor, WatchOptions(once=True, settle=0, workers=0))
         assert len(processor.pending()) == n

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pipeline import demo, patches
 from pipeline.flow.watch import WatchOptions
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.settings.config import LEVELS
 
 
@@ -83,7 +83,7 @@ def main() -> None:
         for i in range(args.n):
             path = staging / f"คำขอ {i:04d}.xlsx"
             shutil.copyfile(made.sample, path)
-            sheet.fill(path, {**base, "title": f"{base['title']} (ชุดทดสอบ {i:04d})"})
+            blank_sheet.fill(path, {**base, "title": f"{base['title']} (ชุดทดสอบ {i:04d})"})
         watcher = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "--workspace", str(ws.root), "watch",
              "--settle", "0.2", "--rescan", "1", "--workers", str(args.workers)],

@@ -24,14 +24,14 @@ from pipeline.flow import archive as archive_mod
 from pipeline.flow import health
 from pipeline.flow.processing import Outcome, Processor
 from pipeline.flow.watch import WatchOptions, drain, watch
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records import freshness
 from pipeline.records import index as index_mod
 from pipeline.records import report as report_mod
 from pipeline.records.journal import Journal, State
 from pipeline.settings import config as config_mod
 from pipeline.settings import workspace
-from pipeline.signatures import signing
+from pipeline.signatures.model import SigningError
 
 
 def _load(ctx: click.Context) -> config_mod.Config:
@@ -158,7 +158,7 @@ def new_request(ctx: click.Context, file: Path) -> None:
     """Write a blank request sheet (.xlsx) for staff to fill in."""
     if file.suffix.lower() != ".xlsx":
         raise click.BadParameter("the file name must end in .xlsx", param_hint="FILE")
-    sheet.new_request(file, _load(ctx))
+    blank_sheet.new_request(file, _load(ctx))
     click.echo(f"blank request sheet written: {file}")
 
 
@@ -520,7 +520,7 @@ def published(ctx: click.Context, request_id: str, url: str, when: str | None,
     day = _date_option(when, "--date")
     try:
         done = publish_mod.record(config, request_id, url, day, sign=sign)
-    except (publish_mod.PublishError, config_mod.ConfigError, signing.SigningError) as exc:
+    except (publish_mod.PublishError, config_mod.ConfigError, SigningError) as exc:
         freshness.ensure_current(config.workspace)  # an earlier run killed before it
         raise click.ClickException(str(exc)) from None
     request_id = request_id.strip()
@@ -588,7 +588,7 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
         with Converter(timeout=config.office_timeout) as converter:
             written = report_mod.write_reports(config, period, converter, out_dir=out,
                                                work_group=work_group, sign=sign)
-    except (report_mod.ReportError, config_mod.ConfigError, signing.SigningError,
+    except (report_mod.ReportError, config_mod.ConfigError, SigningError,
             ConversionError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

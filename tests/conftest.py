@@ -238,7 +238,7 @@ class LocalHTTPServer:
 
 class TimestampServer(LocalHTTPServer):
     """A real RFC 3161 timestamp authority over HTTP: the demo PKI's authority
-    (``signing.demo_timestamper``) answering POSTed TimeStampReqs, as a TSA's web front
+    (``timestamps.demo_timestamper``) answering POSTed TimeStampReqs, as a TSA's web front
     does. ``credentials`` (user, password) makes it require HTTP basic auth; ``tls`` (a
     server-side SSLContext) makes it HTTPS."""
 
@@ -281,9 +281,9 @@ def start_tsa_server(pki):
     """``start_tsa_server(credentials=None, tls=None)``: a running local timestamp server
     (see TimestampServer) over the test PKI's authority; all are stopped after the test."""
     from pipeline.demo.pki import TSA
-    from pipeline.signatures import signing
+    from pipeline.signatures import timestamps
 
-    timestamper = signing.demo_timestamper(pki.key_source(TSA))
+    timestamper = timestamps.demo_timestamper(pki.key_source(TSA))
     started: list[TimestampServer] = []
 
     def start(**options: object) -> TimestampServer:

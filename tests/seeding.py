@@ -12,7 +12,7 @@ from pathlib import Path
 from pipeline import demo
 from pipeline.bundles import bundle, publish
 from pipeline.core.request import Problem, Rejected, Request, to_dict
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet, sheet
 from pipeline.intake.rejection import reject
 from pipeline.records.journal import Journal, State
 from pipeline.settings.config import Config
@@ -92,8 +92,8 @@ def returned(config: Config, tmp: Path, received: datetime, *, values: dict[str,
     name = f"{values.get('title') or 'ไม่มีหัวข้อ'}.xlsx"
     request_id = _claim(config, name, received)
     sheet_path = tmp / f"returned-{request_id}.xlsx"
-    sheet.new_request(sheet_path, config)
-    sheet.fill(sheet_path, values)
+    blank_sheet.new_request(sheet_path, config)
+    blank_sheet.fill(sheet_path, values)
     when = received + timedelta(minutes=30 if refused else 0, seconds=5)
     problem = Problem("", cell, thai, english)
     reject(sheet_path, name, config.workspace.rejected, (problem,), when,

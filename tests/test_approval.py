@@ -13,7 +13,7 @@ from pipeline import demo
 from pipeline.audit import signature
 from pipeline.bundles import bundle
 from pipeline.flow.processing import Processor
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 from pipeline.settings import config
 
@@ -33,8 +33,8 @@ def _submit(processor: Processor, ws, n: int) -> list[str]:
     ids = []
     for i in range(n):
         path = ws.workspace.root / f"คำขอ {i}.xlsx"
-        sheet.new_request(path, ws)
-        sheet.fill(path, {**demo.sample_values(date.today()), "title": f"เรื่องที่ {i + 1}"})
+        blank_sheet.new_request(path, ws)
+        blank_sheet.fill(path, {**demo.sample_values(date.today()), "title": f"เรื่องที่ {i + 1}"})
         outcome = processor.process(path)
         assert outcome.state == State.AWAITING_DIRECTOR, outcome.problems
         ids.append(outcome.request_id)
@@ -116,8 +116,8 @@ passphrase_file = "demo-pki/passphrase.txt"
 """, encoding="utf-8")
     cfg = config.load(queued.workspace.root)
     path = cfg.workspace.root / "แทน.xlsx"
-    sheet.new_request(path, cfg)
-    sheet.fill(path, {**demo.sample_values(date.today()), "approver_name": acting.name,
+    blank_sheet.new_request(path, cfg)
+    blank_sheet.fill(path, {**demo.sample_values(date.today()), "approver_name": acting.name,
                       "approver_position": f"{acting.position} รักษาราชการแทน"
                                            f"{cfg.director.person.position}"})
     with Processor(cfg, converter) as processor:

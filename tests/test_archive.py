@@ -19,7 +19,7 @@ from pipeline.demo.pki import issue_tsa, load_pki
 from pipeline.flow import archive
 from pipeline.records import index
 from pipeline.records.journal import State
-from pipeline.signatures import signing
+from pipeline.signatures.timestamps import document_timestamps
 
 
 def _archive_one(processor) -> Path:
@@ -51,7 +51,7 @@ def test_forced_refresh_adds_a_document_timestamp_and_keeps_everything_valid(
     folder = _archive_one(processor)
     pdf = _pdf(folder)
     before, before_sha = pdf.read_bytes(), fsutil.sha256_file(pdf)
-    stamps = signing.document_timestamps(pdf)
+    stamps = document_timestamps(pdf)
     # one, after the director's signature: it covers the provider's validation data too
     with pdf.open("rb") as f:
         kinds = [s.sig_object_type for s in PdfFileReader(f).embedded_signatures]
@@ -61,7 +61,7 @@ def test_forced_refresh_adds_a_document_timestamp_and_keeps_everything_valid(
                                         force=True)
 
     assert done.result == archive.Result.REFRESHED, done
-    after = signing.document_timestamps(pdf)
+    after = document_timestamps(pdf)
     assert len(after) == 2 and after[:1] == stamps
     assert done.expires == after[-1].expires
     data = pdf.read_bytes()
@@ -88,7 +88,7 @@ def test_a_timestamp_near_expiry_is_refreshed_without_force_once(processor, demo
     _short_lived_tsa(demo_ws, days=30)
     folder = _archive_one(processor)
     pdf = _pdf(folder)
-    assert signing.document_timestamps(pdf)[-1].expires < datetime.now(UTC) + timedelta(days=31)
+    assert document_timestamps(pdf)[-1].expires < datetime.now(UTC) + timedelta(days=31)
     folders = archive.bundles(demo_ws.workspace)
     # not within a 10-day window yet
     [early] = archive.refresh_timestamps(demo_ws, folders, within=timedelta(days=10))
@@ -99,7 +99,7 @@ def test_a_timestamp_near_expiry_is_refreshed_without_force_once(processor, demo
 
     assert done.result == archive.Result.REFRESHED, done
     assert done.expires > datetime.now(UTC) + archive.DEFAULT_WITHIN
-    assert len(signing.document_timestamps(pdf)) == 2  # the one after the director, and the new one
+    assert len(document_timestamps(pdf)) == 2  # the one after the director, and the new one
     _signatures_hold(folder, pki.root_pem)
     data = pdf.read_bytes()
     [again] = archive.refresh_timestamps(demo_ws, folders)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline import demo
 from pipeline.bundles import bundle
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet, sheet
 from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -53,7 +53,7 @@ def test_init_demo_makes_keys_and_a_valid_sample(tmp_path):
 
 def test_process_exits_1_for_a_rejected_sheet_and_explains(demo_ws, tmp_path):
     bad = tmp_path / "ผิด.xlsx"
-    sheet.new_request(bad, demo_ws)
+    blank_sheet.new_request(bad, demo_ws)
     run = _run("process", str(bad), ws=demo_ws.workspace.root)
     assert run.returncode == 1
     assert "title" in run.stderr and "หัวข้อ" in run.stderr
@@ -69,8 +69,8 @@ def test_a_missing_config_is_a_clear_error(tmp_path):
 def test_watch_service_processes_a_drop_and_stops_cleanly_on_sigterm(demo_ws, tmp_path):
     root = demo_ws.workspace.root
     form = tmp_path / "ข่าว.xlsx"
-    sheet.new_request(form, demo_ws)
-    sheet.fill(form, demo.sample_values(date.today()))
+    blank_sheet.new_request(form, demo_ws)
+    blank_sheet.fill(form, demo.sample_values(date.today()))
     proc = subprocess.Popen([*PIPELINE, "--workspace", str(root), "watch", "--settle", "0.3",
                              "--rescan", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -97,8 +97,8 @@ def test_watch_service_processes_a_drop_and_stops_cleanly_on_sigterm(demo_ws, tm
 def test_verify_fails_on_a_tampered_bundle(demo_ws, tmp_path):
     root = demo_ws.workspace.root
     form = tmp_path / "r.xlsx"
-    sheet.new_request(form, demo_ws)
-    sheet.fill(form, demo.sample_values(date.today()))
+    blank_sheet.new_request(form, demo_ws)
+    blank_sheet.fill(form, demo.sample_values(date.today()))
     assert _run("process", str(form), ws=root).returncode == 0
     folder = next(p for p in (root / "outbox").iterdir() if bundle.is_bundle(p))
     assert _run("verify", str(folder), ws=root).returncode == 0
@@ -133,7 +133,7 @@ def test_a_second_watcher_refuses_to_start(demo_ws):
 def test_status_counts_states_and_shows_problems(demo_ws, tmp_path):
     root = demo_ws.workspace.root
     bad = tmp_path / "ว่าง.xlsx"
-    sheet.new_request(bad, demo_ws)
+    blank_sheet.new_request(bad, demo_ws)
     assert _run("process", str(bad), ws=root).returncode == 1
     run = _run("status", ws=root)
     assert run.returncode == 0

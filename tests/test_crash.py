@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from pipeline import demo
 from pipeline.audit import verify
 from pipeline.bundles import bundle
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 SHEETS = 30
@@ -44,12 +44,12 @@ def test_kill_9_at_random_points_loses_nothing_and_signs_nothing_twice(demo_ws, 
     inbox, outbox = demo_ws.workspace.inbox, demo_ws.workspace.outbox
     journal = demo_ws.workspace.journal_file
     blank = tmp_path / "blank.xlsx"
-    sheet.new_request(blank, demo_ws)
+    blank_sheet.new_request(blank, demo_ws)
     titles = {f"ข่าวประชาสัมพันธ์ลำดับที่ {i:02d} น้ำท่วมฉับพลัน" for i in range(SHEETS)}
     for i, title in enumerate(sorted(titles)):
         staged = inbox / f".คำขอ {i:02d}.xlsx"
         staged.write_bytes(blank.read_bytes())
-        sheet.fill(staged, {**demo.sample_values(date.today()), "title": title})
+        blank_sheet.fill(staged, {**demo.sample_values(date.today()), "title": title})
         staged.rename(inbox / f"คำขอ {i:02d}.xlsx")
 
     rng = random.Random(20261125)

@@ -17,7 +17,7 @@ from pipeline import demo
 from pipeline.audit import model, signature
 from pipeline.bundles import bundle
 from pipeline.core import fsutil
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -30,7 +30,7 @@ TRICKY = [
 
 
 def _fill(path: Path, **changes: object) -> Path:
-    sheet.fill(path, {**demo.sample_values(date.today()), **changes})
+    blank_sheet.fill(path, {**demo.sample_values(date.today()), **changes})
     return path
 
 
@@ -86,7 +86,7 @@ def test_cli_new_request_fill_process_gives_a_verified_bundle(demo_ws, tmp_path,
 def test_thai_text_survives_exactly_into_the_signed_pdf(processor, demo_ws, tmp_path, title,
                                                         detail):
     path = tmp_path / "r.xlsx"
-    sheet.new_request(path, demo_ws)
+    blank_sheet.new_request(path, demo_ws)
     outcome = processor.process(_fill(path, title=title, detail=detail))
     assert outcome.state == State.ARCHIVED, outcome.problems
     text = _pdftotext(outcome.bundle / f"{outcome.request_id}.pdf")
@@ -104,7 +104,7 @@ def test_thai_text_survives_exactly_into_the_signed_pdf(processor, demo_ws, tmp_
 
 def test_both_signatures_intact_and_trusted_by_the_demo_root_only(processor, demo_ws, tmp_path):
     path = tmp_path / "r.xlsx"
-    sheet.new_request(path, demo_ws)
+    blank_sheet.new_request(path, demo_ws)
     outcome = processor.process(_fill(path))
     statuses = signature.verify_pdf(outcome.bundle / f"{outcome.request_id}.pdf",
                                     demo_ws.trust_roots)
@@ -119,7 +119,7 @@ def test_watch_once_takes_the_inbox_and_rejects_a_duplicate(processor, demo_ws):
 
     inbox = demo_ws.workspace.inbox
     first = inbox / "ข่าว ไข้เลือดออก.xlsx"
-    sheet.new_request(first, demo_ws)
+    blank_sheet.new_request(first, demo_ws)
     _fill(first)
     (inbox / "~$ข่าว ไข้เลือดออก.xlsx").write_bytes(b"lock")  # Excel's lock file: left alone
     outcomes = drain(processor)
@@ -141,7 +141,7 @@ def test_watch_once_takes_the_inbox_and_rejects_a_duplicate(processor, demo_ws):
 def test_a_bad_sheet_is_rejected_with_a_report_and_kept(processor, demo_ws):
     inbox = demo_ws.workspace.inbox
     bad = inbox / "ไม่ครบ.xlsx"
-    sheet.new_request(bad, demo_ws)
+    blank_sheet.new_request(bad, demo_ws)
     _fill(bad, title="", category="หมวดที่ไม่มี")
     original = bad.read_bytes()
     outcome = processor.process(bad, take=True)
@@ -157,7 +157,7 @@ def test_a_bad_sheet_is_rejected_with_a_report_and_kept(processor, demo_ws):
 
 def test_unknown_provider_is_rejected(processor, demo_ws, tmp_path):
     path = tmp_path / "r.xlsx"
-    sheet.new_request(path, demo_ws)
+    blank_sheet.new_request(path, demo_ws)
     outcome = processor.process(_fill(path, provider_name="นายคนอื่น ไม่มีกุญแจ"))
     assert outcome.state == State.REJECTED
     assert outcome.problems[0].field == "provider_name"
@@ -166,7 +166,7 @@ def test_unknown_provider_is_rejected(processor, demo_ws, tmp_path):
 def test_resume_finishes_a_request_interrupted_after_the_claim(processor, demo_ws):
     inbox = demo_ws.workspace.inbox
     path = inbox / "ค้าง.xlsx"
-    sheet.new_request(path, demo_ws)
+    blank_sheet.new_request(path, demo_ws)
     _fill(path)
     # a crash right after the journal recorded the claim, before the file was moved
     entry = processor.journal.claim(path, fsutil.sha256_file(path), datetime.now(UTC), taken=True)
@@ -187,7 +187,7 @@ def test_a_broken_set_up_holds_the_request_until_it_is_fixed(processor, demo_ws)
     """Faults of the office's own set-up are not the clerk's: nothing is rejected or lost."""
     inbox = demo_ws.workspace.inbox
     path = inbox / "รอ.xlsx"
-    sheet.new_request(path, demo_ws)
+    blank_sheet.new_request(path, demo_ws)
     _fill(path)
     template = demo_ws.template.read_bytes()
     demo_ws.template.write_bytes(b"not a docx")
@@ -215,7 +215,7 @@ def test_a_document_libreoffice_never_converts_is_rejected_and_kept(demo_ws, tmp
 
     inbox = demo_ws.workspace.inbox
     path = inbox / "แปลงไม่ได้.xlsx"
-    sheet.new_request(path, demo_ws)
+    blank_sheet.new_request(path, demo_ws)
     _fill(path)
     original = path.read_bytes()
     # LibreOffice cannot even start within 0.2 s: every attempt times out
@@ -231,7 +231,7 @@ def test_held_requests_back_off_and_are_retried_when_due(processor, demo_ws):
     """A held request is not tried again before its time, and waits longer after each
     failure, so that a service that is down is not hammered."""
     path = demo_ws.workspace.inbox / "รอ.xlsx"
-    sheet.new_request(path, demo_ws)
+    blank_sheet.new_request(path, demo_ws)
     _fill(path)
     template = demo_ws.template.read_bytes()
     demo_ws.template.write_bytes(b"not a docx")

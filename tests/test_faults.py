@@ -28,7 +28,7 @@ import pytest
 
 from pipeline import demo
 from pipeline.bundles import bundle
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.settings.config import Config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -64,12 +64,12 @@ def _set_watch(root: Path, **values: float) -> None:
 def _stage_sheets(config: Config, folder: Path, count: int, tag: str) -> list[Path]:
     """Complete sheets under hidden names (the watcher ignores them) in ``folder``."""
     blank = folder / f".blank-{tag}.xlsx"
-    sheet.new_request(blank, config)
+    blank_sheet.new_request(blank, config)
     staged = []
     for i in range(count):
         path = folder / f".{tag} {i:02}.xlsx"
         shutil.copyfile(blank, path)
-        sheet.fill(path, {**demo.sample_values(date.today()), "title": _title(tag, i)})
+        blank_sheet.fill(path, {**demo.sample_values(date.today()), "title": _title(tag, i)})
         staged.append(path)
     blank.unlink()
     return staged

@@ -16,7 +16,7 @@ import pytest
 from pipeline import demo
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -30,8 +30,8 @@ def impatient(demo_ws, converter):
 
 
 def _sheet(config, path: Path, **values: object) -> Path:
-    sheet.new_request(path, config)
-    sheet.fill(path, {**demo.sample_values(date.today()), **values})
+    blank_sheet.new_request(path, config)
+    blank_sheet.fill(path, {**demo.sample_values(date.today()), **values})
     return path
 
 

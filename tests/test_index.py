@@ -22,7 +22,7 @@ from pipeline import demo
 from pipeline.bundles import publish
 from pipeline.core import fsutil, thai
 from pipeline.flow.processing import Processor
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records import index
 from pipeline.records.index import Row, Status
 from pipeline.records.journal import State
@@ -36,8 +36,8 @@ def _values(path: Path) -> list[tuple]:
 
 
 def _fill(path: Path, config, **changes: object) -> Path:
-    sheet.new_request(path, config)
-    sheet.fill(path, {**demo.sample_values(date.today()), **changes})
+    blank_sheet.new_request(path, config)
+    blank_sheet.fill(path, {**demo.sample_values(date.today()), **changes})
     return path
 
 

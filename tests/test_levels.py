@@ -15,19 +15,26 @@ from pipeline import demo
 from pipeline.audit import model, signature
 from pipeline.demo.pki import TSA, DemoPKI, current_crls, load_pki, revoke
 from pipeline.settings.config import DEFAULT_FONT
-from pipeline.signatures import signing
-from pipeline.signatures.signing import Evidence, Level, SigningError
+from pipeline.signatures import fields, keys, signing, timestamps
+from pipeline.signatures.model import (
+    B_B_ONLY,
+    Evidence,
+    Level,
+    SigningError,
+    crls_from_der,
+    load_trust_roots,
+)
 
 
 def _evidence(the_pki: DemoPKI, level: Level) -> Evidence:
     crls = tuple(c.public_bytes(serialization.Encoding.DER) for c in current_crls(the_pki))
-    return Evidence(level, signing.demo_timestamper(the_pki.key_source(TSA)),
-                    signing.load_trust_roots((the_pki.root_pem,)), signing.crls_from_der(crls))
+    return Evidence(level, timestamps.demo_timestamper(the_pki.key_source(TSA)),
+                    load_trust_roots((the_pki.root_pem,)), crls_from_der(crls))
 
 
 def _sign_both(the_pki: DemoPKI, form: Path, out: Path, evidence: Evidence) -> Path:
-    provider = signing.load_signer(the_pki.key_source("provider"))
-    director = signing.load_signer(the_pki.key_source("director"))
+    provider = keys.load_signer(the_pki.key_source("provider"))
+    director = keys.load_signer(the_pki.key_source("director"))
     signing.sign(form, out / "p.pdf", role="provider", signer=provider,
                  person=demo.PEOPLE["provider"], font=DEFAULT_FONT, certify=True,
                  evidence=evidence)
@@ -41,7 +48,7 @@ def form(make_form, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("levels") / "form.pdf"
     signable = path.with_name("fields.pdf")
     make_form(path)
-    signing.add_signature_fields(path, signable)
+    fields.add_signature_fields(path, signable)
     return signable
 
 
@@ -67,7 +74,7 @@ def test_b_lta_still_passes_an_hour_later_offline(pki, form, tmp_path):
 
 
 def test_b_b_is_indeterminate_for_etsi_validation(pki, form, tmp_path):
-    signed = _sign_both(pki, form, tmp_path, signing.B_B_ONLY)
+    signed = _sign_both(pki, form, tmp_path, B_B_ONLY)
     results = signature.verify_pdf(signed, [pki.root_pem])
     assert {r.indication for r in results} == {model.Indication.INDETERMINATE}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline import demo
 from pipeline.bundles import bundle
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records import index
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -61,8 +61,9 @@ def test_verify_and_collect_during_a_drain_never_report_a_sound_bundle_failed(
     staged.mkdir()
     for i in range(SHEETS):
         path = staged / f"ข่าว {i:02}.xlsx"
-        sheet.new_request(path, demo_ws)
-        sheet.fill(path, {**demo.sample_values(date.today()), "title": f"ข่าวประชาสัมพันธ์ ฉบับที่ {i}"})
+        blank_sheet.new_request(path, demo_ws)
+        blank_sheet.fill(path, {**demo.sample_values(date.today()),
+                                "title": f"ข่าวประชาสัมพันธ์ ฉบับที่ {i}"})
     watcher = subprocess.Popen([*PIPELINE, "--workspace", str(root), "watch", "--settle", "0.2",
                                 "--rescan", "1"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)

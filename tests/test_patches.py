@@ -162,9 +162,9 @@ def test_the_fetching_warning_alone_is_filtered() -> None:
 def test_the_kept_key_timestamper_signs_as_pyhanko_s(pki) -> None:  # noqa: ANN001 - fixture
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-    from pipeline.signatures import signing
+    from pipeline.signatures import timestamps
 
-    kept = signing.demo_timestamper(pki.key_source("tsa"))
+    kept = timestamps.demo_timestamper(pki.key_source("tsa"))
     assert isinstance(kept, patches.timestamper.KeptKeyTimeStamper)
     stock = DummyTimeStamper(tsa_cert=kept.tsa_cert, tsa_key=kept.tsa_key)
     when = datetime(2026, 11, 5, 3, 4, 5, tzinfo=UTC)

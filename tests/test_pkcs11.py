@@ -20,12 +20,15 @@ from pipeline import demo
 from pipeline.audit.signature import verify_pdf
 from pipeline.core import folders
 from pipeline.flow.processing import Processor
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 from pipeline.settings import config
 from pipeline.settings.config import DEFAULT_FONT, ConfigError, SignerConfig, TokenSource
-from pipeline.signatures import signing
-from pipeline.signatures.signing import SigningError, add_signature_fields, load_signer, sign
+from pipeline.signatures import keys
+from pipeline.signatures.fields import add_signature_fields
+from pipeline.signatures.keys import load_signer
+from pipeline.signatures.model import SigningError
+from pipeline.signatures.signing import sign
 
 DIRECTOR = demo.PEOPLE["director"]
 BATCH = 20
@@ -42,13 +45,13 @@ def fields_pdf(make_form, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def logins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The labels of the tokens logged in to during the test, one entry per login."""
     labels: list[str] = []
-    log_in = signing._open_session
+    log_in = keys._open_session
 
     def counted(source: TokenSource) -> pkcs11.Session:
         labels.append(source.token_label)
         return log_in(source)
 
-    monkeypatch.setattr(signing, "_open_session", counted)
+    monkeypatch.setattr(keys, "_open_session", counted)
     return labels
 
 
@@ -102,8 +105,8 @@ def test_the_pipeline_logs_in_once_and_out_when_closed(
         outcomes = []
         for i in range(2):
             path = tmp_path / f"request-{i}.xlsx"
-            sheet.new_request(path, cfg)
-            sheet.fill(path, {**demo.sample_values(date.today()), "title": f"ข่าวที่ {i + 1}"})
+            blank_sheet.new_request(path, cfg)
+            blank_sheet.fill(path, {**demo.sample_values(date.today()), "title": f"ข่าวที่ {i + 1}"})
             outcomes.append(processor.process(path))
     assert [o.state for o in outcomes] == [State.ARCHIVED] * 2, outcomes
     assert logins == ["pipeline-test"]

@@ -15,7 +15,7 @@ from pipeline import demo
 from pipeline.audit import signature, verify
 from pipeline.bundles import bundle, publish
 from pipeline.core import thai
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records import index
 from pipeline.records.journal import State
 from pipeline.settings import config
@@ -78,8 +78,8 @@ def test_unknown_request_and_missing_key_are_explained(demo_ws, tmp_path):
 
 def test_the_webmasters_signature_keeps_the_first_two_valid(processor, demo_ws, tmp_path):
     path = tmp_path / "r.xlsx"
-    sheet.new_request(path, demo_ws)
-    sheet.fill(path, demo.sample_values(date.today()))
+    blank_sheet.new_request(path, demo_ws)
+    blank_sheet.fill(path, demo.sample_values(date.today()))
     outcome = processor.process(path)
     assert outcome.state == State.ARCHIVED
     cfg = _with_webmaster_key(demo_ws)

@@ -25,7 +25,7 @@ from pipeline import demo
 from pipeline.bundles import bundle
 from pipeline.core import folders, inputs
 from pipeline.flow.processing import DECISION_LOCK, Processor
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records import report
 from pipeline.records.journal import State
 from pipeline.settings import config
@@ -104,8 +104,8 @@ def _with_webmaster_key(root: Path) -> None:
 
 def _submit(processor: Processor, cfg: config.Config, title: str) -> str:
     path = cfg.workspace.root / f"{title}.xlsx"
-    sheet.new_request(path, cfg)
-    sheet.fill(path, {**demo.sample_values(date.today()), "title": title})
+    blank_sheet.new_request(path, cfg)
+    blank_sheet.fill(path, {**demo.sample_values(date.today()), "title": title})
     outcome = processor.process(path)
     path.unlink()
     assert outcome.state in (State.ARCHIVED, State.AWAITING_DIRECTOR), outcome.problems
@@ -409,7 +409,7 @@ def test_index_reports_sheets_and_corrections_are_readable_under_umask_022(offic
                                                                            tmp_path):
     cfg = config.load(office.root)
     blank, to_reject = tmp_path / "blank.xlsx", tmp_path / "to-reject.xlsx"
-    sheet.new_request(to_reject, cfg)  # blank: rejected, with a .corrected.xlsx
+    blank_sheet.new_request(to_reject, cfg)  # blank: rejected, with a .corrected.xlsx
     made, rebuilt, rejected = _run_all([("new-request", str(blank)), ("index", "--rebuild"),
                                         ("process", str(to_reject))], office.root)
     assert made.returncode == rebuilt.returncode == 0, made.stderr + rebuilt.stderr

@@ -10,9 +10,8 @@ from openpyxl import Workbook, load_workbook
 
 from pipeline import demo
 from pipeline.core import thai
-from pipeline.core.request import Problem
-from pipeline.intake import sheet
-from pipeline.intake.sheet import FIELDS
+from pipeline.core.request import FIELDS, Problem
+from pipeline.intake import blank_sheet, sheet
 
 TODAY = thai.today()
 NAMES = {"unit", "work_group", "request_date", "title", "category", "detail", "link", "note",
@@ -23,14 +22,14 @@ NAMES = {"unit", "work_group", "request_date", "title", "category", "detail", "l
 @pytest.fixture
 def blank(demo_ws, tmp_path) -> Path:
     path = tmp_path / "คำขอ ใหม่.xlsx"
-    sheet.new_request(path, demo_ws)
+    blank_sheet.new_request(path, demo_ws)
     return path
 
 
 def test_blank_sheet_has_the_defined_names_lists_and_office_values(blank, demo_ws):
     wb = load_workbook(blank)
     assert set(wb.defined_names) >= NAMES
-    ws = wb[sheet.SHEET_TITLE]
+    ws = wb[blank_sheet.SHEET_TITLE]
     lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
     assert set(lists.values()) == {"=list_work_group", "=list_category"}
 
@@ -43,12 +42,12 @@ def test_blank_sheet_has_the_defined_names_lists_and_office_values(blank, demo_w
     assert cell("publisher_name").value == demo_ws.publisher.name
     assert cell("title").value is None
     assert cell("title").number_format == "@"  # typed text stays text ("1/12" is no date)
-    assert cell("request_date").number_format == sheet.DATE_FORMAT
-    assert {p.name: p.value for p in wb.custom_doc_props}[sheet.VERSION_PROPERTY] == "1"
+    assert cell("request_date").number_format == blank_sheet.DATE_FORMAT
+    assert {p.name: p.value for p in wb.custom_doc_props}[blank_sheet.VERSION_PROPERTY] == "1"
 
 
 def test_filled_sheet_reads_into_a_request(blank, demo_ws):
-    sheet.fill(blank, demo.sample_values(TODAY))
+    blank_sheet.fill(blank, demo.sample_values(TODAY))
     result = sheet.read_sheet(blank, demo_ws)
     assert result.ok, result.problems
     req = result.request
@@ -57,11 +56,11 @@ def test_filled_sheet_reads_into_a_request(blank, demo_ws):
     assert req.provider.name == demo.PEOPLE["provider"].name
     assert req.approver.name == demo.PEOPLE["director"].name
     assert "\n" in req.detail  # line breaks of the detail are kept
-    assert result.cells["title"] == f"{sheet.SHEET_TITLE}!B8"
+    assert result.cells["title"] == f"{blank_sheet.SHEET_TITLE}!B8"
 
 
 def test_every_missing_field_is_reported_with_its_cell(blank, demo_ws):
-    sheet.fill(blank, {"unit": "  "})
+    blank_sheet.fill(blank, {"unit": "  "})
     result = sheet.read_sheet(blank, demo_ws)
     assert not result.ok
     fields = [p.field for p in result.problems]
@@ -69,14 +68,14 @@ def test_every_missing_field_is_reported_with_its_cell(blank, demo_ws):
     required = [f.name for f in FIELDS if f.required and f.name not in prefilled]
     assert sorted(fields) == sorted(required)
     title = next(p for p in result.problems if p.field == "title")
-    assert title.cell == f"{sheet.SHEET_TITLE}!B8"
+    assert title.cell == f"{blank_sheet.SHEET_TITLE}!B8"
     assert str(title) == ("หัวข้อ (คำขอ!B8) ว่าง กรุณากรอกหัวข้อ / "
                           "title (B8) is empty: fill in the title")
 
 
 def test_category_by_number_and_text_dates_are_accepted(blank, demo_ws):
     values = demo.sample_values(TODAY)
-    sheet.fill(blank, {**values, "category": "๘", "request_date": thai.short_date(TODAY),
+    blank_sheet.fill(blank, {**values, "category": "๘", "request_date": thai.short_date(TODAY),
                        "work_group": " ".join(values["work_group"])})  # spaced out: still found
     result = sheet.read_sheet(blank, demo_ws)
     assert result.ok, result.problems
@@ -86,7 +85,7 @@ def test_category_by_number_and_text_dates_are_accepted(blank, demo_ws):
 
 
 def test_wrong_choices_and_link_are_problems(blank, demo_ws):
-    sheet.fill(blank, {**demo.sample_values(TODAY), "category": "11",
+    blank_sheet.fill(blank, {**demo.sample_values(TODAY), "category": "11",
                        "work_group": "กลุ่มงานที่ไม่มี", "link": "www.example.com",
                        "request_date": "31/2/2569", "attachments": "../secret.txt"})
     result = sheet.read_sheet(blank, demo_ws)
@@ -95,7 +94,7 @@ def test_wrong_choices_and_link_are_problems(blank, demo_ws):
 
 
 def test_formula_like_text_stays_text(blank, demo_ws):
-    sheet.fill(blank, {**demo.sample_values(TODAY), "title": '=HYPERLINK("http://x","คลิก")'})
+    blank_sheet.fill(blank, {**demo.sample_values(TODAY), "title": '=HYPERLINK("http://x","คลิก")'})
     raw = load_workbook(blank)
     title, ref = next(iter(raw.defined_names["title"].destinations))
     assert raw[title][ref.replace("$", "")].data_type == "s"
@@ -107,7 +106,7 @@ def test_a_real_formula_gives_its_computed_value(blank, demo_ws):
     """A formula the clerk typed (Excel saves its result beside it) reads as its result."""
     import zipfile
 
-    sheet.fill(blank, demo.sample_values(TODAY))
+    blank_sheet.fill(blank, demo.sample_values(TODAY))
     with zipfile.ZipFile(blank) as zf:
         parts = {n: zf.read(n) for n in zf.namelist()}
     xml = parts["xl/worksheets/sheet1.xml"].decode()
@@ -145,7 +144,7 @@ def test_a_sheet_without_the_names_says_how_to_get_the_template(tmp_path, demo_w
 def test_annotate_never_opens_a_file_that_fails_the_checks(tmp_path, demo_ws):
     bomb = tmp_path / "bomb.xlsx"
     bomb.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 1000)
-    problem = Problem("title", f"{sheet.SHEET_TITLE}!B8", "x", "y")
+    problem = Problem("title", f"{blank_sheet.SHEET_TITLE}!B8", "x", "y")
     assert sheet.annotate(bomb, tmp_path / "out.xlsx", (problem,)) is False
     assert not (tmp_path / "out.xlsx").exists()
 
@@ -225,8 +224,8 @@ def calc(demo_template, tmp_path_factory):
     made = root / "made"
     made.mkdir()
     filled = made / "filled.xlsx"
-    sheet.new_request(filled, cfg)
-    sheet.fill(filled, {**demo.sample_values(TODAY), "request_date": TODAY,
+    blank_sheet.new_request(filled, cfg)
+    blank_sheet.fill(filled, {**demo.sample_values(TODAY), "request_date": TODAY,
                         "attachments": "ประกาศ ฉบับเต็ม.pdf\nภาพ.jpg"})
     formula = made / "formula.xlsx"
     shutil.copyfile(filled, formula)
@@ -257,13 +256,13 @@ def test_a_sheet_saved_by_libreoffice_calc_reads_the_same(calc):
     wb = load_workbook(out / "filled.xlsx")  # Calc keeps the Thai date format and version
     title, ref = next(iter(wb.defined_names["request_date"].destinations))
     assert "107041E" in wb[title][ref.replace("$", "")].number_format
-    assert {p.name: p.value for p in wb.custom_doc_props}.get(sheet.VERSION_PROPERTY) == "1"
+    assert {p.name: p.value for p in wb.custom_doc_props}.get(blank_sheet.VERSION_PROPERTY) == "1"
 
 
 def test_a_formula_is_reported_until_a_program_computes_it(calc):
     cfg, made, out = calc
     raw = sheet.read_sheet(made / "formula.xlsx", cfg)
-    assert [(p.field, p.cell) for p in raw.problems] == [("title", f"{sheet.SHEET_TITLE}!B8")]
+    assert [(p.field, p.cell) for p in raw.problems] == [("title", f"{blank_sheet.SHEET_TITLE}!B8")]
     assert "never computed" in raw.problems[0].english
     computed = sheet.read_sheet(out / "formula.xlsx", cfg)
     assert computed.ok, computed.problems
@@ -275,7 +274,7 @@ def test_a_sheet_whose_layout_a_clerk_changed_still_reads(calc):
     moved = sheet.read_sheet(out / "layout.xlsx", cfg)
     assert moved.ok, moved.problems
     assert moved.request == sheet.read_sheet(made / "filled.xlsx", cfg).request
-    assert moved.cells["title"] == f"{sheet.SHEET_TITLE}!C11"  # 3 rows, 1 column inserted
+    assert moved.cells["title"] == f"{blank_sheet.SHEET_TITLE}!C11"  # 3 rows, 1 column inserted
     bad = sheet.read_sheet(out / "layout-renamed-bad.xlsx", cfg)
     assert [(p.field, p.cell) for p in bad.problems] == [
         ("title", "คำขอ (แก้ไข)!C11"), ("link", "คำขอ (แก้ไข)!C14")]
@@ -307,7 +306,7 @@ def test_calc_files_renamed_to_xlsx_are_told_apart(calc, tmp_path, made_by_calc,
 
 def test_reading_a_dated_sheet_of_another_day(blank, demo_ws):
     """``today`` decides the date window (tests and re-validation of old requests)."""
-    sheet.fill(blank, {**demo.sample_values(date(2026, 11, 25))})
+    blank_sheet.fill(blank, {**demo.sample_values(date(2026, 11, 25))})
     assert sheet.read_sheet(blank, demo_ws, today=date(2026, 12, 1)).ok
     late = sheet.read_sheet(blank, demo_ws, today=date(2028, 1, 1))
     assert [p.field for p in late.problems] == ["request_date"]

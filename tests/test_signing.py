@@ -21,17 +21,10 @@ from pipeline.core import thai
 from pipeline.core.request import Person
 from pipeline.demo.pki import DemoPKI, add_signer, create_pki
 from pipeline.settings.config import DEFAULT_FONT, KeySource
-from pipeline.signatures.signing import (
-    ROLE_TITLES,
-    FieldBox,
-    LoadedSigner,
-    SignatureInfo,
-    SigningError,
-    TemplateError,
-    add_signature_fields,
-    load_signer,
-    sign,
-)
+from pipeline.signatures.fields import FieldBox, TemplateError, add_signature_fields
+from pipeline.signatures.keys import LoadedSigner, load_signer
+from pipeline.signatures.model import SigningError
+from pipeline.signatures.signing import ROLE_TITLES, SignatureInfo, sign
 
 PROVIDER, DIRECTOR = demo.PEOPLE["provider"], demo.PEOPLE["director"]
 MARKER = b"Approval form"  # the form's text

@@ -18,7 +18,7 @@ from pipeline.flow.processing import Processor
 from pipeline.flow.watch import drain
 from pipeline.records.journal import State
 from pipeline.settings import config
-from pipeline.signatures import signing
+from pipeline.signatures import timestamps
 
 PASSWORD_ENV = "PIPELINE_TEST_TSA_PASSWORD"
 PASSWORD = "s3cret-tsa-pass"
@@ -54,7 +54,7 @@ def test_b_lta_through_an_http_timestamp_authority(demo_ws, converter, tsa_serve
     assert [(s.role, s.ok, s.indication) for s in statuses] == [
         ("provider", True, model.Indication.PASSED),
         ("director", True, model.Indication.PASSED)], statuses
-    assert len(signing.document_timestamps(pdf)) == 1  # after the director's signature
+    assert len(timestamps.document_timestamps(pdf)) == 1  # after the director's signature
     assert bundle.check_bundle(outcome.bundle) == []
 
 

@@ -24,10 +24,10 @@ from openpyxl import Workbook, load_workbook
 from pipeline import demo
 from pipeline.bundles import bundle
 from pipeline.core import thai
-from pipeline.core.request import FIELD_BY_NAME, Person
+from pipeline.core.request import FIELD_BY_NAME, FIELDS, Person
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import drain
-from pipeline.intake import sheet, validate
+from pipeline.intake import blank_sheet, sheet, validate
 from pipeline.records.journal import State
 from pipeline.settings import config as config_mod
 from pipeline.settings.config import ActingDirector, SheetRules
@@ -37,7 +37,7 @@ KB = 1024
 RULES = SheetRules(max_sheet_bytes=5 * 1024 * KB, max_unpacked_bytes=8 * 1024 * KB,
                    max_xml_bytes=4 * 1024 * KB, max_entries=300,
                    max_attachment_bytes=100 * KB, max_request_bytes=150 * KB)
-CELL = {spec.name: f"B{sheet.FIRST_ROW + i}" for i, spec in enumerate(sheet.FIELDS)}
+CELL = {spec.name: f"B{blank_sheet.FIRST_ROW + i}" for i, spec in enumerate(FIELDS)}
 DIRECTOR = demo.PEOPLE["director"]
 PROVIDER = demo.PEOPLE["provider"]
 CATEGORIES = config_mod.DEFAULT_CATEGORIES
@@ -63,8 +63,8 @@ def config(demo_template):
 # -- building bad inputs -------------------------------------------------------------------
 
 def good_sheet(path: Path, cfg, **values: object) -> Path:
-    sheet.new_request(path, cfg)
-    sheet.fill(path, {**demo.sample_values(TODAY), **values})
+    blank_sheet.new_request(path, cfg)
+    blank_sheet.fill(path, {**demo.sample_values(TODAY), **values})
     return path
 
 
@@ -237,7 +237,7 @@ def macro(parts: dict[str, bytes]) -> None:
 def set_cell(name: str, value: object, **attributes: object):
     """An edit that puts ``value`` in the named cell, then sets the cell's ``attributes``."""
     def edit(wb) -> None:
-        cell = sheet.named_cell(wb, name)
+        cell = blank_sheet.named_cell(wb, name)
         cell.value = value
         for attribute, setting in attributes.items():
             setattr(cell, attribute, setting)
@@ -356,7 +356,7 @@ CASES = [
                  "1; " + GET_TEMPLATE)]),
     Case("old-template", old_template,
          [P("", "this is not the current request sheet: the named cells "
-                 + ", ".join(sheet.FIELD_BY_NAME) + " are missing or were deleted. Version 1 "
+                 + ", ".join(FIELD_BY_NAME) + " are missing or were deleted. Version 1 "
                  "is expected: " + GET_TEMPLATE)]),
     Case("names-removed", without_names("title", "detail"),
          [P("", "this is not the current request sheet (this file is version 1): the named "
@@ -367,7 +367,7 @@ CASES = [
                  "cells title are missing or were deleted. Version 1 is expected: "
                  + GET_TEMPLATE)]),
     # cells left empty, or not readable as values
-    Case("blank-form-dropped", lambda path, cfg: (sheet.new_request(path, cfg), path)[1],
+    Case("blank-form-dropped", lambda path, cfg: (blank_sheet.new_request(path, cfg), path)[1],
          [P(name, f"is empty: fill in the {FIELD_BY_NAME[name].english}")
           for name in ("work_group", "request_date", "title", "category", "detail",
                        "provider_name", "provider_position")]),
@@ -534,7 +534,7 @@ def _check(problems, expected: list[tuple[str, str]]) -> None:
     want = []
     for field_name, english in expected:
         if field_name:
-            cell = f"{sheet.SHEET_TITLE}!{CELL[field_name]}"
+            cell = f"{blank_sheet.SHEET_TITLE}!{CELL[field_name]}"
             want.append((field_name, cell, f"{field_name} ({CELL[field_name]}) {english}"))
         else:
             want.append(("", "", english))
@@ -542,7 +542,7 @@ def _check(problems, expected: list[tuple[str, str]]) -> None:
     for p in problems:
         if p.field:  # the Thai names the field by its label and its cell
             label = FIELD_BY_NAME[p.field].label
-            assert p.thai.startswith(f"{label} ({sheet.SHEET_TITLE}!{CELL[p.field]}) ")
+            assert p.thai.startswith(f"{label} ({blank_sheet.SHEET_TITLE}!{CELL[p.field]}) ")
 
 
 def test_there_are_at_least_forty_distinct_bad_inputs():
@@ -613,7 +613,7 @@ def test_the_corrected_copy_highlights_and_comments_each_cell(processor, demo_ws
     outcome = processor.process(inbox / "แก้.xlsx", take=True)
     assert outcome.state == State.REJECTED
     copy = load_workbook(outcome.rejection.annotated)
-    ws = copy[sheet.SHEET_TITLE]
+    ws = copy[blank_sheet.SHEET_TITLE]
     for name in ("title", "link"):
         cell = ws[CELL[name]]
         assert cell.fill.fgColor.rgb.endswith("F4CCCC")
@@ -621,7 +621,7 @@ def test_the_corrected_copy_highlights_and_comments_each_cell(processor, demo_ws
     assert ws.sheet_view.selection[0].activeCell == CELL["title"]
     assert ws[CELL["unit"]].comment is None
     # the clerk fixes the copy in place and drops it back: it goes through
-    sheet.fill(outcome.rejection.annotated, {"title": "ประกาศ", "link": "https://www.moph.go.th"})
+    blank_sheet.fill(outcome.rejection.annotated, {"title": "ประกาศ", "link": "https://www.moph.go.th"})
     again = sheet.read_sheet(outcome.rejection.annotated, demo_ws)
     assert again.ok, again.problems
     report = outcome.rejection.report.read_text(encoding="utf-8-sig")
@@ -656,7 +656,7 @@ def test_a_provider_whose_key_is_someone_elses_is_rejected_at_validation(demo_ws
     assert outcome.state == State.REJECTED
     [problem] = outcome.problems
     assert problem.field == "provider_name"
-    assert problem.cell == f"{sheet.SHEET_TITLE}!{CELL['provider_name']}"
+    assert problem.cell == f"{blank_sheet.SHEET_TITLE}!{CELL['provider_name']}"
     assert f"holds the certificate of '{DIRECTOR.name}'" in problem.english
 
 

@@ -34,13 +34,16 @@ from pipeline.bundles import publish
 from pipeline.core import folders
 from pipeline.demo import pki as pk
 from pipeline.flow.processing import Processor
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records import index
 from pipeline.records.journal import State
 from pipeline.settings import config
 from pipeline.settings.config import DEFAULT_FONT
 from pipeline.signatures import signing
-from pipeline.signatures.signing import Evidence, Level
+from pipeline.signatures.fields import add_signature_fields
+from pipeline.signatures.keys import load_signer
+from pipeline.signatures.model import Evidence, Level, crls_from_der, load_trust_roots
+from pipeline.signatures.timestamps import demo_timestamper
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 
@@ -69,8 +72,9 @@ def archive(demo_template: Path, converter, tmp_path_factory) -> Archive:
     with Processor(cfg, converter=converter) as proc:
         for i in range(2):
             path = root / f"r{i}.xlsx"
-            sheet.new_request(path, cfg)
-            sheet.fill(path, {**demo.sample_values(date.today()), "title": f"ข่าวสาร ฉบับที่ {i}"})
+            blank_sheet.new_request(path, cfg)
+            blank_sheet.fill(path, {**demo.sample_values(date.today()),
+                                    "title": f"ข่าวสาร ฉบับที่ {i}"})
             outcome = proc.process(path)
             assert outcome.state == State.ARCHIVED, outcome.problems
             bundles.append(outcome.bundle)
@@ -266,7 +270,7 @@ def shadow_form(pki, make_form, tmp_path_factory) -> Path:
     w.update_root()
     with (d / "prepared.pdf").open("wb") as f:
         w.write(f)
-    fields = signing.add_signature_fields(d / "prepared.pdf", d / "fields.pdf")
+    fields = add_signature_fields(d / "prepared.pdf", d / "fields.pdf")
     assert fields
     return _sign_both(pki, d / "fields.pdf", d, _evidence(pki, Level.B_LTA))
 
@@ -277,20 +281,20 @@ def _crls(the_pki: pk.DemoPKI) -> tuple[bytes, ...]:
 
 def _evidence(the_pki: pk.DemoPKI, level: Level, tsa: config.KeySource | None = None
               ) -> Evidence:
-    return Evidence(level, signing.demo_timestamper(tsa or the_pki.key_source(pk.TSA)),
-                    signing.load_trust_roots((the_pki.root_pem,)),
-                    signing.crls_from_der(_crls(the_pki)))
+    return Evidence(level, demo_timestamper(tsa or the_pki.key_source(pk.TSA)),
+                    load_trust_roots((the_pki.root_pem,)),
+                    crls_from_der(_crls(the_pki)))
 
 
 def _sign_both(the_pki: pk.DemoPKI, form: Path, out: Path, evidence: Evidence,
                provider: str = "provider") -> Path:
-    key = signing.load_signer(the_pki.key_source(provider))
+    key = load_signer(the_pki.key_source(provider))
     person = demo.PEOPLE["provider"]
     signing.sign(form, out / "p.pdf", role="provider", signer=key,
                  person=type(person)(key.name, person.position), font=DEFAULT_FONT,
                  certify=True, evidence=evidence)
     signing.sign(out / "p.pdf", out / "signed.pdf", role="director",
-                 signer=signing.load_signer(the_pki.key_source("director")),
+                 signer=load_signer(the_pki.key_source("director")),
                  person=demo.PEOPLE["director"], font=DEFAULT_FONT, evidence=evidence)
     return out / "signed.pdf"
 
@@ -340,7 +344,7 @@ def own_pki(pki, tmp_path_factory) -> pk.DemoPKI:
 @pytest.fixture(scope="module")
 def form(make_form, tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("form")
-    signing.add_signature_fields(make_form(d / "form.pdf"), d / "fields.pdf")
+    add_signature_fields(make_form(d / "form.pdf"), d / "fields.pdf")
     return d / "fields.pdf"
 
 
@@ -351,7 +355,7 @@ def _sign_provider_raw(the_pki: pk.DemoPKI, who: str, form: Path, out: Path,
         str(the_pki.pkcs12[who]), passphrase=the_pki.passphrase_file.read_bytes().strip())
     w = IncrementalPdfFileWriter(form.open("rb"))
     data = signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name="provider"), signer,
-                            timestamper=signing.demo_timestamper(
+                            timestamper=demo_timestamper(
                                 tsa or the_pki.key_source(pk.TSA)))
     out.write_bytes(data.getvalue())
     return out

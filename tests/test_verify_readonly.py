@@ -18,7 +18,7 @@ import pytest
 
 from pipeline import demo
 from pipeline.bundles import bundle, publish
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 from pipeline.settings import config
 
@@ -82,8 +82,8 @@ def _verdicts(document: dict) -> list[dict]:
 def test_verify_of_a_read_only_outbox_with_an_unfinished_update(processor, demo_ws, tmp_path,
                                                                  monkeypatch):
     path = tmp_path / "r.xlsx"
-    sheet.new_request(path, demo_ws)
-    sheet.fill(path, demo.sample_values(date.today()))
+    blank_sheet.new_request(path, demo_ws)
+    blank_sheet.fill(path, demo.sample_values(date.today()))
     outcome = processor.process(path)
     assert outcome.state == State.ARCHIVED
     cfg = _with_webmaster_key(demo_ws)

@@ -17,7 +17,7 @@ from pipeline import demo
 from pipeline.bundles import bundle
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import drain
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -40,8 +40,8 @@ def impatient(demo_ws, converter):
 def _drop_sheet(demo_ws, name: str, **values: object):
     path = demo_ws.workspace.inbox / name
     staged = path.with_name(f".{name}")
-    sheet.new_request(staged, demo_ws)
-    sheet.fill(staged, {**demo.sample_values(date.today()), **values})
+    blank_sheet.new_request(staged, demo_ws)
+    blank_sheet.fill(staged, {**demo.sample_values(date.today()), **values})
     staged.rename(path)
     return path
 
@@ -91,8 +91,8 @@ def test_files_no_sheet_names_are_returned_with_advice(impatient, demo_ws, name,
 def test_a_sheet_copied_slowly_is_taken_once_when_complete(demo_ws, tmp_path):
     root = demo_ws.workspace.root
     form = tmp_path / "ช้า.xlsx"
-    sheet.new_request(form, demo_ws)
-    sheet.fill(form, demo.sample_values(date.today()))
+    blank_sheet.new_request(form, demo_ws)
+    blank_sheet.fill(form, demo.sample_values(date.today()))
     data = form.read_bytes()
     target = root / "inbox" / "ช้า.xlsx"
     watcher = subprocess.Popen([*PIPELINE, "--workspace", str(root), "watch", "--settle", "1",

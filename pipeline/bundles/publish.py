@@ -23,7 +23,7 @@ from pipeline.core import fsutil, inputs, scratch, thai
 from pipeline.core.errors import PipelineError
 from pipeline.core.request import Person, from_dict
 from pipeline.settings.config import Config
-from pipeline.signatures import evidence, signing
+from pipeline.signatures import evidence, keys, signing
 
 EVENT_PUBLISHED = "published"
 ROLE = "publisher"
@@ -175,7 +175,7 @@ def _record(config: Config, folder: Path, url: str, published_on: date | None,
     person = _publisher_person(request.publisher, publisher)
     with scratch.folder(config.workspace, "published-") as tmp:
         signed = tmp / pdf_name
-        info = signing.sign(pdf, signed, role=ROLE, signer=signing.load_signer(key),
+        info = signing.sign(pdf, signed, role=ROLE, signer=keys.load_signer(key),
                             person=person, font=config.font,
                             evidence=evidence.gather(config))  # the level the form has
         signature = bundle.SignatureRecord(info.role, info.signer, info.cert_sha256,

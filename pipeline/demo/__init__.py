@@ -16,7 +16,7 @@ from pipeline.core import fsutil, thai
 from pipeline.core.folders import Workspace
 from pipeline.core.request import Person
 from pipeline.demo import pki
-from pipeline.intake import sheet
+from pipeline.intake import blank_sheet
 from pipeline.settings import config as config_mod
 from pipeline.settings import workspace
 from pipeline.settings.config import Config
@@ -102,8 +102,8 @@ def create(root: Path, today: date | None = None) -> Demo:
     sample = ws.root / SAMPLE
     if not sample.exists():
         sample.parent.mkdir(parents=True, exist_ok=True)
-        sheet.new_request(sample, config)
-        sheet.fill(sample, sample_values(today or datetime.now(thai.BANGKOK).date()))
+        blank_sheet.new_request(sample, config)
+        blank_sheet.fill(sample, sample_values(today or datetime.now(thai.BANGKOK).date()))
     return Demo(config, sample)
 
 
@@ -115,6 +115,6 @@ def drop_sample(made: Demo, now: datetime | None = None) -> Path:
     tmp = dropped.with_name(f".{dropped.name}")  # hidden from the watcher until complete
     shutil.copyfile(made.sample, tmp)
     stamp = thai.thai_digits(f"{thai.short_date(now.date())} {now:%H:%M:%S}")
-    sheet.fill(tmp, {"note": f"ตัวอย่างทดลองระบบ {stamp}", "request_date": now.date()})
+    blank_sheet.fill(tmp, {"note": f"ตัวอย่างทดลองระบบ {stamp}", "request_date": now.date()})
     tmp.rename(dropped)
     return dropped

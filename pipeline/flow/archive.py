@@ -24,8 +24,9 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
 from pipeline.records import freshness, index
 from pipeline.settings.config import Config, ConfigError
-from pipeline.signatures import evidence, signing
-from pipeline.signatures.signing import DocumentTimestamp, Evidence, SigningError
+from pipeline.signatures import evidence, timestamps
+from pipeline.signatures.model import Evidence, SigningError
+from pipeline.signatures.timestamps import DocumentTimestamp
 
 EVENT_REFRESHED = "timestamp-refreshed"
 DEFAULT_WITHIN = timedelta(days=365)
@@ -104,7 +105,7 @@ def _refresh(ws: Workspace, folder: Path, gathered: Callable[[], Evidence],
         return Refreshed(request_id, Result.FAILED, message=(
             f"{name} no longer matches manifest.json: check it with `pipeline verify {folder}`"))
     try:
-        stamps = signing.document_timestamps(pdf)
+        stamps = timestamps.document_timestamps(pdf)
     except SigningError as exc:
         return Refreshed(request_id, Result.FAILED, message=str(exc))
     if not stamps:
@@ -119,7 +120,7 @@ def _refresh(ws: Workspace, folder: Path, gathered: Callable[[], Evidence],
     with scratch.folder(ws, "refresh-") as tmp:
         staged = tmp / name
         try:
-            added = signing.add_document_timestamp(pdf, staged, gathered())
+            added = timestamps.add_document_timestamp(pdf, staged, gathered())
         except (SigningError, ConfigError) as exc:
             return Refreshed(request_id, Result.FAILED, newest.expires, str(exc))
         if not force and added.expires - now <= within:  # it would be due again at once

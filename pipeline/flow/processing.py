@@ -43,8 +43,8 @@ from pipeline.intake.rejection import Rejection, not_a_file_problem, reject, rej
 from pipeline.records import index
 from pipeline.records.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.settings.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
-from pipeline.signatures import evidence, signing
-from pipeline.signatures.signing import SigningError
+from pipeline.signatures import evidence, fields, keys, signing
+from pipeline.signatures.model import Evidence, SigningError
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,8 @@ class Processor:
         self.journal = Journal(self.ws.journal_file, config.id_prefix)
         self._own_converter = converter is None
         self.converter = converter or Converter(timeout=config.office_timeout)
-        self._gathered: tuple[float, signing.Evidence] | None = None
-        self._signers: dict[KeySource | TokenSource, signing.LoadedSigner] = {}
+        self._gathered: tuple[float, Evidence] | None = None
+        self._signers: dict[KeySource | TokenSource, keys.LoadedSigner] = {}
 
     def close(self) -> None:
         for signer in self._signers.values():
@@ -325,10 +325,10 @@ class Processor:
         if state == State.VALIDATED:
             render.render_pdf(request, request_id, self.config.template, work / FORM_PDF,
                               self.converter)
-            sheet_inside = signing.Attachment(
-                work / SOURCE, entry.source_name, signing.XLSX_MIME,
+            sheet_inside = fields.Attachment(
+                work / SOURCE, entry.source_name, fields.XLSX_MIME,
                 "แบบคำขอเผยแพร่ข้อมูลต้นฉบับ / the original request sheet")
-            signing.add_signature_fields(work / FORM_PDF, work / FIELDS_PDF, (sheet_inside,))
+            fields.add_signature_fields(work / FORM_PDF, work / FIELDS_PDF, (sheet_inside,))
             state = self._advance(entry, State.RENDERED)
         if state == State.RENDERED:
             provider = self._provider(request)
@@ -479,7 +479,7 @@ class Processor:
             passphrase may change before signing); a token's session is kept for signing."""
             try:
                 if isinstance(provider.key, KeySource):
-                    loaded = signing.load_signer(provider.key)
+                    loaded = keys.load_signer(provider.key)
                     name = loaded.name
                     loaded.close()
                     return name
@@ -587,12 +587,12 @@ class Processor:
         in [sheet.certificate_names]): the same lookup validation used."""
         return validate.provider_for(request.provider.name, self.config)
 
-    def _signer(self, who: SignerConfig) -> signing.LoadedSigner:
+    def _signer(self, who: SignerConfig) -> keys.LoadedSigner:
         if who.key not in self._signers:
-            self._signers[who.key] = signing.load_signer(who.key)
+            self._signers[who.key] = keys.load_signer(who.key)
         return self._signers[who.key]
 
-    def _evidence(self) -> signing.Evidence:
+    def _evidence(self) -> Evidence:
         """Timestamp authority and revocation data, gathered once and renewed hourly."""
         now = time.monotonic()
         if self._gathered is None or now - self._gathered[0] > EVIDENCE_LIFETIME:

@@ -1,9 +1,9 @@
 """The rules a filled request sheet must meet, applied to the values ``sheet.py`` read.
 
-Kept apart from ``sheet.py`` (which alone talks to openpyxl and guards the file itself) so the
-rules are plain functions over plain values: every field is checked, every problem is kept,
-and each one names the field by its Thai label, its defined name and its cell, and says how
-to fix it.
+Kept apart from the modules that talk to openpyxl and guard the file itself (``sheet.py``,
+``blank_sheet.py``, ``filecheck.py``) so the rules are plain functions over plain values:
+every field is checked, every problem is kept, and each one names the field by its Thai
+label, its defined name and its cell, and says how to fix it.
 """
 
 from __future__ import annotations

@@ -41,7 +41,8 @@ from pipeline.records import index
 from pipeline.records.index import Row, Status
 from pipeline.settings import workspace
 from pipeline.settings.config import Config
-from pipeline.signatures import evidence, signing
+from pipeline.signatures import evidence, keys, signing
+from pipeline.signatures.model import B_B_ONLY, Evidence
 
 TEMPLATE_NAME = "monthly_report.docx"
 REPORTS_DIR = "reports"
@@ -528,8 +529,8 @@ def _write_reports(config: Config, period: Period, converter: Converter, folder:
                    work_group: str | None, sign: bool, now: datetime | None) -> list[Written]:
     template = template_path(config)
     director = config.director
-    signer = signing.load_signer(director.key) if sign else None
-    proof = evidence.gather(config) if sign else signing.B_B_ONLY  # the level the forms have
+    signer = keys.load_signer(director.key) if sign else None
+    proof = evidence.gather(config) if sign else B_B_ONLY  # the level the forms have
     written = []
     for report in reports(config, period, work_group, now):
         stem = file_stem(report, config.work_groups)
@@ -550,8 +551,8 @@ def _write_reports(config: Config, period: Period, converter: Converter, folder:
     return written
 
 
-def sign_report(src: Path, dst: Path, *, signer: signing.LoadedSigner, config: Config,
-                proof: signing.Evidence = signing.B_B_ONLY) -> signing.SignatureInfo:
+def sign_report(src: Path, dst: Path, *, signer: keys.LoadedSigner, config: Config,
+                proof: Evidence = B_B_ONLY) -> signing.SignatureInfo:
     """The director's signature on a report, as acknowledged, in the template's
     ``SigAcknowledged`` box, at the PAdES level ``proof`` allows."""
     return signing.sign_at_bookmark(

@@ -12,15 +12,15 @@ import os
 from cryptography.hazmat.primitives import serialization
 
 from pipeline.settings.config import Config, ConfigError, KeySource
-from pipeline.signatures import signing
-from pipeline.signatures.signing import Evidence, Level
+from pipeline.signatures import timestamps
+from pipeline.signatures.model import B_B_ONLY, Evidence, Level, crls_from_der, load_trust_roots
 
 
 def gather(config: Config) -> Evidence:
     policy = config.signing
     level = Level(policy.level)
     if level == Level.B_B:
-        return signing.B_B_ONLY
+        return B_B_ONLY
     demo = policy.demo_pki
     if "demo" in (policy.tsa, policy.revocation) and (demo is None or not demo.is_dir()):
         raise ConfigError(f"signing uses the demo PKI, but {demo} is not there")
@@ -28,7 +28,7 @@ def gather(config: Config) -> Evidence:
         from pipeline.demo import pki  # only for an office that names the demo's services
     if policy.tsa == "demo":
         assert demo is not None
-        timestamper = signing.demo_timestamper(KeySource(
+        timestamper = timestamps.demo_timestamper(KeySource(
             demo / f"{pki.TSA}.p12", passphrase_file=demo / pki.PASSPHRASE_FILE))
     else:
         auth = None
@@ -40,13 +40,13 @@ def gather(config: Config) -> Evidence:
             auth = (policy.tsa_username, os.environ[variable])
         client_cert = ((policy.tsa_client_cert, policy.tsa_client_key)
                        if policy.tsa_client_cert else None)
-        timestamper = signing.http_timestamper(policy.tsa, policy.tsa_timeout, auth,
-                                               retries=policy.tsa_retries,
-                                               client_cert=client_cert)
+        timestamper = timestamps.http_timestamper(policy.tsa, policy.tsa_timeout, auth,
+                                                  retries=policy.tsa_retries,
+                                                  client_cert=client_cert)
     crls: tuple[bytes, ...] = ()
     if policy.revocation == "demo":
         assert demo is not None
         crls = tuple(c.public_bytes(serialization.Encoding.DER)
                      for c in pki.current_crls(pki.load_pki(demo)))
-    return Evidence(level, timestamper, signing.load_trust_roots(config.trust_roots),
-                    signing.crls_from_der(crls), online=policy.revocation == "online")
+    return Evidence(level, timestamper, load_trust_roots(config.trust_roots),
+                    crls_from_der(crls), online=policy.revocation == "online")
