@@ -1,0 +1,148 @@
+"""The director's commands: what waits, approving and refusing, the monthly report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import cast
+
+import click
+
+from pipeline.cli.common import (
+    ask_for_secret,
+    cannot_write,
+    load,
+    main,
+    report_outcome,
+    workspace_option,
+)
+from pipeline.core import inputs, thai
+from pipeline.external.office import ConversionError, Converter
+from pipeline.flow.processing import Processor
+from pipeline.records import report as report_mod
+from pipeline.records.journal import State
+from pipeline.settings import config as config_mod
+from pipeline.signatures.model import SigningError
+
+
+@main.command()
+@workspace_option
+@click.pass_context
+def pending(ctx: click.Context) -> None:
+    """Requests waiting for the director, oldest first (their forms are in pending/)."""
+    config = load(ctx)
+    with Processor(config) as processor:
+        waiting = processor.pending()
+    if not waiting:
+        click.echo("nothing is waiting for the director / ไม่มีคำขอรออนุมัติ")
+        return
+    click.echo(f"{'ID':<16} {'waiting since':<26} {'work group':<34} {'provider':<26} title")
+    for item in waiting:
+        since = thai.long_datetime(item.waiting_since, digits=False)
+        r = item.request
+        click.echo(f"{item.request_id:<16} {since:<26} {r.work_group[:34]:<34} "
+                   f"{r.provider.name[:26]:<26} {r.title}")
+    click.echo(f"\n{len(waiting)} waiting; read them in {config.workspace.pending}")
+
+
+@main.command()
+@workspace_option
+@click.argument("ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Approve every waiting request.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@click.pass_context
+def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: bool) -> None:
+    """Sign the given waiting requests (or --all) as the director, and archive them.
+
+    The passphrase (or the token's PIN) comes from where pipeline.toml says; when it names
+    none, or the PIN's variable is not set, it is asked for once, for the whole batch.
+    """
+    config = load(ctx)
+    ids = tuple(inputs.request_id(i, config.id_prefix) for i in ids)
+    config = ask_for_secret(config)
+    # one decision at a time: a second `approve` (or `reject`) waits, then finds the
+    # request decided and says so
+    with Processor(config) as processor, processor.deciding():
+        finished = processor.finish_approved()  # approved by a run that was killed
+        for outcome in finished:
+            report_outcome(outcome)
+        waiting = {item.request_id: item for item in processor.pending()}
+        done = {outcome.request_id for outcome in finished}
+        chosen = list(waiting) if everything else [i for i in ids if i not in done]
+        unknown = [i for i in chosen if i not in waiting]
+        if unknown:
+            raise click.ClickException(f"ไม่มีคำขอนี้รอผู้อนุมัติ / not waiting for the "
+                                       f"director: {', '.join(unknown)} "
+                                       f"(see `pipeline pending`)")
+        if not chosen and not finished:
+            raise click.UsageError("name the requests to approve, or use --all")
+        if not yes:
+            for request_id in chosen:
+                click.echo(f"  {request_id}  {waiting[request_id].request.title}")
+            click.confirm(f"Sign {len(chosen)} request(s) as {config.director.person.name}?",
+                          abort=True)
+        failed = any(outcome.state != State.ARCHIVED for outcome in finished)
+        with click.progressbar(chosen, label="signing / กำลังลงนาม", file=sys.stderr) as bar:
+            outcomes = [processor.approve(request_id) for request_id in bar]
+        for outcome in outcomes:
+            report_outcome(outcome)
+            failed |= outcome.state != State.ARCHIVED
+        processor.rebuild_index()
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@workspace_option
+@click.argument("request_id")
+@click.option("--reason", required=True, help="Why it is not approved; the provider reads it.")
+@click.pass_context
+def reject(ctx: click.Context, request_id: str, reason: str) -> None:
+    """Do not approve a waiting request: the provider gets it back with the reason."""
+    config = load(ctx)
+    request_id = inputs.request_id(request_id, config.id_prefix)
+    reason = inputs.reason(reason)
+    with Processor(config) as processor, processor.deciding():
+        try:
+            outcome = processor.refuse(request_id, reason)
+        except LookupError as exc:
+            raise click.ClickException(f"ไม่มีคำขอนี้รอผู้อนุมัติ / {exc}") from None
+        processor.rebuild_index()
+    assert outcome.rejection is not None  # refuse() always writes the report
+    click.echo(f"{request_id} returned to the provider: {outcome.rejection.report}")
+
+
+@main.command("report")
+@workspace_option
+@click.option("--month", help="The month: 2569-11 (Buddhist Era) or 2026-11.")
+@click.option("--fiscal-year", help="The fiscal year (October to September), e.g. 2569.")
+@click.option("--work-group", help="Only this work group (its name or number); default: the "
+                                   "whole office and each work group.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports (default: outbox/reports/<period>/).")
+@click.option("--sign", is_flag=True, help="The director signs each PDF as acknowledged.")
+@click.pass_context
+def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
+               work_group: str | None, out: Path | None, sign: bool) -> None:
+    """Write the monthly (or fiscal-year) publication report, .xlsx and .pdf."""
+    if (month is None) == (fiscal_year is None):
+        raise click.UsageError("give either --month or --fiscal-year")
+    # the period first: a typo (9569) is refused before anything is read or written
+    period = (report_mod.month(month) if month is not None
+              else report_mod.fiscal_year(cast(str, fiscal_year)))  # one: checked above
+    config = load(ctx)
+    if out is not None:
+        inputs.output_folder(out, config.workspace,
+                             allowed=(config.workspace.outbox / report_mod.REPORTS_DIR,))
+    try:
+        with Converter(timeout=config.office_timeout) as converter:
+            written = report_mod.write_reports(config, period, converter, out_dir=out,
+                                               work_group=work_group, sign=sign)
+    except (report_mod.ReportError, config_mod.ConfigError, SigningError,
+            ConversionError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise cannot_write(out or config.workspace.outbox / report_mod.REPORTS_DIR,
+                            exc) from None
+    for item in written:
+        click.echo(f"{item.scope}: {item.pdf}  {item.xlsx.name}"
+                   + ("  (signed)" if item.signature else ""))

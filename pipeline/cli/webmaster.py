@@ -1,0 +1,81 @@
+"""The webmaster's commands: recording what went online, collecting what is to upload."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.bundles import publish as publish_mod
+from pipeline.cli.common import (
+    cannot_write,
+    date_option,
+    load,
+    main,
+    workspace_option,
+)
+from pipeline.core import inputs, thai
+from pipeline.records import freshness
+from pipeline.records import index as index_mod
+from pipeline.settings import config as config_mod
+from pipeline.signatures.model import SigningError
+
+
+@main.command("published")
+@workspace_option
+@click.argument("request_id")
+@click.option("--url", required=True, help="The address of the published page.")
+@click.option("--date", "when", help="The day it went on the website (default: today); "
+                                     "e.g. 25/11/2569 or 2026-11-25.")
+@click.option("--sign/--no-sign", default=None,
+              help="Sign the form's third block with the webmaster's key (default: when "
+                   "[publisher] in pipeline.toml names one).")
+@click.pass_context
+def published(ctx: click.Context, request_id: str, url: str, when: str | None,
+              sign: bool | None) -> None:
+    """Record that the webmaster put an approved request on the website."""
+    config = load(ctx)
+    day = date_option(when, "--date")
+    try:
+        done = publish_mod.record(config, request_id, url, day, sign=sign)
+    except (publish_mod.PublishError, config_mod.ConfigError, SigningError) as exc:
+        freshness.ensure_current(config.workspace)  # an earlier run killed before it
+        raise click.ClickException(str(exc)) from None
+    request_id = request_id.strip()
+    if done.already_recorded:
+        click.echo(f"บันทึกไว้แล้ว / already recorded: {request_id} published "
+                   f"{thai.short_date(done.published_on)} at {done.url}")
+        freshness.ensure_current(config.workspace)  # an earlier run killed before it
+        return
+    click.echo(f"{request_id} published {thai.short_date(done.published_on)} at {done.url}"
+               + (f"; signed by {done.signature.signer}" if done.signature else "")
+               + (f" (แก้ไขจาก / corrects {done.corrects})" if done.corrects else ""))
+    result = index_mod.refresh(config.workspace)
+    if not result.written:
+        click.echo(f"the index is stale ({result.problem}); it is written at the next update",
+                   err=True)
+
+
+@main.command("collect")
+@workspace_option
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--since", help="Only requests approved on or after this day (e.g. 1/11/2569).")
+@click.pass_context
+def collect(ctx: click.Context, directory: Path, since: str | None) -> None:
+    """Copy the approved, not yet published requests into DIRECTORY for upload, with
+    ASCII file names. Exit 1 when a bundle was skipped because it is damaged."""
+    config = load(ctx)
+    day = date_option(since, "--since")
+    inputs.output_folder(directory, config.workspace)
+    try:
+        found = publish_mod.collect(config, directory, day)
+    except OSError as exc:
+        raise cannot_write(directory, exc) from None
+    for item in found:
+        if item.problem:
+            click.echo(f"{item.request_id}  SKIPPED: {item.problem}", err=True)
+        else:
+            click.echo(f"{item.request_id}  -> {item.folder}")
+    click.echo(f"{sum(not i.problem for i in found)} request(s) to upload in {directory}")
+    sys.exit(1 if any(i.problem for i in found) else 0)
