@@ -23,8 +23,7 @@ from pipeline.flow import health
 from pipeline.flow.processing import Outcome, Processor
 from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
 from pipeline.intake import sheet
-from pipeline.records import freshness
-from pipeline.records import index as index_mod
+from pipeline.records import freshness, index_files, report_files
 from pipeline.records import report as report_mod
 from pipeline.records.journal import Journal, State
 from pipeline.settings import config as config_mod
@@ -492,14 +491,14 @@ def index_cmd(ctx: click.Context, rebuild: bool) -> None:
     config = _load(ctx)
     ws = config.workspace
     if rebuild:
-        result = index_mod.refresh(ws, retry_after=None)
+        result = index_files.refresh(ws, retry_after=None)
         click.echo(f"{result.rows} requests in {result.seconds:.2f} s: {result.xlsx}, "
                    f"{result.csv.name}")
         if not result.written:
             raise click.ClickException(f"the index could not be written: {result.problem} "
                                        f"(close it where it is open, then run this again)")
         return
-    target = ws.outbox / index_mod.INDEX_NAME
+    target = ws.outbox / index_files.INDEX_NAME
     reasons = freshness.stale(ws)
     if not reasons:
         click.echo(f"{target}: ตรงกับแฟ้มคำขอทั้งหมด / up to date")
@@ -540,7 +539,7 @@ def published(ctx: click.Context, request_id: str, url: str, when: str | None,
     click.echo(f"{request_id} published {thai.short_date(done.published_on)} at {done.url}"
                + (f"; signed by {done.signature.signer}" if done.signature else "")
                + (f" (แก้ไขจาก / corrects {done.corrects})" if done.corrects else ""))
-    result = index_mod.refresh(config.workspace)
+    result = index_files.refresh(config.workspace)
     if not result.written:
         click.echo(f"the index is stale ({result.problem}); it is written at the next update",
                    err=True)
@@ -591,16 +590,16 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
     config = _load(ctx)
     if out is not None:
         inputs.output_folder(out, config.workspace,
-                             allowed=(config.workspace.outbox / report_mod.REPORTS_DIR,))
+                             allowed=(config.workspace.outbox / report_files.REPORTS_DIR,))
     try:
         with Converter(timeout=config.office_timeout) as converter:
-            written = report_mod.write_reports(config, period, converter, out_dir=out,
-                                               work_group=work_group, sign=sign)
+            written = report_files.write_reports(config, period, converter, out_dir=out,
+                                                 work_group=work_group, sign=sign)
     except (report_mod.ReportError, config_mod.ConfigError, signing.SigningError,
             ConversionError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
-        raise _cannot_write(out or config.workspace.outbox / report_mod.REPORTS_DIR,
+        raise _cannot_write(out or config.workspace.outbox / report_files.REPORTS_DIR,
                             exc) from None
     for item in written:
         click.echo(f"{item.scope}: {item.pdf}  {item.xlsx.name}"

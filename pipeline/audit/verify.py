@@ -61,7 +61,7 @@ from pipeline.audit import printed
 from pipeline.bundles import bundle
 from pipeline.core import guard, inputs, logs, thai
 from pipeline.patches import integrity
-from pipeline.records import freshness, index
+from pipeline.records import freshness, index_files
 from pipeline.settings.config import MB
 from pipeline.signatures.signing import ROLE_TITLES
 
@@ -666,7 +666,7 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-_OUTBOX_OWN = {index.INDEX_NAME, index.CSV_NAME, "reports"}  # report.REPORTS_DIR
+_OUTBOX_OWN = {index_files.INDEX_NAME, index_files.CSV_NAME, "reports"}  # report_files.REPORTS_DIR
 
 
 def _empty_outbox(folder: Path) -> bool:

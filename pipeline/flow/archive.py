@@ -21,7 +21,7 @@ from pathlib import Path
 from pipeline.bundles import bundle
 from pipeline.core import fsutil, scratch
 from pipeline.core.folders import Workspace
-from pipeline.records import freshness, index
+from pipeline.records import freshness, index, index_files
 from pipeline.settings.config import Config, ConfigError
 from pipeline.signatures import evidence, signing
 from pipeline.signatures.signing import DocumentTimestamp, Evidence, SigningError
@@ -85,7 +85,7 @@ def refresh_timestamps(
     results = [_refresh(config.workspace, folder, gathered, within, force, now)
                for folder in folders]
     if any(r.result == Result.REFRESHED for r in results):
-        index.refresh(config.workspace)
+        index_files.refresh(config.workspace)
     else:  # nothing changed now, but a run killed before its end may have left it stale
         freshness.ensure_current(config.workspace)
     return results

@@ -40,7 +40,7 @@ from pipeline.form import render
 from pipeline.form.render import RenderError
 from pipeline.intake import sheet, validate
 from pipeline.intake.rejection import Rejection, not_a_file_problem, reject, reject_entry
-from pipeline.records import index
+from pipeline.records import index_files
 from pipeline.records.journal import FINAL_STATES, Entry, Journal, State
 from pipeline.settings.config import MB, Config, ConfigError, KeySource, SignerConfig, TokenSource
 from pipeline.signatures import evidence, signing
@@ -232,7 +232,7 @@ class Processor:
         return [self.run(request_id) for request_id in self.open_requests()]
 
     def rebuild_index(self) -> Path:
-        return index.rebuild(self.ws.outbox)
+        return index_files.rebuild(self.ws.outbox)
 
     # -- the steps ----------------------------------------------------------------------
     def _work(self, request_id: str) -> Path:
