@@ -20,7 +20,8 @@ from pipeline.external import tools
 from pipeline.external.office import ConversionError, Converter
 from pipeline.flow import archive as archive_mod
 from pipeline.flow import health
-from pipeline.flow.processing import Outcome, Processor
+from pipeline.flow.outcome import Outcome
+from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchError, WatchOptions, drain, watch
 from pipeline.intake import sheet
 from pipeline.records import freshness, index_files, report_files
