@@ -1,6 +1,7 @@
 """The attachments a sheet names: present beside it in the inbox (or awaited there for a
 while), plain files, within the size limits, each rule with its message for the clerk; then
-brought into the request's work folder (:mod:`pipeline.flow.processing` calls these)."""
+brought into the request's work folder (called by :mod:`pipeline.flow.steps` and
+:mod:`pipeline.flow.processing`)."""
 
 from __future__ import annotations
 

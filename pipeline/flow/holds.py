@@ -1,6 +1,6 @@
 """Holding a request for a fault that is not the clerk's to fix (the office's set-up, a
 service, the machine): it stays in its state, with the reason, and is tried again later,
-ever less often (:meth:`pipeline.flow.processing.Processor.run` decides when)."""
+ever less often (:meth:`pipeline.flow.processing.Processor.run` holds, the watcher retries)."""
 
 from __future__ import annotations
 
