@@ -21,7 +21,6 @@ delays beyond DIRECTOR_DAYS and PUBLISH_DAYS, for the work group to complete.
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -39,7 +38,6 @@ DIRECTOR_DAYS = 3  # days a request may wait for the director before it counts a
 PUBLISH_DAYS = 7  # days an approved item may wait to go on the website
 DIRECTOR_WAIT = "รอผู้อนุมัติลงนาม"
 UPLOAD_WAIT = "รอนำขึ้นเผยแพร่"
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ReportError(Exception):
