@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.core.folders import Workspace
-from pipeline.records import index
+from pipeline.records import index, index_files
 from pipeline.records.journal import Journal
 
 
@@ -113,10 +113,10 @@ def main() -> None:
             t = time.perf_counter()
             rows = index.gather(ws)
             gathers.append(time.perf_counter() - t)
-            result = index.refresh(ws, retry_after=None)
+            result = index_files.refresh(ws, retry_after=None)
             assert result.written and result.rows == len(rows)
             totals.append(result.seconds)
-        xlsx, csv = ws.outbox / index.INDEX_NAME, ws.outbox / index.CSV_NAME
+        xlsx, csv = ws.outbox / index_files.INDEX_NAME, ws.outbox / index_files.CSV_NAME
         total = statistics.median(totals)
         print(f"rows: {len(rows)}")
         print(f"gather (manifests + journal), median of {args.runs}: "

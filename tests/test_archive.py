@@ -17,7 +17,7 @@ from pipeline.cli import main
 from pipeline.core import fsutil
 from pipeline.demo.pki import issue_tsa, load_pki
 from pipeline.flow import archive
-from pipeline.records import index
+from pipeline.records import index_files
 from pipeline.records.journal import State
 from pipeline.signatures.timestamps import document_timestamps
 
@@ -75,7 +75,7 @@ def test_forced_refresh_adds_a_document_timestamp_and_keeps_everything_valid(
     assert event["tsa_cert_sha256"] == after[-1].tsa_cert_sha256
     assert datetime.fromisoformat(event["expires"]) == after[-1].expires
     # the index lists the new hash
-    rows = (demo_ws.workspace.outbox / index.CSV_NAME).read_text(encoding="utf-8-sig")
+    rows = (demo_ws.workspace.outbox / index_files.CSV_NAME).read_text(encoding="utf-8-sig")
     assert fsutil.sha256_file(pdf) in rows and before_sha not in rows
 
     manifest_bytes = (folder / bundle.MANIFEST).read_bytes()

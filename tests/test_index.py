@@ -23,7 +23,7 @@ from pipeline.bundles import publish
 from pipeline.core import fsutil, thai
 from pipeline.flow.processing import Processor
 from pipeline.intake import blank_sheet
-from pipeline.records import index
+from pipeline.records import index, index_files
 from pipeline.records.index import Row, Status
 from pipeline.records.journal import State
 
@@ -32,7 +32,7 @@ NOV = datetime(2026, 11, 3, 9, 30, tzinfo=thai.BANGKOK)
 
 
 def _values(path: Path) -> list[tuple]:
-    return index.read_xlsx(path)
+    return index_files.read_xlsx(path)
 
 
 def _fill(path: Path, config, **changes: object) -> Path:
@@ -58,7 +58,7 @@ def test_rebuild_equals_the_index_the_pipeline_kept_up_to_date(processor, demo_w
             State.AWAITING_DIRECTOR
         waiting.rebuild_index()
     publish.record(demo_ws, outcome.request_id, "https://example.go.th/news/1", sign=False)
-    index.refresh(demo_ws.workspace)
+    index_files.refresh(demo_ws.workspace)
 
     kept_csv = (outbox / "index.csv").read_bytes()
     kept_rows = _values(outbox / "index.xlsx")
@@ -87,8 +87,8 @@ def test_a_formula_like_title_stays_text(tmp_path):
     row = Row("REQ-2569-00001", Status.APPROVED, NOV, title=title, work_group="@SUM(A1)",
               note="#N/A", published_url="https://example.go.th/x",
               bundle="REQ-2569-00001/", signed_pdf="REQ-2569-00001/REQ-2569-00001.pdf")
-    index.write_xlsx([row], tmp_path / "i.xlsx")
-    index.write_csv([row], tmp_path / "i.csv")
+    index_files.write_xlsx([row], tmp_path / "i.xlsx")
+    index_files.write_csv([row], tmp_path / "i.csv")
     ws = load_workbook(tmp_path / "i.xlsx").active
     cell = ws.cell(3, 6)
     assert (cell.value, cell.data_type) == (title, "s")
@@ -104,7 +104,7 @@ def test_a_formula_like_title_stays_text(tmp_path):
 def test_the_workbook_is_frozen_filterable_linked_and_in_buddhist_era(demo_ws, tmp_path):
     request_id = archived(demo_ws, tmp_path, request(demo_ws, "ข่าว"), NOV,
                           published=(date(2026, 11, 5), "https://example.go.th/n/1"))
-    result = index.refresh(demo_ws.workspace)
+    result = index_files.refresh(demo_ws.workspace)
     assert result.written and result.rows == 1
     ws = load_workbook(result.xlsx).active
     assert ws.freeze_panes == "B3"
@@ -167,7 +167,7 @@ def test_an_index_locked_by_another_program_loses_no_update(demo_ws, tmp_path, m
     rename fails. The update is kept (the truth is in the bundles and the journal), a
     warning says so, and the index is written again once the lock is gone."""
     first = archived(demo_ws, tmp_path, request(demo_ws, "หนึ่ง"), NOV)
-    assert index.refresh(demo_ws.workspace).written
+    assert index_files.refresh(demo_ws.workspace).written
     target = demo_ws.workspace.outbox / "index.xlsx"
     real_replace = os.replace
     locked = True
@@ -180,19 +180,19 @@ def test_an_index_locked_by_another_program_loses_no_update(demo_ws, tmp_path, m
 
     monkeypatch.setattr(fsutil.os, "replace", replace)
     second = archived(demo_ws, tmp_path, request(demo_ws, "สอง"), NOV + timedelta(hours=1))
-    with caplog.at_level(logging.WARNING, logger="pipeline.records.index"):
-        result = index.refresh(demo_ws.workspace, retry_after=0.2)
+    with caplog.at_level(logging.WARNING, logger="pipeline.records.index_files"):
+        result = index_files.refresh(demo_ws.workspace, retry_after=0.2)
     assert not result.written and "index.xlsx" in result.problem
     assert "Nothing is lost" in caplog.text and "Excel" in caplog.text
-    assert index.stale_reason(demo_ws.workspace)
+    assert index_files.stale_reason(demo_ws.workspace)
     assert [r[0] for r in _values(target)] == [first]  # the old index, whole
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".part")]
 
     locked = False  # closed in Excel: the retry in the background writes it
     deadline = time.monotonic() + 10
-    while index.stale_reason(demo_ws.workspace) and time.monotonic() < deadline:
+    while index_files.stale_reason(demo_ws.workspace) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert index.stale_reason(demo_ws.workspace) is None
+    assert index_files.stale_reason(demo_ws.workspace) is None
     assert [r[0] for r in _values(target)] == [first, second]
 
 
@@ -228,4 +228,4 @@ def test_rows_sort_by_year_then_number(ids):
 def test_times_are_bangkok_wall_times(tmp_path):
     utc = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)  # 1 December, 03:00 in Bangkok
     row = Row("REQ-2569-00001", Status.WAITING, utc)
-    assert index.cells(row)[2] == datetime(2026, 12, 1, 3, 0)
+    assert index_files.cells(row)[2] == datetime(2026, 12, 1, 3, 0)

@@ -17,7 +17,7 @@ from pathlib import Path
 from pipeline import demo
 from pipeline.bundles import bundle
 from pipeline.intake import blank_sheet
-from pipeline.records import index
+from pipeline.records import index_files
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 SHEETS = 30
@@ -39,7 +39,7 @@ def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
 @contextlib.contextmanager
 def _index_stalled(root: Path) -> Iterator[None]:
     """Hold the index's lock, as a slow or stalled regeneration does."""
-    with (root / ".pipeline" / index.LOCK_NAME).open("a") as f:
+    with (root / ".pipeline" / index_files.LOCK_NAME).open("a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield

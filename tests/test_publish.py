@@ -16,7 +16,7 @@ from pipeline.audit import signature, verify
 from pipeline.bundles import bundle, publish
 from pipeline.core import thai
 from pipeline.intake import blank_sheet
-from pipeline.records import index
+from pipeline.records import index, index_files
 from pipeline.records.journal import State
 from pipeline.settings import config
 
@@ -213,7 +213,7 @@ def test_published_command(demo_ws, tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert request_id in run.stdout
-    rows = index.read_xlsx(demo_ws.workspace.outbox / "index.xlsx")
+    rows = index_files.read_xlsx(demo_ws.workspace.outbox / "index.xlsx")
     assert rows[0][12] == datetime(2026, 11, 5) and rows[0][13] == "https://example.go.th/news/3"
     bad = subprocess.run([*PIPELINE, "-w", root, "published", request_id, "--url", "ftp://x"],
                          capture_output=True, text=True)

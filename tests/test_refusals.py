@@ -26,7 +26,7 @@ from pipeline.bundles import bundle
 from pipeline.core import folders, inputs
 from pipeline.flow.processing import DECISION_LOCK, Processor
 from pipeline.intake import blank_sheet
-from pipeline.records import report
+from pipeline.records import report, report_files
 from pipeline.records.journal import State
 from pipeline.settings import config
 
@@ -212,7 +212,7 @@ def test_report_fiscal_year_9569_is_refused_at_once_in_bounded_memory(office):
     for done in results[:3] + results[4:]:
         _refused(done, "out of range", code=2)
     _refused(results[3], "no month 13", code=2)
-    assert not (office.root / "outbox" / report.REPORTS_DIR).exists()  # nothing written
+    assert not (office.root / "outbox" / report_files.REPORTS_DIR).exists()  # nothing written
     # the edges of the range in both eras, and months from Gregorian dates (never re-read
     # as typed years: the loop of the finding)
     assert report.fiscal_year("2700").key == "FY2700" == report.fiscal_year("2157").key
@@ -417,7 +417,7 @@ def test_index_reports_sheets_and_corrections_are_readable_under_umask_022(offic
     corrected = list((office.root / "inbox" / "rejected").glob("*.corrected.xlsx"))
     outbox = office.root / "outbox"
     files = [blank, outbox / "index.xlsx", outbox / "index.csv", *corrected]
-    written = report.write_reports(cfg, report.month("2569-11"), converter)  # umask 022 here
+    written = report_files.write_reports(cfg, report.month("2569-11"), converter)  # umask 022 here
     files += [p for w in written for p in (w.xlsx, w.pdf)]
     assert corrected and written
     modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files}

@@ -15,7 +15,7 @@ from seeding import archived, awaiting, refused_problem, request, returned
 from pipeline import demo
 from pipeline.audit import signature
 from pipeline.core import thai
-from pipeline.records import index, report
+from pipeline.records import index, report, report_files
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 NOW = datetime(2026, 12, 10, 9, 0, tzinfo=thai.BANGKOK)
@@ -140,8 +140,8 @@ def test_the_fiscal_year_counts_each_month(demo_ws, tmp_path):
 def test_the_report_pdf_has_the_thai_text_and_the_signed_acknowledgement_validates(
         demo_ws, tmp_path, converter):
     s = _seed(demo_ws, tmp_path)
-    written = report.write_reports(demo_ws, report.month("2569-11"), converter, sign=True,
-                                   now=NOW)
+    written = report_files.write_reports(demo_ws, report.month("2569-11"), converter,
+                                         sign=True, now=NOW)
     folder = demo_ws.workspace.outbox / "reports" / "2569-11"
     assert [w.pdf.name for w in written] == ["2569-11-office.pdf"] + [
         f"2569-11-group{i:02d}.pdf" for i in range(1, len(demo_ws.work_groups) + 1)]

@@ -35,7 +35,7 @@ from pipeline.core import folders
 from pipeline.demo import pki as pk
 from pipeline.flow.processing import Processor
 from pipeline.intake import blank_sheet
-from pipeline.records import index
+from pipeline.records import index_files
 from pipeline.records.journal import State
 from pipeline.settings import config
 from pipeline.settings.config import DEFAULT_FONT
@@ -489,10 +489,10 @@ def test_an_index_row_that_claims_another_manifest_fails(archive, tmp_path):
     folder = _bundle_copy(archive, tmp_path)
     an_hour_ago = time.time() - 3600
     os.utime(folder / "manifest.json", (an_hour_ago, an_hour_ago))
-    index.refresh(folders.Workspace(tmp_path), retry_after=None)
+    index_files.refresh(folders.Workspace(tmp_path), retry_after=None)
     xlsx = folder.parent / "index.xlsx"
     wb = load_workbook(xlsx)
-    column = [c.english for c in index.COLUMNS].index(index.MANIFEST_COLUMN)
+    column = [c.english for c in index_files.COLUMNS].index(index_files.MANIFEST_COLUMN)
     row = next(r for r in wb.active.iter_rows(min_row=3) if r[0].value == folder.name)
     row[column].value = "0" * 64
     row[5].value = "หัวข้ออื่น"

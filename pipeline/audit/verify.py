@@ -20,7 +20,7 @@ from pipeline.audit.signature import verify_pdf_with_text
 from pipeline.audit.trust import load_roots, read_input
 from pipeline.bundles import bundle
 from pipeline.core import logs
-from pipeline.records import freshness, index
+from pipeline.records import freshness, index_files
 
 
 def verify_path(path: Path, trust_roots: Sequence[Path] | Trust, crls: Sequence[bytes] = (),
@@ -121,7 +121,7 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-_OUTBOX_OWN = {index.INDEX_NAME, index.CSV_NAME, "reports"}  # report.REPORTS_DIR
+_OUTBOX_OWN = {index_files.INDEX_NAME, index_files.CSV_NAME, "reports"}  # report_files.REPORTS_DIR
 
 
 def _empty_outbox(folder: Path) -> bool:

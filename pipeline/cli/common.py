@@ -16,7 +16,7 @@ from pipeline import patches
 from pipeline.audit import output, verify
 from pipeline.core import folders, inputs, logs, thai
 from pipeline.core.errors import PipelineError
-from pipeline.flow.processing import Outcome
+from pipeline.flow.outcome import Outcome
 from pipeline.records.journal import State
 from pipeline.settings import config as config_mod
 

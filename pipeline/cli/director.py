@@ -20,6 +20,7 @@ from pipeline.core import inputs, thai
 from pipeline.external.office import ConversionError, Converter
 from pipeline.flow.processing import Processor
 from pipeline.records import report as report_mod
+from pipeline.records import report_files
 from pipeline.records.journal import State
 from pipeline.settings import config as config_mod
 from pipeline.signatures.model import SigningError
@@ -132,16 +133,16 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
     config = load(ctx)
     if out is not None:
         inputs.output_folder(out, config.workspace,
-                             allowed=(config.workspace.outbox / report_mod.REPORTS_DIR,))
+                             allowed=(config.workspace.outbox / report_files.REPORTS_DIR,))
     try:
         with Converter(timeout=config.office_timeout) as converter:
-            written = report_mod.write_reports(config, period, converter, out_dir=out,
-                                               work_group=work_group, sign=sign)
+            written = report_files.write_reports(config, period, converter, out_dir=out,
+                                                 work_group=work_group, sign=sign)
     except (report_mod.ReportError, config_mod.ConfigError, SigningError,
             ConversionError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
-        raise cannot_write(out or config.workspace.outbox / report_mod.REPORTS_DIR,
+        raise cannot_write(out or config.workspace.outbox / report_files.REPORTS_DIR,
                             exc) from None
     for item in written:
         click.echo(f"{item.scope}: {item.pdf}  {item.xlsx.name}"

@@ -25,8 +25,7 @@ from pipeline.flow import health
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchOptions, drain, watch
 from pipeline.intake import blank_sheet
-from pipeline.records import freshness
-from pipeline.records import index as index_mod
+from pipeline.records import freshness, index_files
 from pipeline.records.journal import Journal, State
 from pipeline.settings import workspace
 
@@ -171,14 +170,14 @@ def index_cmd(ctx: click.Context, rebuild: bool) -> None:
     config = load(ctx)
     ws = config.workspace
     if rebuild:
-        result = index_mod.refresh(ws, retry_after=None)
+        result = index_files.refresh(ws, retry_after=None)
         click.echo(f"{result.rows} requests in {result.seconds:.2f} s: {result.xlsx}, "
                    f"{result.csv.name}")
         if not result.written:
             raise click.ClickException(f"the index could not be written: {result.problem} "
                                        f"(close it where it is open, then run this again)")
         return
-    target = ws.outbox / index_mod.INDEX_NAME
+    target = ws.outbox / index_files.INDEX_NAME
     reasons = freshness.stale(ws)
     if not reasons:
         click.echo(f"{target}: ตรงกับแฟ้มคำขอทั้งหมด / up to date")

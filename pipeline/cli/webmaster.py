@@ -16,8 +16,7 @@ from pipeline.cli.common import (
     workspace_option,
 )
 from pipeline.core import inputs, thai
-from pipeline.records import freshness
-from pipeline.records import index as index_mod
+from pipeline.records import freshness, index_files
 from pipeline.settings import config as config_mod
 from pipeline.signatures.model import SigningError
 
@@ -51,7 +50,7 @@ def published(ctx: click.Context, request_id: str, url: str, when: str | None,
     click.echo(f"{request_id} published {thai.short_date(done.published_on)} at {done.url}"
                + (f"; signed by {done.signature.signer}" if done.signature else "")
                + (f" (แก้ไขจาก / corrects {done.corrects})" if done.corrects else ""))
-    result = index_mod.refresh(config.workspace)
+    result = index_files.refresh(config.workspace)
     if not result.written:
         click.echo(f"the index is stale ({result.problem}); it is written at the next update",
                    err=True)

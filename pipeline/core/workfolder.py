@@ -1,5 +1,5 @@
 """The files of a request's work folder (``.pipeline/work/<ID>/``), each written by one
-step and read by the next (:mod:`pipeline.flow.processing`), and read by the index for requests
+step and read by the next (:mod:`pipeline.flow.steps`), and read by the index for requests
 still in progress: their names live here, so that neither imports the other."""
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from pipeline.bundles import bundle
 from pipeline.core import fsutil, scratch
 from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
-from pipeline.records import freshness, index
+from pipeline.records import freshness, index, index_files
 from pipeline.settings.config import Config, ConfigError
 from pipeline.signatures import evidence, timestamps
 from pipeline.signatures.model import Evidence, SigningError
@@ -87,7 +87,7 @@ def refresh_timestamps(
     results = [_refresh(config.workspace, folder, gathered, within, force, now)
                for folder in folders]
     if any(r.result == Result.REFRESHED for r in results):
-        index.refresh(config.workspace)
+        index_files.refresh(config.workspace)
     else:  # nothing changed now, but a run killed before its end may have left it stale
         freshness.ensure_current(config.workspace)
     return results

@@ -25,7 +25,9 @@ from watchdog.observers.polling import PollingObserver
 
 from pipeline.core import faults, guard
 from pipeline.core.errors import PipelineError
-from pipeline.flow.processing import Outcome, Processor, Refused, retry_delay
+from pipeline.flow.holds import retry_delay
+from pipeline.flow.outcome import Outcome, Refused
+from pipeline.flow.processing import Processor
 from pipeline.flow.workers import InlineRunner, PoolRunner, Runner
 from pipeline.intake.rejection import reject_stray
 

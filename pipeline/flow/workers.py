@@ -22,7 +22,8 @@ from typing import Protocol
 
 from pipeline import patches
 from pipeline.core import logs
-from pipeline.flow.processing import Outcome, Processor
+from pipeline.flow.outcome import Outcome
+from pipeline.flow.processing import Processor
 from pipeline.settings.config import Config
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pipeline.core import thai
 from pipeline.core.folders import Workspace
-from pipeline.records import index
+from pipeline.records import index, index_files
 
 log = logging.getLogger(__name__)
 _SHOWN = 5  # request IDs named in a message; the rest are counted
@@ -38,31 +38,31 @@ _CLOCK_SLACK = timedelta(seconds=1)
 def stale(ws: Workspace) -> list[str]:
     """Why the index is out of date, in English (empty when it is current)."""
     reasons = []
-    marked = index.stale_reason(ws)
+    marked = index_files.stale_reason(ws)
     if marked:
         reasons.append(f"its last regeneration could not be swapped in ({marked})")
-    xlsx, table_path = ws.outbox / index.INDEX_NAME, ws.outbox / index.CSV_NAME
+    xlsx, table_path = ws.outbox / index_files.INDEX_NAME, ws.outbox / index_files.CSV_NAME
     rows = index.gather(ws)
     if not xlsx.exists() and not table_path.exists():
-        return reasons + ([f"{index.INDEX_NAME} is not written yet"] if rows else [])
+        return reasons + ([f"{index_files.INDEX_NAME} is not written yet"] if rows else [])
     try:
         table: bytes | None = table_path.read_bytes()
     except OSError as exc:
         table = None
-        reasons.append(f"{index.CSV_NAME} cannot be read ({exc.strerror or exc})")
+        reasons.append(f"{index_files.CSV_NAME} cannot be read ({exc.strerror or exc})")
     try:
-        stamp = index.read_index(xlsx)[1]
+        stamp = index_files.read_index(xlsx)[1]
     except Exception as exc:  # noqa: BLE001 - openpyxl raises anything on a damaged file
         stamp = None
-        reasons.append(f"{index.INDEX_NAME} cannot be read ({type(exc).__name__})")
+        reasons.append(f"{index_files.INDEX_NAME} cannot be read ({type(exc).__name__})")
     else:
         if stamp is None:
-            reasons.append(f"{index.INDEX_NAME} carries no record of what it was built from")
+            reasons.append(f"{index_files.INDEX_NAME} carries no record of what it was built from")
         elif table is not None and hashlib.sha256(table).hexdigest() != stamp.csv_sha256:
-            reasons.append(f"{index.INDEX_NAME} and {index.CSV_NAME} come from different "
-                           f"regenerations")
+            reasons.append(f"{index_files.INDEX_NAME} and {index_files.CSV_NAME} come from "
+                           f"different regenerations")
     if table is not None:
-        differ = _differing(table, index.csv_bytes(rows))
+        differ = _differing(table, index_files.csv_bytes(rows))
         if differ:
             named = ", ".join(differ[:_SHOWN]) + (f" and {len(differ) - _SHOWN} more"
                                                    if len(differ) > _SHOWN else "")
@@ -71,13 +71,13 @@ def stale(ws: Workspace) -> list[str]:
     return reasons
 
 
-def ensure_current(ws: Workspace) -> index.IndexResult | None:
+def ensure_current(ws: Workspace) -> index_files.IndexResult | None:
     """Regenerate the index if it is stale (the result), else nothing (None)."""
     reasons = stale(ws)
     if not reasons:
         return None
     log.info("index stale (%s): regenerating", "; ".join(reasons))
-    return index.refresh(ws)
+    return index_files.refresh(ws)
 
 
 def _differing(on_disk: bytes, expected: bytes) -> list[str]:
@@ -116,13 +116,13 @@ def row_agrees(folder: Path, manifest: dict, raw: bytes, written: float
     before the manifest was written (``written``, its modification time): a note, and the
     bundle is judged on its signatures and manifest alone. An index without a build record
     (an older version's) is held to every field, as before such records existed."""
-    xlsx = folder.parent / index.INDEX_NAME
+    xlsx = folder.parent / index_files.INDEX_NAME
     if not xlsx.is_file():
-        return [], (f"no {index.INDEX_NAME} beside the bundle: its row was not checked",)
+        return [], (f"no {index_files.INDEX_NAME} beside the bundle: its row was not checked",)
     rows, stamp = _read(xlsx, xlsx.stat().st_mtime_ns)
     request_id = manifest.get("request_id", "")
     row = rows.get(request_id)
-    claimed = row.get(index.MANIFEST_COLUMN) if row is not None else None
+    claimed = row.get(index_files.MANIFEST_COLUMN) if row is not None else None
     if claimed != hashlib.sha256(raw).hexdigest() and stamp is not None:
         bundle_time = datetime.fromtimestamp(written, UTC)
         if stamp.built_at < bundle_time + _CLOCK_SLACK:
@@ -130,10 +130,10 @@ def row_agrees(folder: Path, manifest: dict, raw: bytes, written: float
                         f"{_clock(stamp.built_at)}, bundle {_clock(bundle_time)}) / "
                         f"ดัชนียังไม่ปรับปรุง",)
         if row is not None and claimed:
-            return [f"{index.INDEX_NAME}, {request_id}: the row comes from another "
+            return [f"{index_files.INDEX_NAME}, {request_id}: the row comes from another "
                     f"manifest.json than the bundle's"], ()
     if row is None:
-        return [f"{index.INDEX_NAME} has no row for {request_id}"], ()
+        return [f"{index_files.INDEX_NAME} has no row for {request_id}"], ()
     request = manifest.get("request", {})
     pdf = manifest.get("signed_pdf", "")
     expected = {
@@ -142,7 +142,7 @@ def row_agrees(folder: Path, manifest: dict, raw: bytes, written: float
         "Approver": request.get("approver", {}).get("name"),
         "SHA-256 of the signed PDF": manifest.get("files", {}).get(pdf, {}).get("sha256"),
     }
-    return [f"{index.INDEX_NAME}, {request_id}: {column} differs from manifest.json"
+    return [f"{index_files.INDEX_NAME}, {request_id}: {column} differs from manifest.json"
             for column, value in expected.items() if row.get(column) != value], ()
 
 
@@ -151,11 +151,12 @@ def _clock(moment: datetime) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _read(xlsx: Path, _mtime_ns: int) -> tuple[dict[str, dict[str, object]], index.Stamp | None]:
+def _read(xlsx: Path,
+          _mtime_ns: int) -> tuple[dict[str, dict[str, object]], index_files.Stamp | None]:
     """The index by request ID, and its stamp, read once per process (again if it changes)."""
-    names = [c.english for c in index.COLUMNS]
+    names = [c.english for c in index_files.COLUMNS]
     try:
-        rows, stamp = index.read_index(xlsx)
+        rows, stamp = index_files.read_index(xlsx)
     except Exception:  # noqa: BLE001 - openpyxl raises anything on a damaged workbook
         return {}, None
     return {str(row[0]): dict(zip(names, row, strict=False)) for row in rows}, stamp
