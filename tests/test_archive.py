@@ -57,7 +57,7 @@ def test_forced_refresh_adds_a_document_timestamp_and_keeps_everything_valid(
         kinds = [s.sig_object_type for s in PdfFileReader(f).embedded_signatures]
     assert kinds == ["/Sig", "/Sig", "/DocTimeStamp"] and len(stamps) == 1
 
-    [done] = archive.refresh_timestamps(demo_ws, archive.bundles(demo_ws.workspace),
+    [done] = archive.refresh_timestamps(demo_ws, bundle.listed(demo_ws.workspace.outbox),
                                         force=True)
 
     assert done.result == archive.Result.REFRESHED, done
@@ -79,7 +79,7 @@ def test_forced_refresh_adds_a_document_timestamp_and_keeps_everything_valid(
     assert fsutil.sha256_file(pdf) in rows and before_sha not in rows
 
     manifest_bytes = (folder / bundle.MANIFEST).read_bytes()
-    [again] = archive.refresh_timestamps(demo_ws, archive.bundles(demo_ws.workspace))
+    [again] = archive.refresh_timestamps(demo_ws, bundle.listed(demo_ws.workspace.outbox))
     assert again.result == archive.Result.CURRENT
     assert pdf.read_bytes() == data and (folder / bundle.MANIFEST).read_bytes() == manifest_bytes
 
@@ -89,7 +89,7 @@ def test_a_timestamp_near_expiry_is_refreshed_without_force_once(processor, demo
     folder = _archive_one(processor)
     pdf = _pdf(folder)
     assert document_timestamps(pdf)[-1].expires < datetime.now(UTC) + timedelta(days=31)
-    folders = archive.bundles(demo_ws.workspace)
+    folders = bundle.listed(demo_ws.workspace.outbox)
     # not within a 10-day window yet
     [early] = archive.refresh_timestamps(demo_ws, folders, within=timedelta(days=10))
     assert early.result == archive.Result.CURRENT
@@ -132,8 +132,8 @@ def test_a_damaged_bundle_is_reported_not_refreshed(processor, demo_ws):
 
 
 def test_unknown_bundle_ids_are_refused(demo_ws):
-    with pytest.raises(archive.ArchiveError, match="no bundle REQ-2569-99999"):
-        archive.bundles(demo_ws.workspace, ["REQ-2569-99999"])
+    with pytest.raises(bundle.NoSuchBundle, match="no bundle REQ-2569-99999"):
+        bundle.listed(demo_ws.workspace.outbox, ["REQ-2569-99999"])
 
 
 def test_the_command(processor, demo_ws):

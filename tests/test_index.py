@@ -21,6 +21,7 @@ from seeding import archived, awaiting, refused_problem, request, returned
 from pipeline import demo
 from pipeline.bundles import publish
 from pipeline.core import fsutil, thai
+from pipeline.core.request import request_id_key
 from pipeline.flow.processing import Processor
 from pipeline.intake import blank_sheet
 from pipeline.records import index, index_files
@@ -221,7 +222,7 @@ def test_index_command_reports_an_index_it_cannot_replace(demo_ws, tmp_path):
 @pytest.mark.parametrize("ids", [["REQ-2569-00010", "REQ-2569-00009", "REQ-2568-99999",
                                   "REQ-2569-100000"]])
 def test_rows_sort_by_year_then_number(ids):
-    assert sorted(ids, key=index.request_id_key) == [
+    assert sorted(ids, key=request_id_key) == [
         "REQ-2568-99999", "REQ-2569-00009", "REQ-2569-00010", "REQ-2569-100000"]
 
 

@@ -34,7 +34,6 @@ from pipeline.audit.model import Trust, VerificationError
 from pipeline.audit.trust import crl_der, load_roots
 from pipeline.bundles import bundle
 from pipeline.core import fsutil
-from pipeline.flow import archive
 from pipeline.settings.config import Config
 
 ROOTS, TSA, CRLS, README = "roots", "tsa", "crls", "README.txt"
@@ -130,7 +129,7 @@ def _put(path: Path, data: bytes) -> Path:
 
 def _newest_forms(config: Config, unreadable: list[str]) -> list[Path]:
     forms = []
-    for folder in archive.bundles(config.workspace)[-NEWEST_BUNDLES:]:
+    for folder in bundle.listed(config.workspace.outbox)[-NEWEST_BUNDLES:]:
         try:
             forms.append(folder / bundle.read_manifest(folder)["signed_pdf"])
         except (OSError, ValueError, KeyError, TypeError):

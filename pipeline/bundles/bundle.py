@@ -11,14 +11,15 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from pipeline.core import fsutil
-from pipeline.core.request import Request, to_dict
+from pipeline.core.errors import PipelineError
+from pipeline.core.request import Request, request_id_key, to_dict
 
 SCHEMA = "pipeline.bundle/1"
 MANIFEST = "manifest.json"
@@ -100,6 +101,24 @@ def write_bundle(outbox: Path, content: BundleContent) -> Path:
 class ManifestError(ValueError):
     """A bundle's manifest.json is not a manifest (not JSON, or not a JSON object); the
     message names the bundle, in Thai and English."""
+
+
+class NoSuchBundle(PipelineError):
+    """A request ID that names no bundle of this outbox."""
+
+
+def listed(outbox: Path, ids: Iterable[str] = ()) -> list[Path]:
+    """The bundles named by ``ids``, else every bundle in the outbox, in request order."""
+    wanted = list(ids)
+    if wanted:
+        missing = [i for i in wanted if not is_bundle(outbox / i)]
+        if missing:
+            raise NoSuchBundle(f"no bundle {', '.join(missing)} in {outbox}")
+        return [outbox / i for i in wanted]
+    if not outbox.is_dir():
+        return []
+    found = [p for p in outbox.iterdir() if not p.name.startswith(".") and is_bundle(p)]
+    return sorted(found, key=lambda p: request_id_key(p.name))
 
 
 def read_manifest(bundle: Path) -> dict:

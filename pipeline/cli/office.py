@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from pipeline import demo
+from pipeline.bundles import bundle
 from pipeline.cli.common import (
     echo_safe,
     load,
@@ -203,7 +204,7 @@ def refresh_timestamps(ctx: click.Context, ids: tuple[str, ...], within: int,
     one nears expiry, so that their signatures stay verifiable. Running it again does
     nothing until the next ones near expiry. Exit 1 when any could not be refreshed."""
     config = load(ctx)
-    folders = archive_mod.bundles(config.workspace, ids)
+    folders = bundle.listed(config.workspace.outbox, ids)
     with click.progressbar(folders, label="refreshing timestamps / ต่ออายุการประทับเวลา",
                            file=sys.stderr) as bar:
         results = archive_mod.refresh_timestamps(config, bar, within=timedelta(days=within),

@@ -4,6 +4,7 @@ and the fields of the request sheet it is read from."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -161,3 +162,9 @@ def from_dict(data: dict) -> Request:
            "provider": Person(**data["provider"]),
            "approver": Person(**data["approver"]),
            "publisher": Person(**data["publisher"])})
+
+
+def request_id_key(request_id: str) -> tuple:
+    """Sort ``REQ-2569-00042`` by year, then number (not as text: 100000 follows 99999)."""
+    m = re.fullmatch(r"(.*)-(\d{4})-(\d+)", request_id)
+    return (m[2], int(m[3]), m[1]) if m else ("", 0, request_id)

@@ -20,9 +20,8 @@ from pathlib import Path
 
 from pipeline.bundles import bundle
 from pipeline.core import fsutil, scratch
-from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
-from pipeline.records import freshness, index, index_files
+from pipeline.records import freshness, index_files
 from pipeline.settings.config import Config, ConfigError
 from pipeline.signatures import evidence, timestamps
 from pipeline.signatures.model import Evidence, SigningError
@@ -30,10 +29,6 @@ from pipeline.signatures.timestamps import DocumentTimestamp
 
 EVENT_REFRESHED = "timestamp-refreshed"
 DEFAULT_WITHIN = timedelta(days=365)
-
-
-class ArchiveError(PipelineError):
-    """The archive cannot be worked on as asked; the message says why."""
 
 
 class Result(StrEnum):
@@ -51,20 +46,6 @@ class Refreshed:
     result: Result
     expires: datetime | None = None  # when its newest timestamp expires now
     message: str = ""
-
-
-def bundles(ws: Workspace, ids: Iterable[str] = ()) -> list[Path]:
-    """The bundles named by ``ids``, else every bundle in the outbox, in request order."""
-    wanted = list(ids)
-    if wanted:
-        missing = [i for i in wanted if not bundle.is_bundle(ws.outbox / i)]
-        if missing:
-            raise ArchiveError(f"no bundle {', '.join(missing)} in {ws.outbox}")
-        return [ws.outbox / i for i in wanted]
-    if not ws.outbox.is_dir():
-        return []
-    found = [p for p in ws.outbox.iterdir() if not p.name.startswith(".") and bundle.is_bundle(p)]
-    return sorted(found, key=lambda p: index.request_id_key(p.name))
 
 
 def refresh_timestamps(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pipeline.core import thai
 from pipeline.core.folders import Workspace
+from pipeline.core.request import request_id_key
 from pipeline.records import index, index_files
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,9 @@ def _differing(on_disk: bytes, expected: bytes) -> list[str]:
         return []
     old, new = _by_id(on_disk), _by_id(expected)
     if old.get("") != new.get(""):
-        return sorted((set(old) | set(new)) - {""}, key=index.request_id_key) or ["(header)"]
+        return sorted((set(old) | set(new)) - {""}, key=request_id_key) or ["(header)"]
     return sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)),
-                  key=index.request_id_key)
+                  key=request_id_key)
 
 
 def _by_id(table: bytes) -> dict[str, list[str]]:

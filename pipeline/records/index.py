@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from typing import Any
 from pipeline.bundles import bundle, publish
 from pipeline.core import thai, workfolder
 from pipeline.core.folders import Workspace
+from pipeline.core.request import request_id_key
 from pipeline.records.journal import Entry, Journal, State
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,6 @@ _MANIFEST_STATUS = {
     "not-approved": Status.NOT_APPROVED,
     "declined": Status.NOT_APPROVED,
 }
-# The journal keeps a refusal by the director as a rejection whose message starts so
-# (processing.Processor.refuse); any other rejection returned the sheet for correction.
 # What a request not yet archived is waiting for, by journal state.
 _WAITING_FOR = {
     State.RECEIVED: "รอตรวจแบบคำขอ",
@@ -122,12 +120,6 @@ def gather(ws: Workspace) -> list[Row]:
         else:
             rows[entry.id] = _journal_row(ws, entry)
     return sorted(rows.values(), key=lambda r: request_id_key(r.request_id))
-
-
-def request_id_key(request_id: str) -> tuple:
-    """Sort ``REQ-2569-00042`` by year, then number (not as text: 100000 follows 99999)."""
-    m = re.fullmatch(r"(.*)-(\d{4})-(\d+)", request_id)
-    return (m[2], int(m[3]), m[1]) if m else ("", 0, request_id)
 
 
 def _with(row: Row, **changes: Any) -> Row:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from pipeline.core import inputs, thai
+from pipeline.core.request import request_id_key
 from pipeline.records import index
 from pipeline.records.index import Row, Status
 from pipeline.settings.config import Config
@@ -175,7 +176,7 @@ def build(rows: Sequence[Row], *, unit: str, categories: Sequence[str], period: 
     requested = tuple(r for r in rows if r.received_at in period)
     approved = tuple(r for r in rows if r.approved_at in period)
     published = tuple(sorted((r for r in rows if r.published_on in period),
-                             key=lambda r: (r.published_on, index.request_id_key(r.request_id))))
+                             key=lambda r: (r.published_on, request_id_key(r.request_id))))
     not_passed = tuple(r for r in rows if r.status in (Status.RETURNED, Status.NOT_APPROVED)
                        and r.closed_at in period)
     waiting = tuple(w for r in rows if (w := _waiting(r, cutoff)) is not None)
