@@ -14,11 +14,14 @@ from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 
+from pipeline.core.errors import PipelineError
 from pipeline.settings.config import MB
 
 
-class VerificationError(Exception):
+class VerificationError(PipelineError):
     """The input or the trust roots cannot be read at all; the message says which."""
+
+    exit_code = 2  # EXIT_UNREADABLE: not a verdict
 
 
 class Indication(StrEnum):

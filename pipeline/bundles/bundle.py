@@ -98,7 +98,7 @@ def write_bundle(outbox: Path, content: BundleContent) -> Path:
     return final
 
 
-class ManifestError(ValueError):
+class ManifestError(PipelineError, ValueError):
     """A bundle's manifest.json is not a manifest (not JSON, or not a JSON object); the
     message names the bundle, in Thai and English."""
 

@@ -17,13 +17,11 @@ from pipeline.cli.common import (
     workspace_option,
 )
 from pipeline.core import inputs, thai
-from pipeline.external.office import ConversionError, Converter
+from pipeline.external.office import Converter
 from pipeline.flow.processing import Processor
 from pipeline.records import report as report_mod
 from pipeline.records import report_files
 from pipeline.records.journal import State
-from pipeline.settings import config as config_mod
-from pipeline.signatures.model import SigningError
 
 
 @main.command()
@@ -138,9 +136,6 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
         with Converter(timeout=config.office_timeout) as converter:
             written = report_files.write_reports(config, period, converter, out_dir=out,
                                                  work_group=work_group, sign=sign)
-    except (report_mod.ReportError, config_mod.ConfigError, SigningError,
-            ConversionError) as exc:
-        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise cannot_write(out or config.workspace.outbox / report_files.REPORTS_DIR,
                             exc) from None

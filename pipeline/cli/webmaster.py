@@ -16,9 +16,8 @@ from pipeline.cli.common import (
     workspace_option,
 )
 from pipeline.core import inputs, thai
+from pipeline.core.errors import PipelineError
 from pipeline.records import freshness, index_files
-from pipeline.settings import config as config_mod
-from pipeline.signatures.model import SigningError
 
 
 @main.command("published")
@@ -38,9 +37,9 @@ def published(ctx: click.Context, request_id: str, url: str, when: str | None,
     day = date_option(when, "--date")
     try:
         done = publish_mod.record(config, request_id, url, day, sign=sign)
-    except (publish_mod.PublishError, config_mod.ConfigError, SigningError) as exc:
+    except PipelineError:
         freshness.ensure_current(config.workspace)  # an earlier run killed before it
-        raise click.ClickException(str(exc)) from None
+        raise
     request_id = request_id.strip()
     if done.already_recorded:
         click.echo(f"บันทึกไว้แล้ว / already recorded: {request_id} published "

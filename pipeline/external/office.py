@@ -29,6 +29,7 @@ from types import SimpleNamespace, TracebackType
 from typing import Any
 
 from pipeline.core import fsutil
+from pipeline.core.errors import PipelineError
 from pipeline.external import tools
 
 ATTEMPTS = 2  # a conversion is tried on at most this many soffice processes
@@ -48,7 +49,7 @@ PDF_EXPORT = {
 }
 
 
-class ConversionError(Exception):
+class ConversionError(PipelineError):
     """A document could not be converted; the message says which and why."""
 
 

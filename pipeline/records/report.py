@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from pipeline.core import inputs, thai
+from pipeline.core.errors import PipelineError
 from pipeline.core.request import request_id_key
 from pipeline.records import index
 from pipeline.records.index import Row, Status
@@ -41,7 +42,7 @@ DIRECTOR_WAIT = "รอผู้อนุมัติลงนาม"
 UPLOAD_WAIT = "รอนำขึ้นเผยแพร่"
 
 
-class ReportError(Exception):
+class ReportError(PipelineError):
     """The report cannot be made as asked; the message says why."""
 
 

@@ -19,8 +19,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
+from pipeline.core.errors import PipelineError
 
-class SigningError(Exception):
+
+class SigningError(PipelineError):
     """A document could not be signed; the message says why (never with a passphrase or PIN)."""
 
 
