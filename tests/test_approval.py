@@ -68,6 +68,9 @@ def test_the_director_rejects_with_a_reason_the_provider_reads(queued, converter
     assert outcome.state == State.REJECTED
     report = outcome.rejection.report.read_text(encoding="utf-8-sig")
     assert "ข้อมูลยังไม่ครบ ขอภาพประกอบ" in report and "director did not approve" in report
+    # a refusal is said as one: the request was processed, then not approved
+    assert "ผู้อนุมัติพิจารณาคำขอนี้แล้ว และไม่อนุมัติ" in report
+    assert "ยังไม่ได้ดำเนินการ" not in report and "was not processed" not in report
     assert not (queued.workspace.pending / f"{request_id}.pdf").exists()
 
 

@@ -26,6 +26,11 @@ class Workspace:
         return self.inbox / "rejected"
 
     @property
+    def received(self) -> Path:
+        """The clerk's receipts: one per sheet taken, naming its request ID."""
+        return self.inbox / "received"
+
+    @property
     def outbox(self) -> Path:
         return self.root / "outbox"
 

@@ -116,6 +116,19 @@ class UnsafeFolder(Exception):
     """A folder the pipeline writes into is a link pointing outside the workspace."""
 
 
+def real_folder(folder: Path) -> None:
+    """Make ``folder`` if it is missing, and refuse it if it is a symbolic link: a folder of
+    the shared inbox (``rejected/``, ``received/``) can be replaced by anyone with a link (to
+    ``/etc``, say), and nothing may be written or moved there then."""
+    if not folder.is_symlink():
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    raise UnsafeFolder(
+        f"{folder} เป็นทางลัด (symbolic link) ไม่ใช่โฟลเดอร์จริง: ลบทางลัดนี้ออก ระบบจะสร้าง"
+        f"โฟลเดอร์ใหม่เอง / {folder} is a symbolic link, not a real folder: remove the "
+        "link and the pipeline makes the folder anew")
+
+
 def check_folder(folder: Path, root: Path) -> None:
     """Refuse a folder of the workspace that is a symbolic link leading outside ``root``
     (say ``inbox/rejected`` replaced, through the share, by a link to ``/etc``): the pipeline

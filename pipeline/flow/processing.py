@@ -26,6 +26,7 @@ from pipeline.flow import attachments, holds, steps
 from pipeline.flow.attachments import AwaitingAttachments
 from pipeline.flow.outcome import Outcome, PendingRequest, Refused
 from pipeline.form.render import RenderError
+from pipeline.intake import receipt
 from pipeline.intake.rejection import not_a_file_problem, reject_entry
 from pipeline.records import index_files
 from pipeline.records.journal import FINAL_STATES, Entry, Journal, State
@@ -208,6 +209,9 @@ class Processor:
                     return self._vanished(entry)
                 work.mkdir(parents=True, exist_ok=True)
                 attachments.fetch(entry, entry.source_path, work / SOURCE)
+            if entry.taken:  # from the inbox: the clerk gets the request ID
+                receipt.write(self.ws, receipt.Received(entry.source_name, entry.id,
+                                                        entry.received_at, entry.source_sha256))
             problems = (steps.duplicate(self.journal, entry)
                         or steps.validate_sheet(entry, work, self.config, self._signers))
             if problems:
@@ -333,7 +337,8 @@ class Processor:
         folder goes: a crash anywhere in between repeats the rejection, never loses it."""
         work = self._work(entry.id)
         held = work / SOURCE if entry.taken else entry.source_path
-        rejection = steps.give_back(entry, work, held, self.ws.rejected, problems)
+        rejection = steps.give_back(entry, work, held, self.ws.rejected, problems,
+                                    refused=by_director)
         self._record_rejection(entry, Rejected(by_director, problems, steps.said(work, held)))
         steps.discard(self.ws, entry.id)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,

@@ -216,11 +216,11 @@ def write_bundle(entry: Entry, request: Request, work: Path, outbox: Path) -> Pa
 
 
 def give_back(entry: Entry, work: Path, held: Path, rejected: Path,
-              problems: tuple[Problem, ...]) -> Rejection:
+              problems: tuple[Problem, ...], *, refused: bool = False) -> Rejection:
     """The clerk's files back: a sheet (``held``: in the work folder when the pipeline took
     it) and any attachments the pipeline took go to inbox/rejected/ beside the report."""
     rejection = reject(held, entry.source_name, rejected, problems, datetime.now(UTC),
-                       request_id=entry.id, give_back=entry.taken)
+                       request_id=entry.id, give_back=entry.taken, refused=refused)
     taken = work / "attachments"
     if entry.taken and taken.is_dir():
         for attachment in sorted(taken.iterdir()):

@@ -156,7 +156,7 @@ def watch(processor: Processor, options: WatchOptions,
     every ``index_every`` seconds during a burst."""
     ws = processor.ws
     try:
-        for folder in (ws.inbox, ws.rejected, ws.outbox, ws.pending, ws.state):
+        for folder in (ws.inbox, ws.rejected, ws.received, ws.outbox, ws.pending, ws.state):
             guard.check_folder(folder, ws.root)
     except guard.UnsafeFolder as exc:
         raise WatchError(str(exc)) from None

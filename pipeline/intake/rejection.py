@@ -21,9 +21,12 @@ class Rejection:
 
 
 def report_text(name: str, problems: tuple[Problem, ...], when: datetime,
-                request_id: str | None, annotated: str | None = None) -> str:
+                request_id: str | None, annotated: str | None = None, *,
+                refused: bool = False) -> str:
     """The report: every problem in Thai, then in English, each with its cell and how to fix
-    it; ``annotated`` names the highlighted copy to fix in place."""
+    it; ``annotated`` names the highlighted copy to fix in place. ``refused``: the director
+    read the request and did not approve it, which is said as such (it was processed: "not
+    processed" would be untrue)."""
     count = len(problems)
     lines = [
         f"ไฟล์ / file: {name}",
@@ -31,7 +34,8 @@ def report_text(name: str, problems: tuple[Problem, ...], when: datetime,
     ]
     if request_id:
         lines.append(f"เลขที่คำขอ / request ID: {request_id}")
-    lines += ["", f"คำขอนี้ยังไม่ได้ดำเนินการ เพราะพบปัญหา {count} ข้อ:", ""]
+    lines += ["", "ผู้อนุมัติพิจารณาคำขอนี้แล้ว และไม่อนุมัติ:" if refused
+              else f"คำขอนี้ยังไม่ได้ดำเนินการ เพราะพบปัญหา {count} ข้อ:", ""]
     lines += [f"{i}. {p.thai_line()}" for i, p in enumerate(problems, start=1)]
     lines += [""]
     if annotated:
@@ -39,8 +43,9 @@ def report_text(name: str, problems: tuple[Problem, ...], when: datetime,
                   "แก้ให้ครบทุกช่อง บันทึกเป็น .xlsx แล้ววางไฟล์ในโฟลเดอร์ inbox อีกครั้ง"]
     else:
         lines += ["แก้ไขแล้วบันทึกเป็น .xlsx และวางไฟล์ในโฟลเดอร์ inbox อีกครั้ง"]
-    lines += ["", f"This request was not processed: {count} "
-                  f"problem{'s were' if count != 1 else ' was'} found:", ""]
+    lines += ["", "The director considered this request and did not approve it:" if refused
+              else f"This request was not processed: {count} "
+                   f"problem{'s were' if count != 1 else ' was'} found:", ""]
     lines += [f"{i}. {p.english_line()}" for i, p in enumerate(problems, start=1)]
     lines += [""]
     if annotated:
@@ -53,19 +58,21 @@ def report_text(name: str, problems: tuple[Problem, ...], when: datetime,
 
 
 def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem, ...],
-           when: datetime, *, request_id: str | None = None, give_back: bool) -> Rejection:
+           when: datetime, *, request_id: str | None = None, give_back: bool,
+           refused: bool = False) -> Rejection:
     """Write the highlighted copy and the report (UTF-8 with a BOM, CRLF, so that Windows
     Notepad shows the Thai); with ``give_back`` (the pipeline took the sheet from the inbox)
     also put the sheet beside them under the clerk's own ``name``, byte for byte.
     Doing it again after a crash rewrites the same files: nothing is doubled."""
-    _rejected_folder(rejected_dir)
+    guard.real_folder(rejected_dir)
     target = (fsutil.copy_unique(source, rejected_dir, name) if give_back
               else fsutil.unique_path(rejected_dir, name))
     corrected = rejected_dir / f"{target.stem}.corrected.xlsx"
     annotated = (corrected if any(p.cell for p in problems)
                  and sheet.annotate(source, corrected, problems) else None)
     report = rejected_dir / f"{target.name}.error.txt"
-    text = report_text(name, problems, when, request_id, annotated.name if annotated else None)
+    text = report_text(name, problems, when, request_id, annotated.name if annotated else None,
+                       refused=refused)
     fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
     return Rejection(target if give_back else source, report, annotated)
 
@@ -105,7 +112,7 @@ def reject_entry(path: Path, rejected_dir: Path, problems: tuple[Problem, ...], 
     """Move an inbox entry *itself* (a link is moved as the link: ``rename`` never follows
     it) into ``rejected_dir``, beside its report; nothing is opened or copied. The report is
     written first, so that a crash before the move repeats the same report and move."""
-    _rejected_folder(rejected_dir)
+    guard.real_folder(rejected_dir)
     target = fsutil.unique_path(rejected_dir, path.name)
     report = rejected_dir / f"{target.name}.error.txt"
     text = report_text(path.name, problems, when, request_id)
@@ -122,15 +129,3 @@ def reject_stray(path: Path, rejected_dir: Path, when: datetime) -> Rejection:
     kind = guard.entry_kind(path)
     problem = not_a_file_problem(path.name, kind) if kind else stray_problem(path)
     return reject_entry(path, rejected_dir, (problem,), when)
-
-
-def _rejected_folder(folder: Path) -> None:
-    """``inbox/rejected`` lives in the shared inbox, where anyone may replace it with a link
-    (to ``/etc``, say): it must be a real folder before anything is written or moved there."""
-    if not folder.is_symlink():
-        folder.mkdir(parents=True, exist_ok=True)
-        return
-    raise guard.UnsafeFolder(
-        f"{folder} เป็นทางลัด (symbolic link) ไม่ใช่โฟลเดอร์จริง: ลบทางลัดนี้ออก ระบบจะสร้าง"
-        f"โฟลเดอร์ใหม่เอง / {folder} is a symbolic link, not a real folder: remove the "
-        "link and the pipeline makes the folder anew")
