@@ -158,3 +158,31 @@ def test_the_director_types_the_passphrase_once_for_the_batch(queued, converter)
     assert result.output.count("passphrase of director.p12") == 1
     assert secret not in result.output
     assert sorted(p.name for p in queued.workspace.outbox.iterdir() if bundle.is_bundle(p)) == ids
+
+
+def test_the_director_works_by_the_short_number_in_thai(queued, converter):
+    """Issue 19 point 6: `approve 7` takes the number `pending` shows, the prompt is Thai
+    first, and `pending` never cuts a Thai title or work group."""
+    with Processor(queued, converter) as processor:
+        ids = _submit(processor, queued, 3)
+    root = str(queued.workspace.root)
+    listing = subprocess.run([*PIPELINE, "-w", root, "pending"], capture_output=True, text=True)
+    assert listing.returncode == 0
+    short = [i.rsplit("-", 1)[-1].lstrip("0") for i in ids]
+    assert f"{ids[1]} ({short[1]})" in listing.stdout
+    work_group = queued.work_groups[2]  # demo.sample_values' work group, whole
+    assert f"กลุ่มงาน / work group: {work_group}" in listing.stdout
+    asked = subprocess.run([*PIPELINE, "-w", root, "approve", short[1]], input="n\n",
+                           capture_output=True, text=True)
+    assert asked.returncode == 1 and "ลงนามอนุมัติ 1 คำขอ" in asked.stdout, asked.stdout
+    done = subprocess.run([*PIPELINE, "-w", root, "approve", short[1], "--yes"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    refused = subprocess.run([*PIPELINE, "-w", root, "reject", short[0], "--reason", "ซ้ำ"],
+                             capture_output=True, text=True)
+    assert refused.returncode == 0, refused.stderr
+    wrong = subprocess.run([*PIPELINE, "-w", root, "approve", "99", "--yes"],
+                           capture_output=True, text=True)
+    assert wrong.returncode == 1 and "ไม่มีคำขอเลขที่ 99" in wrong.stderr
+    with Processor(queued, converter) as processor:
+        assert [w.request_id for w in processor.pending()] == [ids[2]]

@@ -11,6 +11,7 @@ import click
 from pipeline.cli.common import (
     ask_for_secret,
     cannot_write,
+    echo_safe,
     load,
     main,
     report_outcome,
@@ -35,13 +36,17 @@ def pending(ctx: click.Context) -> None:
     if not waiting:
         click.echo("nothing is waiting for the director / ไม่มีคำขอรออนุมัติ")
         return
-    click.echo(f"{'ID':<16} {'waiting since':<26} {'work group':<34} {'provider':<26} title")
-    for item in waiting:
-        since = thai.long_datetime(item.waiting_since, digits=False)
+    for item in waiting:  # a block per request: Thai text is never cut, on any width
         r = item.request
-        click.echo(f"{item.request_id:<16} {since:<26} {r.work_group[:34]:<34} "
-                   f"{r.provider.name[:26]:<26} {r.title}")
-    click.echo(f"\n{len(waiting)} waiting; read them in {config.workspace.pending}")
+        number = item.request_id.rsplit("-", 1)[-1].lstrip("0")
+        echo_safe(f"{item.request_id} ({number})  รอตั้งแต่ / waiting since "
+                  f"{thai.long_datetime(item.waiting_since, digits=False)}\n"
+                  f"    เรื่อง / title: {r.title}\n"
+                  f"    กลุ่มงาน / work group: {r.work_group}\n"
+                  f"    ผู้ให้ข้อมูล / provider: {r.provider.name}")
+    click.echo(f"\nรออนุมัติ {len(waiting)} คำขอ อ่านแบบฟอร์มได้ใน / {len(waiting)} waiting; "
+               f"read them in {config.workspace.pending} (approve by number: "
+               f"`pipeline approve {number}`)")
 
 
 @main.command()
@@ -57,7 +62,9 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
     none, or the PIN's variable is not set, it is asked for once, for the whole batch.
     """
     config = load(ctx)
-    ids = tuple(inputs.request_id(i, config.id_prefix) for i in ids)
+    for value in ids:  # a typo is refused before the passphrase is asked for
+        if not value.strip().isdigit():
+            inputs.request_id(value, config.id_prefix)
     config = ask_for_secret(config)
     # one decision at a time: a second `approve` (or `reject`) waits, then finds the
     # request decided and says so
@@ -67,7 +74,8 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
             report_outcome(outcome)
         waiting = {item.request_id: item for item in processor.pending()}
         done = {outcome.request_id for outcome in finished}
-        chosen = list(waiting) if everything else [i for i in ids if i not in done]
+        named = [inputs.waiting_id(i, waiting, config.id_prefix) for i in ids]
+        chosen = list(waiting) if everything else [i for i in named if i not in done]
         unknown = [i for i in chosen if i not in waiting]
         if unknown:
             raise click.ClickException(f"ไม่มีคำขอนี้รอผู้อนุมัติ / not waiting for the "
@@ -78,8 +86,9 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
         if not yes:
             for request_id in chosen:
                 click.echo(f"  {request_id}  {waiting[request_id].request.title}")
-            click.confirm(f"Sign {len(chosen)} request(s) as {config.director.person.name}?",
-                          abort=True)
+            name = config.director.person.name
+            click.confirm(f"ลงนามอนุมัติ {len(chosen)} คำขอ ในนาม {name} หรือไม่ / Sign "
+                          f"{len(chosen)} request(s) as {name}?", abort=True)
         failed = any(outcome.state != State.ARCHIVED for outcome in finished)
         with click.progressbar(chosen, label="signing / กำลังลงนาม", file=sys.stderr) as bar:
             outcomes = [processor.approve(request_id) for request_id in bar]
@@ -98,9 +107,10 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
 def reject(ctx: click.Context, request_id: str, reason: str) -> None:
     """Do not approve a waiting request: the provider gets it back with the reason."""
     config = load(ctx)
-    request_id = inputs.request_id(request_id, config.id_prefix)
     reason = inputs.reason(reason)
     with Processor(config) as processor, processor.deciding():
+        request_id = inputs.waiting_id(request_id, [w.request_id for w in processor.pending()],
+                                       config.id_prefix)
         try:
             outcome = processor.refuse(request_id, reason)
         except LookupError as exc:

@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.core import guard
@@ -77,6 +78,23 @@ def request_id(value: str, prefix: str = "REQ") -> str:
         raise InputError(f"รหัสคำขอไม่ถูกต้อง (ต้องเป็นแบบ {prefix}-2569-00001) / not a request "
                          f"ID: {shown(value)} (IDs look like {prefix}-2569-00001)")
     return text
+
+
+def waiting_id(value: str, waiting: Iterable[str], prefix: str = "REQ") -> str:
+    """A request ID as the director may type it: whole, or only its number as ``pending``
+    shows it (``7`` for REQ-2569-00007), which must name exactly one waiting request."""
+    text = value.strip()
+    if not text.isdigit() or len(text) > MAX_ID:
+        return request_id(value, prefix)
+    matches = [i for i in waiting if i.rsplit("-", 1)[-1].lstrip("0") == text.lstrip("0")]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise InputError(f"ไม่มีคำขอเลขที่ {text} รออนุมัติ (ดูด้วย pipeline pending) / no waiting "
+                         f"request numbered {text} (see `pipeline pending`)")
+    raise InputError(f"เลขที่ {text} ตรงกับหลายคำขอ ให้พิมพ์เลขที่เต็ม: {', '.join(matches)} / "
+                     f"{text} names several waiting requests; type one in full: "
+                     f"{', '.join(matches)}")
 
 
 def bundle_folder(value: str, ws: Workspace, prefix: str = "REQ") -> Path:
