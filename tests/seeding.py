@@ -5,9 +5,13 @@ test that checks signatures passes a real signed PDF)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from pipeline import demo
 from pipeline.bundles import bundle, publish
@@ -123,3 +127,21 @@ def awaiting(config: Config, req: Request, received: datetime) -> str:
     _advance(config, request_id, State.AWAITING_DIRECTOR, received + timedelta(minutes=2))
     return request_id
 
+
+@contextlib.contextmanager
+def power_cut_after_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The bundle update made inside stops right after its commit point (the staged manifest
+    written, nothing renamed yet), as a power cut there would leave it."""
+    real = bundle._roll_forward
+    calls: list[Path] = []
+
+    def crash_after_commit(folder: Path) -> None:
+        calls.append(folder)
+        if len(calls) == 2:  # the roll-forward right after the staged manifest is written
+            raise SystemExit("power cut")
+        real(folder)
+
+    monkeypatch.setattr(bundle, "_roll_forward", crash_after_commit)
+    with pytest.raises(SystemExit):
+        yield
+    monkeypatch.setattr(bundle, "_roll_forward", real)

@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime, timedelta
 
 import pytest
-from seeding import archived, request
+from seeding import archived, power_cut_after_commit, request
 
 from pipeline import demo
 from pipeline.audit import signature, verify
@@ -121,19 +121,8 @@ def test_an_update_interrupted_after_its_commit_is_finished_by_the_next_reader(
     folder = demo_ws.workspace.outbox / request_id
     new_pdf = tmp_path / "new.pdf"
     new_pdf.write_bytes(b"%PDF-1.4 a newer revision")
-    real = bundle._roll_forward
-    calls = []
-
-    def crash_after_commit(b):
-        calls.append(b)
-        if len(calls) == 2:  # the roll-forward right after the staged manifest is written
-            raise SystemExit("power cut")
-        real(b)
-
-    monkeypatch.setattr(bundle, "_roll_forward", crash_after_commit)
-    with pytest.raises(SystemExit):
+    with power_cut_after_commit(monkeypatch):
         bundle.append_event(folder, {"type": "test"}, replace={f"{request_id}.pdf": new_pdf})
-    monkeypatch.setattr(bundle, "_roll_forward", real)
     assert bundle.read_manifest(folder)["events"] == []  # the old manifest is still whole
     rows = index.gather(demo_ws.workspace)  # a reader finishes the update
     assert rows[0].pdf_sha256 == hashlib.sha256(new_pdf.read_bytes()).hexdigest()

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from seeding import power_cut_after_commit
 
 from pipeline import demo
 from pipeline.bundles import bundle, publish
@@ -88,20 +89,9 @@ def test_verify_of_a_read_only_outbox_with_an_unfinished_update(processor, demo_
     assert outcome.state == State.ARCHIVED
     cfg = _with_webmaster_key(demo_ws)
     folder = outcome.bundle
-    real = bundle._roll_forward
-    calls = []
-
-    def crash_after_commit(b):
-        calls.append(b)
-        if len(calls) == 2:  # the roll-forward right after the staged manifest is written
-            raise SystemExit("power cut")
-        real(b)
-
     # the webmaster signs: the new PDF (three signatures) and manifest are staged, committed
-    monkeypatch.setattr(bundle, "_roll_forward", crash_after_commit)
-    with pytest.raises(SystemExit):
+    with power_cut_after_commit(monkeypatch):
         publish.record(cfg, outcome.request_id, "https://example.go.th/news/7")
-    monkeypatch.setattr(bundle, "_roll_forward", real)
     staged_pdf = folder / f".{outcome.request_id}.pdf.pending"
     assert (folder / ".manifest.json.pending").is_file() and staged_pdf.is_file()
 
