@@ -19,6 +19,7 @@ from pipeline.core.request import Problem, Rejected, Request, to_dict
 from pipeline.intake import blank_sheet, sheet
 from pipeline.intake.rejection import reject
 from pipeline.records.journal import Journal, State
+from pipeline.settings import config as config_mod
 from pipeline.settings.config import Config
 
 FAKE_PDF = b"%PDF-1.4\n% not a real form\n"
@@ -145,3 +146,14 @@ def power_cut_after_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with pytest.raises(SystemExit):
         yield
     monkeypatch.setattr(bundle, "_roll_forward", real)
+
+
+def with_webmaster_key(cfg: Config) -> Config:
+    """The demo office with the webmaster's key in [publisher]: publication signs the
+    form's third block."""
+    text = cfg.workspace.config_file.read_text(encoding="utf-8")
+    text = text.replace("[publisher]\n", "[publisher]\n"
+                        f'pkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n'
+                        f'passphrase_file = "{demo.PKI_DIR}/passphrase.txt"\n', 1)
+    cfg.workspace.config_file.write_text(text, encoding="utf-8")
+    return config_mod.load(cfg.workspace.root)

@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from seeding import with_webmaster_key
 
 from pipeline import demo
 from pipeline.bundles import bundle
@@ -336,18 +337,10 @@ def test_refresh_timestamps_killed_midway_is_finished_by_its_rerun(
     _no_leftovers(root)
 
 
-def _webmaster_key(root: Path) -> None:
-    config = root / "pipeline.toml"
-    text = config.read_text(encoding="utf-8").replace(
-        "[publisher]\n", '[publisher]\npkcs12 = "demo-pki/webmaster.p12"\n'
-        'passphrase_file = "demo-pki/passphrase.txt"\n', 1)
-    config.write_text(text, encoding="utf-8")
-
-
 def test_published_sign_killed_before_and_after_its_commit_is_finished_once(
         demo_ws, archived_bundles):
     root = demo_ws.workspace.root
-    _webmaster_key(root)
+    with_webmaster_key(demo_ws)
     first, second = archived_bundles[0], archived_bundles[1]
     url = "https://example.go.th/news/1"
     # killed while the webmaster's signature is staged: the bundle is as it was

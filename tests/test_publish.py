@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime, timedelta
 
 import pytest
-from seeding import archived, power_cut_after_commit, request
+from seeding import archived, power_cut_after_commit, request, with_webmaster_key
 
 from pipeline import demo
 from pipeline.audit import signature, verify
@@ -18,20 +18,10 @@ from pipeline.core import thai
 from pipeline.intake import blank_sheet
 from pipeline.records import index, index_files
 from pipeline.records.journal import State
-from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 NOV = datetime(2026, 11, 3, 9, 30, tzinfo=thai.BANGKOK)
 LATER = datetime(2026, 11, 20, 10, 0, tzinfo=thai.BANGKOK)
-
-
-def _with_webmaster_key(cfg: config.Config) -> config.Config:
-    text = cfg.workspace.config_file.read_text(encoding="utf-8")
-    text = text.replace("[publisher]\n", "[publisher]\n"
-                        f'pkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n'
-                        f'passphrase_file = "{demo.PKI_DIR}/passphrase.txt"\n', 1)
-    cfg.workspace.config_file.write_text(text, encoding="utf-8")
-    return config.load(cfg.workspace.root)
 
 
 def test_publication_events_are_appended_and_the_index_shows_the_latest(demo_ws, tmp_path):
@@ -82,7 +72,7 @@ def test_the_webmasters_signature_keeps_the_first_two_valid(processor, demo_ws, 
     blank_sheet.fill(path, demo.sample_values(date.today()))
     outcome = processor.process(path)
     assert outcome.state == State.ARCHIVED
-    cfg = _with_webmaster_key(demo_ws)
+    cfg = with_webmaster_key(demo_ws)
     folder = outcome.bundle
     pdf = folder / f"{outcome.request_id}.pdf"
     old_bytes = pdf.read_bytes()

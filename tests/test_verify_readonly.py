@@ -15,24 +15,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from seeding import power_cut_after_commit
+from seeding import power_cut_after_commit, with_webmaster_key
 
 from pipeline import demo
 from pipeline.bundles import bundle, publish
 from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
-from pipeline.settings import config
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
-
-
-def _with_webmaster_key(cfg: config.Config) -> config.Config:
-    text = cfg.workspace.config_file.read_text(encoding="utf-8")
-    text = text.replace("[publisher]\n", "[publisher]\n"
-                        f'pkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n'
-                        f'passphrase_file = "{demo.PKI_DIR}/passphrase.txt"\n', 1)
-    cfg.workspace.config_file.write_text(text, encoding="utf-8")
-    return config.load(cfg.workspace.root)
 
 
 def _listing(root: Path) -> dict[str, tuple[int, int, int]]:
@@ -87,7 +77,7 @@ def test_verify_of_a_read_only_outbox_with_an_unfinished_update(processor, demo_
     blank_sheet.fill(path, demo.sample_values(date.today()))
     outcome = processor.process(path)
     assert outcome.state == State.ARCHIVED
-    cfg = _with_webmaster_key(demo_ws)
+    cfg = with_webmaster_key(demo_ws)
     folder = outcome.bundle
     # the webmaster signs: the new PDF (three signatures) and manifest are staged, committed
     with power_cut_after_commit(monkeypatch):
