@@ -16,6 +16,8 @@ import pytest
 from pipeline import demo
 from pipeline.bundles import bundle, publish
 from pipeline.core.request import Problem, Rejected, Request, to_dict
+from pipeline.flow.outcome import Outcome
+from pipeline.flow.processing import Processor
 from pipeline.intake import blank_sheet, sheet
 from pipeline.intake.rejection import reject
 from pipeline.records.journal import Journal, State
@@ -157,3 +159,13 @@ def with_webmaster_key(cfg: Config) -> Config:
                         f'passphrase_file = "{demo.PKI_DIR}/passphrase.txt"\n', 1)
     cfg.workspace.config_file.write_text(text, encoding="utf-8")
     return config_mod.load(cfg.workspace.root)
+
+
+def archived_sample(processor: Processor, config: Config, tmp: Path) -> Outcome:
+    """The demo's sample request, processed for real (rendered, signed twice, archived)."""
+    path = tmp / "r.xlsx"
+    blank_sheet.new_request(path, config)
+    blank_sheet.fill(path, demo.sample_values(date.today()))
+    outcome = processor.process(path)
+    assert outcome.state == State.ARCHIVED, outcome.problems
+    return outcome

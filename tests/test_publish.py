@@ -9,15 +9,13 @@ import sys
 from datetime import date, datetime, timedelta
 
 import pytest
-from seeding import archived, power_cut_after_commit, request, with_webmaster_key
+from seeding import archived, archived_sample, power_cut_after_commit, request, with_webmaster_key
 
 from pipeline import demo
 from pipeline.audit import signature, verify
 from pipeline.bundles import bundle, publish
 from pipeline.core import thai
-from pipeline.intake import blank_sheet
 from pipeline.records import index, index_files
-from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 NOV = datetime(2026, 11, 3, 9, 30, tzinfo=thai.BANGKOK)
@@ -67,11 +65,7 @@ def test_unknown_request_and_missing_key_are_explained(demo_ws, tmp_path):
 
 
 def test_the_webmasters_signature_keeps_the_first_two_valid(processor, demo_ws, tmp_path):
-    path = tmp_path / "r.xlsx"
-    blank_sheet.new_request(path, demo_ws)
-    blank_sheet.fill(path, demo.sample_values(date.today()))
-    outcome = processor.process(path)
-    assert outcome.state == State.ARCHIVED
+    outcome = archived_sample(processor, demo_ws, tmp_path)
     cfg = with_webmaster_key(demo_ws)
     folder = outcome.bundle
     pdf = folder / f"{outcome.request_id}.pdf"

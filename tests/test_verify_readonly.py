@@ -11,16 +11,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import pytest
-from seeding import power_cut_after_commit, with_webmaster_key
+from seeding import archived_sample, power_cut_after_commit, with_webmaster_key
 
-from pipeline import demo
 from pipeline.bundles import bundle, publish
-from pipeline.intake import blank_sheet
-from pipeline.records.journal import State
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 
@@ -72,11 +68,7 @@ def _verdicts(document: dict) -> list[dict]:
 
 def test_verify_of_a_read_only_outbox_with_an_unfinished_update(processor, demo_ws, tmp_path,
                                                                  monkeypatch):
-    path = tmp_path / "r.xlsx"
-    blank_sheet.new_request(path, demo_ws)
-    blank_sheet.fill(path, demo.sample_values(date.today()))
-    outcome = processor.process(path)
-    assert outcome.state == State.ARCHIVED
+    outcome = archived_sample(processor, demo_ws, tmp_path)
     cfg = with_webmaster_key(demo_ws)
     folder = outcome.bundle
     # the webmaster signs: the new PDF (three signatures) and manifest are staged, committed

@@ -6,13 +6,10 @@ file and the manifest are on disk, so a crash leaves no half bundle behind.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -205,7 +202,7 @@ def append_event(
     replace = dict(replace or {})
     if any("/" in rel or rel == MANIFEST for rel in replace):
         raise ValueError("only top-level files other than the manifest can be replaced")
-    with _locked(bundle):
+    with fsutil.locked_folder(bundle):
         _roll_forward(bundle)
         manifest = read_manifest(bundle)
         for leftover in _staged_names(manifest["files"]):  # of an update never committed
@@ -275,7 +272,7 @@ def recover(bundle: Path) -> None:
     one stat). The writers (index, publish, archive) call it before reading a manifest; a
     reader that must not write (verify) sees the same state through :func:`committed`."""
     if (bundle / _PENDING_MANIFEST).exists():
-        with _locked(bundle):
+        with fsutil.locked_folder(bundle):
             _roll_forward(bundle)
 
 
@@ -290,33 +287,4 @@ def _roll_forward(bundle: Path) -> None:
             os.replace(staged, bundle / rel)
     os.replace(pending, bundle / MANIFEST)
     fsutil.fsync_dir(bundle)
-
-
-_held: dict[tuple[int, int, int], int] = {}  # bundles held locked, per thread: how deep
-
-
-@contextmanager
-def locked(bundle: Path) -> Iterator[None]:
-    """One update of a bundle at a time, across processes (a lock on the folder itself:
-    nothing is added). Re-entrant within a process, so that a caller can hold it over a
-    whole read-decide-write (``publish.record``) while the helpers it calls take it too
-    (per thread: another thread waits, as another process does)."""
-    fd = os.open(bundle, os.O_RDONLY | os.O_DIRECTORY)
-    st = os.fstat(fd)
-    key = (threading.get_ident(), st.st_dev, st.st_ino)
-    try:
-        if key not in _held:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        _held[key] = _held.get(key, 0) + 1
-        try:
-            yield
-        finally:
-            _held[key] -= 1
-            if not _held[key]:
-                del _held[key]
-    finally:
-        os.close(fd)  # releases the lock (when this descriptor took it)
-
-
-_locked = locked
 

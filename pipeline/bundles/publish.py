@@ -116,7 +116,7 @@ def record(
         raise PublishError(str(exc)) from None
     # The whole read-decide-write under the bundle's lock: two `published` at once (with
     # or without --sign) record one event, the other finds it recorded.
-    with bundle.locked(folder):
+    with fsutil.locked_folder(folder):
         return _record(config, folder, url, published_on, sign, now)
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import itertools
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.core import guard
@@ -176,3 +179,30 @@ def write_via(target: Path, write: Callable[[Path], None]) -> None:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+_held: dict[tuple[int, int, int], int] = {}  # folders held locked, per thread: how deep
+
+
+@contextmanager
+def locked_folder(folder: Path) -> Iterator[None]:
+    """One writer of ``folder`` at a time, across processes (a lock on the folder itself:
+    nothing is added to it): one update of a bundle, one report run per report folder.
+    Re-entrant within a process, so that a caller can hold it over a whole
+    read-decide-write (``publish.record``) while the helpers it calls take it too (per
+    thread: another thread waits, as another process does)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    st = os.fstat(fd)
+    key = (threading.get_ident(), st.st_dev, st.st_ino)
+    try:
+        if key not in _held:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _held[key] = _held.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+            if not _held[key]:
+                del _held[key]
+    finally:
+        os.close(fd)  # releases the lock (when this descriptor took it)

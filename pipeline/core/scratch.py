@@ -12,7 +12,8 @@ itself: shared while a folder is made and locked, exclusive while sweeping.
 Files written beside their target and renamed over it (:func:`fsutil.write_via`, the
 converter) leave a hidden ``.<name>.<random>.part`` when killed; :func:`sweep_partials` removes
 those of a folder, for a caller that holds the lock under which they are written (the index
-lock, the report folder's lock), so that it never removes one still being written.
+lock, the report folder's :func:`fsutil.locked_folder`), so that it never removes one still
+being written.
 """
 
 from __future__ import annotations
@@ -88,18 +89,6 @@ def sweep_partials(folder: Path, names: Iterable[str] | None = None) -> int:
                     partial.unlink()
                     removed += 1
     return removed
-
-
-@contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Hold ``folder`` for one writer at a time (a lock on the folder itself: nothing is
-    added to it)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 @contextmanager

@@ -247,7 +247,7 @@ def write_reports(config: Config, period: Period, converter: Converter, *,
     with ``sign``, the director signs each PDF as acknowledged."""
     folder = out_dir or config.workspace.outbox / REPORTS_DIR / period.key
     folder.mkdir(parents=True, exist_ok=True)
-    with scratch.locked(folder):  # one run per folder: then what a killed one left can go
+    with fsutil.locked_folder(folder):  # one run per folder: then what a killed one left can go
         scratch.sweep_partials(folder)
         for legacy in folder.glob(".report-*"):  # staging folders of earlier versions
             shutil.rmtree(legacy, ignore_errors=True)
