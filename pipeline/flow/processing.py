@@ -242,9 +242,11 @@ class Processor:
         """Requests signed by their provider and waiting for the director, oldest first."""
         waiting = []
         for entry in self.journal.in_state(State.AWAITING_DIRECTOR):
-            request = steps.read_request(self._work(entry.id))
-            waiting.append(PendingRequest(entry.id, request, entry.updated_at,
-                                          self.ws.pending / f"{entry.id}.pdf"))
+            work = self._work(entry.id)
+            request = steps.read_request(work)
+            waiting.append(PendingRequest(
+                entry.id, request, entry.updated_at, self.ws.pending / f"{entry.id}.pdf",
+                tuple(work / "attachments" / name for name in request.attachments)))
         return waiting
 
     def finish_approved(self) -> list[Outcome]:
