@@ -58,7 +58,7 @@ def _people(config: Config) -> list[str]:
 async def accounts(request: Request) -> Response:
     visitor = access.need(request, *ADMIN)
     desk = request.app.state.desk
-    return views.render(request, "accounts.html", accounts=Accounts(desk.journal_file).all(),
+    return views.render(request, "accounts.html", accounts=desk.accounts.all(),
                         roles=list(Role), people=_people(desk.config),
                         csrf=visitor.session.csrf, error=request.query_params.get("error", ""))
 
@@ -71,7 +71,7 @@ async def change(request: Request) -> Response:
     data = await access.form(request, visitor)
     what = request.path_params["what"]
     login = access.text(data, "login", 100).strip()
-    store = Accounts(desk.journal_file)
+    store = desk.accounts
     try:
         if what == "add":
             role = access.text(data, "role", 20)
@@ -93,7 +93,7 @@ async def change(request: Request) -> Response:
         return views.render(request, "accounts.html", status_code=400, accounts=store.all(),
                             roles=list(Role), people=_people(desk.config),
                             csrf=visitor.session.csrf, error=str(exc))
-    AuditLog(desk.journal_file).append(access.now(), visitor.login, visitor.address, action,
+    desk.audit.append(access.now(), visitor.login, visitor.address, action,
                                        "", login)
     return RedirectResponse("/admin/accounts", status_code=303)
 
