@@ -229,14 +229,15 @@ class Accounts(Tables):
         """The account, when ``password`` (and ``code``, when the account has a second
         factor) are right and no back-off is on; else SignInRefused."""
         name = _login(login)[:64]
-        retry_at = self._throttle.retry_at(name, address, now)
-        if retry_at:
-            raise SignInRefused(_wait_message(retry_at), retry_at=retry_at)
         rows = self.rows("SELECT password_hash, disabled, totp_secret, totp_last_step "
                          "FROM accounts WHERE login = ?", (name,))
         stored, disabled, secret, last_step = rows[0] if rows else (self._dummy, 0, "", 0)
+        counted = self._throttle.login_key(name, known=bool(rows))
+        retry_at = self._throttle.retry_at(counted, address, now)
+        if retry_at:
+            raise SignInRefused(_wait_message(retry_at), retry_at=retry_at)
         if not (self._verify(stored, password) and rows):
-            self._refuse(name, address, now, WRONG)
+            self._refuse(counted, address, now, WRONG)
         if disabled:
             raise SignInRefused(f"บัญชี {name} ถูกระงับ ติดต่อผู้ดูแลระบบ / the account {name} "
                                 f"is disabled: ask the desk's administrator")
@@ -253,7 +254,7 @@ class Accounts(Tables):
                 f"pipeline user totp {name} / an account that signs needs a one-time code "
                 f"([web] require_2fa_for_signing) and {name} has none yet: the administrator "
                 f"runs `pipeline user totp {name}` with you", needs_totp_setup=True)
-        self._throttle.succeeded(name)
+        self._throttle.succeeded(counted)
         return account
 
     def _second_factor(self, account: Account, secret: str, last_step: int,

@@ -9,14 +9,24 @@ login's count, not the address's: one's own account must not reset the count of 
 another's. Counts are forgotten after a day without failures, which also bounds the table
 (a guesser cannot grow it without bound by trying made-up logins).
 
+A login that is no account's is counted too (else the sixth try would tell a guesser which
+logins exist), but not under what was typed: people type their password into the login
+field. It is counted under a keyed hash cut to 16 bits (:meth:`Throttle.login_key`), which
+keeps nothing of the text and makes different made-up logins share counts only where
+nobody can predict.
+
 Kept in the journal's file, so that a restart of the desk does not clear it and every
 process of the desk counts together.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from pipeline.desk.store import Tables, moment, stamp
 
@@ -54,7 +64,26 @@ class Throttle(Tables):
         blocked_until TEXT NOT NULL,
         PRIMARY KEY (kind, key)
     );
+    CREATE TABLE IF NOT EXISTS sign_in_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        key BLOB NOT NULL
+    );
     """
+
+    def __init__(self, journal_file: Path) -> None:
+        super().__init__(journal_file)
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO sign_in_key VALUES (1, ?)",
+                       (secrets.token_bytes(32),))
+        self._key = self.rows("SELECT key FROM sign_in_key")[0][0]
+
+    def login_key(self, login: str, known: bool) -> str:
+        """What a login is counted under: itself when it is an account's, else a keyed
+        hash of it cut to 16 bits (``?`` and four hex digits)."""
+        if known:
+            return login
+        digest = hmac.new(self._key, login.encode(), hashlib.sha256).hexdigest()
+        return f"?{digest[:4]}"
 
     def retry_at(self, login: str, address: str, now: datetime) -> datetime | None:
         """When attempts for ``login`` from ``address`` may be made again; None: now."""
