@@ -1,8 +1,9 @@
 """The audit log: who did what at the desk, when, from where, to which request.
 
-Append-only in the database itself: triggers abort every UPDATE and DELETE of its rows, so
-no code path of the pipeline (nor a slip at the sqlite3 prompt) can rewrite history; only
-replacing the whole file could, which the office's backups show. ``detail`` holds what an
+Append-only in the database itself: triggers abort every UPDATE and DELETE of its rows, and
+an INSERT OR REPLACE over one (which deletes without firing DELETE triggers), so no code
+path of the pipeline (nor a slip at the sqlite3 prompt) can rewrite history; only replacing
+the whole file could, which the office's backups show. ``detail`` holds what an
 auditor needs (a rejection's reason, a file name), never a password, PIN or one-time code:
 the callers pass none, and sign-in failures are recorded without what was typed.
 
@@ -72,6 +73,9 @@ class AuditLog(Tables):
     CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit
+    WHEN EXISTS (SELECT 1 FROM audit WHERE number = NEW.number)
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """
     _COLUMNS = "number, time, account, address, action, request_id, detail"
