@@ -9,12 +9,14 @@ their password into the login field, and the log must not keep it).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.desk.accounts import Account, Accounts, Role, SignInRefused
 from pipeline.desk.audit_log import Action, AuditLog
 
+_log = logging.getLogger(__name__)
 UNKNOWN_LOGIN = "?"  # a failed sign-in's account when the login typed is no account's
 
 
@@ -30,6 +32,7 @@ class Actor:
 def add(accounts: Accounts, log: AuditLog, by: Actor, now: datetime, login: str,
         role: Role | str, password: str, person: str = "", email: str = "") -> Account:
     account = accounts.add(login, role, password, person, email, now=now)
+    _log.info("account added: %s (%s) by %s", account.login, account.role, by.account)
     log.append(now, by.account, by.address, Action.ACCOUNT_ADD,
                detail=" ".join(filter(None, (account.login, account.role, account.person,
                                              account.email))))
@@ -39,11 +42,13 @@ def add(accounts: Accounts, log: AuditLog, by: Actor, now: datetime, login: str,
 def set_password(accounts: Accounts, log: AuditLog, by: Actor, now: datetime, login: str,
                  password: str) -> None:
     accounts.set_password(login, password)
+    _log.info("password changed: %s by %s", login.strip().lower(), by.account)
     log.append(now, by.account, by.address, Action.ACCOUNT_PASSWD, detail=login.strip().lower())
 
 
 def disable(accounts: Accounts, log: AuditLog, by: Actor, now: datetime, login: str) -> None:
     accounts.disable(login)
+    _log.info("account disabled: %s by %s", login.strip().lower(), by.account)
     log.append(now, by.account, by.address, Action.ACCOUNT_DISABLE,
                detail=login.strip().lower())
 
@@ -51,6 +56,7 @@ def disable(accounts: Accounts, log: AuditLog, by: Actor, now: datetime, login: 
 def confirm_totp(accounts: Accounts, log: AuditLog, by: Actor, now: datetime, login: str,
                  code: str) -> None:
     accounts.confirm_totp(login, code, now)
+    _log.info("second factor set up: %s by %s", login.strip().lower(), by.account)
     log.append(now, by.account, by.address, Action.ACCOUNT_TOTP, detail=login.strip().lower())
 
 
