@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # from here a browser's connection waits for the server
     except OSError as exc:
         raise click.ClickException(f"เปิดพอร์ต {host}:{port} ไม่ได้ / cannot listen on "
                                    f"{host}:{port}: {exc.strerror}") from None
@@ -54,4 +56,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
         ssl_certfile=certfile, ssl_keyfile=keyfile, timeout_graceful_shutdown=60))
     click.echo(f"โต๊ะงานเผยแพร่ข้อมูลพร้อมใช้ที่ / the desk is serving at "
                f"{scheme}://{shown}:{bound}/", err=False)
+    # uvicorn shuts down gracefully on SIGTERM or SIGINT, then raises the signal again
+    # under the handlers it found: these make that a normal end (exit 0), as a service
+    # manager expects of a stop it asked for
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda signum, frame: None)
     server.run(sockets=[sock])
+    click.echo("หยุดให้บริการแล้ว / the desk has stopped")

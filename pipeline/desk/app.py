@@ -21,13 +21,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.desk import views
+from pipeline.desk import access, views
 from pipeline.desk.access import SignInNeeded
 from pipeline.desk.accounts import Accounts
 from pipeline.desk.audit_log import AuditLog
-from pipeline.desk.sessions import Sessions
 from pipeline.desk.jobs import Jobs
 from pipeline.desk.pages import admin, director, signin, staff
+from pipeline.desk.sessions import Sessions
 from pipeline.settings.config import Config
 
 # script-src 'none': the pages have no script at all; styles and pictures from the desk only
@@ -110,6 +110,8 @@ class BodyLimit:
 
 def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if "visitor" not in request.scope:  # the page's header: who is signed in, sign-out
+        request.scope["visitor"] = access.current(request)
     key = exc.detail if exc.detail in ("forbidden", "bad_form", "too_large") else {
         403: "forbidden", 404: "not_found", 413: "too_large"}.get(exc.status_code, "bad_form")
     return views.render(request, "refused.html", status_code=exc.status_code, message=key)

@@ -1,8 +1,8 @@
-"""A PDF's pages as PNG pictures (poppler's ``pdftoppm``), so that the web desk shows a form
+"""A PDF's pages as PNG pictures (poppler's ``pdftocairo``), so that the web desk shows a form
 on a phone or tablet that has no PDF viewer.
 
 The PDF is read from standard input and the picture written to standard output: no file
-name from a request reaches the command line, and nothing is left on disk. ``pdftoppm``
+name from a request reaches the command line, and nothing is left on disk. ``pdftocairo``
 gets a bounded time; a PDF it cannot render is a :class:`PageImageError`, not a crash.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import subprocess
 from io import BytesIO
 
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pipeline.core.errors import PipelineError
 from pipeline.external import tools
@@ -26,16 +26,16 @@ class PageImageError(PipelineError):
 
 
 def page_count(pdf: bytes) -> int:
-    """The number of pages (pypdf reads the page tree only)."""
+    """The number of pages, as the page tree's root says (read as render.py reads it)."""
     try:
-        return len(PdfReader(BytesIO(pdf)).pages)
+        return int(PdfFileReader(BytesIO(pdf)).root["/Pages"]["/Count"])
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise PageImageError(f"อ่านไฟล์ PDF ไม่ได้ / cannot read the PDF: {exc}") from None
 
 
 def render(pdf: bytes, page: int, dpi: int = 110) -> bytes:
     """Page ``page`` (1-based) of ``pdf`` as a PNG."""
-    command = [str(tools.path(tools.PDFTOPPM)), "-png", "-r", str(dpi), "-f", str(page),
+    command = [str(tools.path(tools.PDFTOCAIRO)), "-png", "-r", str(dpi), "-f", str(page),
                "-l", str(page), "-singlefile", "-", "-"]
     try:
         run = subprocess.run(command, input=pdf, capture_output=True, timeout=TIMEOUT,

@@ -4,6 +4,8 @@ desk's accounts (the same operations as ``pipeline user``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,8 +14,8 @@ from starlette.routing import Route
 
 from pipeline.core.errors import PipelineError
 from pipeline.desk import access, views
-from pipeline.desk.accounts import Accounts, Role
-from pipeline.desk.audit_log import Action, AuditLog
+from pipeline.desk.accounts import Role
+from pipeline.desk.audit_log import Action
 from pipeline.external import tools
 from pipeline.flow import health
 from pipeline.records import freshness
@@ -24,7 +26,7 @@ from pipeline.signatures import evidence
 ADMIN = (Role.ADMIN,)
 
 
-def _status(config: Config) -> dict[str, object]:
+def _status(config: Config) -> dict[str, Any]:
     journal = Journal(config.workspace.journal_file, config.id_prefix)
     try:
         problems = health.problems(config, journal)

@@ -21,12 +21,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.audit import verify
+from pipeline.audit import trust, verify
 from pipeline.core import inputs
-from pipeline.desk import access, views
+from pipeline.desk import access, files, views
 from pipeline.desk.accounts import Role
-from pipeline.desk.audit_log import Action, AuditLog
-from pipeline.desk import files
+from pipeline.desk.audit_log import Action
 from pipeline.desk.jobs import Job
 from pipeline.external import page_images
 from pipeline.flow import decisions
@@ -67,7 +66,7 @@ async def show(request: Request) -> Response:
     item = await run_in_threadpool(_waiting_one, config, request.path_params["rid"])
     pdf = await run_in_threadpool(files.read, item.pdf)
     pages = page_images.page_count(pdf)
-    verdict = await run_in_threadpool(verify.verify_path, item.pdf, config.trust_roots)
+    verdict = await run_in_threadpool(verify.verify_path, item.pdf, trust.office_trust(config))
     attachments = [(n, path.name, path.stat().st_size)
                    for n, path in enumerate(item.attachments, 1) if path.is_file()]
     return views.render(request, "request.html", item=item, r=item.request,

@@ -12,9 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pipeline.desk import access, views
-from pipeline.desk.accounts import Accounts, Role, SignInRefused
-from pipeline.desk.audit_log import Action, AuditLog
-from pipeline.desk.sessions import Sessions
+from pipeline.desk.accounts import Role, SignInRefused
+from pipeline.desk.audit_log import Action
 
 HOME = {
     Role.DIRECTOR: "/director",
