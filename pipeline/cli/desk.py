@@ -20,8 +20,9 @@ import click
 from pipeline.cli.common import date_option, echo_safe, load, main, workspace_option
 from pipeline.core import thai
 from pipeline.desk import actions
-from pipeline.desk.accounts import MAX_PASSWORD, Accounts, Role
+from pipeline.desk.accounts import Accounts, Role
 from pipeline.desk.audit_log import AuditLog, write_csv
+from pipeline.desk.rules import MAX_PASSWORD
 
 
 def _actor() -> actions.Actor:
