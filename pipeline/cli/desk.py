@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 import click
 
 from pipeline.cli.common import date_option, echo_safe, load, main, workspace_option
 from pipeline.core import thai
 from pipeline.desk import actions
-from pipeline.desk.accounts import MAX_PASSWORD, Accounts, Role
+from pipeline.desk.accounts import Accounts, Role
 from pipeline.desk.audit_log import AuditLog, write_csv
+from pipeline.desk.rules import MAX_PASSWORD
 
 
 def _actor() -> actions.Actor:
@@ -66,6 +68,17 @@ def user() -> None:
     """The web desk's accounts: add, change a password, disable, list, second factor."""
 
 
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def _on_login(name: str) -> Callable[[_Command], click.Command]:
+    """``pipeline user NAME LOGIN``: a command on one account."""
+    def register(command: _Command) -> click.Command:
+        return user.command(name)(workspace_option(click.argument("login")(
+            click.pass_context(command))))
+    return register
+
+
 @user.command("add")
 @workspace_option
 @click.argument("login")
@@ -86,10 +99,7 @@ def add(ctx: click.Context, login: str, role: str, person: str, email: str) -> N
               f"{', ' + account.person if account.person else ''})")
 
 
-@user.command("passwd")
-@workspace_option
-@click.argument("login")
-@click.pass_context
+@_on_login("passwd")
 def passwd(ctx: click.Context, login: str) -> None:
     """Give LOGIN a new password; its open sessions end."""
     with _desk(ctx) as (accounts, log):
@@ -97,10 +107,7 @@ def passwd(ctx: click.Context, login: str) -> None:
     click.echo(f"เปลี่ยนรหัสผ่านแล้ว / password changed: {login.strip().lower()}")
 
 
-@user.command("disable")
-@workspace_option
-@click.argument("login")
-@click.pass_context
+@_on_login("disable")
 def disable(ctx: click.Context, login: str) -> None:
     """Stop LOGIN from signing in; its open sessions end."""
     with _desk(ctx) as (accounts, log):
@@ -123,10 +130,7 @@ def list_accounts(ctx: click.Context) -> None:
         click.echo("ยังไม่มีบัญชี / no accounts yet: add one with `pipeline user add`")
 
 
-@user.command("totp")
-@workspace_option
-@click.argument("login")
-@click.pass_context
+@_on_login("totp")
 def totp(ctx: click.Context, login: str) -> None:
     """Set up LOGIN's second factor: prints the address to add to an authenticator app,
     then asks for a code it shows, to confirm."""

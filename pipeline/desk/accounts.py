@@ -13,12 +13,12 @@ disabled; a session made under an older one is over (:mod:`pipeline.desk.session
 
 from __future__ import annotations
 
-import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,16 +27,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from pipeline.core import thai
 from pipeline.core.errors import PipelineError
-from pipeline.desk import totp
+from pipeline.desk import rules, totp
+from pipeline.desk.rules import MAX_PASSWORD, AccountError
 from pipeline.desk.store import Tables, stamp
 from pipeline.desk.throttle import Throttle
 from pipeline.settings.config import Config
-
-MIN_PASSWORD = 10  # characters
-MAX_PASSWORD = 1024  # characters: hashing is linear in the length; no one types more
-MAX_EMAIL = 254
-_LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class Role(StrEnum):
@@ -56,10 +51,6 @@ class Account:
     has_totp: bool
     generation: int  # bumped by every password change and by disabling
     email: str = ""
-
-
-class AccountError(PipelineError):
-    """An account cannot be made or changed as asked; one line, Thai then English."""
 
 
 class SignInRefused(PipelineError):
@@ -84,26 +75,6 @@ def _wait_message(retry_at: datetime) -> str:
     local = retry_at.astimezone(thai.BANGKOK)
     return (f"ลงชื่อเข้าใช้ผิดหลายครั้งเกินไป ลองใหม่ได้เวลา {local:%H:%M:%S} น. / too many "
             f"failed sign-ins: try again at {local:%H:%M:%S} (Thailand time)")
-
-
-def _login(value: str) -> str:
-    """A login as kept: lower case, as typed otherwise."""
-    return value.strip().lower()
-
-
-def check_password(password: str, login: str = "") -> str:
-    """The password as hashed (NFC, so that one typed on another keyboard is the same), or
-    AccountError when it is too short, too long or the login itself."""
-    text = unicodedata.normalize("NFC", password)
-    if len(text) < MIN_PASSWORD:
-        raise AccountError(f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD} ตัวอักษร / the password must "
-                           f"be at least {MIN_PASSWORD} characters long: choose a longer one")
-    if len(text) > MAX_PASSWORD:
-        raise AccountError(f"รหัสผ่านยาวเกิน {MAX_PASSWORD} ตัวอักษร / the password is longer "
-                           f"than {MAX_PASSWORD} characters")
-    if login and text.strip().lower() == login:
-        raise AccountError("รหัสผ่านต้องไม่ใช่ชื่อผู้ใช้ / the password must not be the login")
-    return text
 
 
 class Accounts(Tables):
@@ -135,7 +106,13 @@ class Accounts(Tables):
         self._config = config
         self._hasher = hasher or PasswordHasher()
         self._throttle = Throttle(journal_file)
-        self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+
+    @cached_property
+    def _dummy(self) -> str:
+        """What an unknown login's password is checked against: a hash made with the same
+        parameters as every account's, so that the check takes as long (made when first
+        needed: the commands that change accounts need none)."""
+        return self._hasher.hash(secrets.token_urlsafe(16))
 
     def disconnect(self) -> None:
         self._throttle.disconnect()
@@ -144,7 +121,7 @@ class Accounts(Tables):
     # -- reading ------------------------------------------------------------------------------
     def get(self, login: str) -> Account | None:
         rows = self.rows(f"SELECT {self._COLUMNS} FROM accounts WHERE login = ?",
-                         (_login(login),))
+                         (rules.login_name(login),))
         return _account(rows[0]) if rows else None
 
     def all(self) -> list[Account]:
@@ -161,17 +138,15 @@ class Accounts(Tables):
     # -- changing -----------------------------------------------------------------------------
     def add(self, login: str, role: Role | str, password: str, person: str = "",
             email: str = "", *, now: datetime | None = None) -> Account:
-        name = _login(login)
-        if not _LOGIN.fullmatch(name):
-            raise AccountError("ชื่อผู้ใช้ต้องเป็นอักษรอังกฤษตัวเล็ก ตัวเลข . _ - ไม่เกิน 64 ตัว / a "
-                               "login is 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a "
-                               "letter or digit")
+        name = rules.new_login(login)
         try:
             kind = Role(role)
         except ValueError:
             raise AccountError(f"ไม่มีบทบาท {role!r} / no role {role!r}: one of "
                                f"{', '.join(Role)}") from None
-        hashed = self._hasher.hash(check_password(password, name))
+        who = rules.person(self._config, person, director=kind == Role.DIRECTOR)
+        address = rules.email(email)
+        hashed = self._hasher.hash(rules.password(password, name))
         when = stamp(now or datetime.now(thai.BANGKOK))
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM accounts WHERE login = ?", (name,)).fetchone():
@@ -179,8 +154,7 @@ class Accounts(Tables):
                                    f"{name}: choose another login")
             db.execute("INSERT INTO accounts (login, role, person, email, password_hash, "
                        "created, changed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (name, kind, self._person(person, kind), _email(email), hashed,
-                        when, when))
+                       (name, kind, who, address, hashed, when, when))
         account = self.get(name)
         assert account is not None
         return account
@@ -188,7 +162,7 @@ class Accounts(Tables):
     def set_password(self, login: str, password: str) -> None:
         """A new password; the account's sessions end."""
         name = self._existing(login).login
-        hashed = self._hasher.hash(check_password(password, name))
+        hashed = self._hasher.hash(rules.password(password, name))
         self._update(name, "password_hash = ?, generation = generation + 1", (hashed,))
 
     def disable(self, login: str) -> None:
@@ -228,7 +202,7 @@ class Accounts(Tables):
                 now: datetime) -> Account:
         """The account, when ``password`` (and ``code``, when the account has a second
         factor) are right and no back-off is on; else SignInRefused."""
-        name = _login(login)[:64]
+        name = rules.login_name(login)[:64]
         rows = self.rows("SELECT password_hash, disabled, totp_secret, totp_last_step "
                          "FROM accounts WHERE login = ?", (name,))
         stored, disabled, secret, last_step = rows[0] if rows else (self._dummy, 0, "", 0)
@@ -289,8 +263,9 @@ class Accounts(Tables):
     def _existing(self, login: str) -> Account:
         account = self.get(login)
         if account is None:
-            raise AccountError(f"ไม่มีบัญชี {_login(login)!r} / no account {_login(login)!r} "
-                               f"(see `pipeline user list`)")
+            name = rules.login_name(login)
+            raise AccountError(f"ไม่มีบัญชี {name!r} / no account {name!r} (see `pipeline user "
+                               f"list`)")
         return account
 
     def _update(self, login: str, assignments: str, params: tuple[object, ...]) -> None:
@@ -298,33 +273,8 @@ class Accounts(Tables):
             db.execute(f"UPDATE accounts SET {assignments}, changed = ? WHERE login = ?",
                        (*params, stamp(datetime.now(thai.BANGKOK)), login))
 
-    def _person(self, person: str, role: Role) -> str:
-        """The person as pipeline.toml spells them, when ``person`` names one (titles and
-        spacing aside); a director's account must be the director's or an acting one's."""
-        c = self._config
-        signers = [c.director.person.name, *(a.person.name for a in c.sheet.acting_directors)]
-        people = signers if role == Role.DIRECTOR else [
-            *signers, *(p.person.name for p in c.providers), c.publisher.name]
-        if not person.strip() and role != Role.DIRECTOR:
-            return ""
-        for name in people:
-            if thai.name_key(name) == thai.name_key(person):
-                return name
-        if role == Role.DIRECTOR:
-            raise AccountError(f"บัญชีผู้อนุมัติต้องระบุ --person เป็นผู้อำนวยการหรือผู้รักษาราชการแทน / a "
-                               f"director's account needs --person: one of {', '.join(signers)}")
-        raise AccountError(f"ไม่มี {person!r} ใน pipeline.toml / {person!r} is not a person of "
-                           f"pipeline.toml: give a provider, the director, an acting director "
-                           f"or the publisher ({', '.join(people)})")
 
 
 def _account(row: tuple) -> Account:
     login, role, person, disabled, has_totp, generation, email = row
     return Account(login, Role(role), person, bool(disabled), bool(has_totp), generation, email)
-
-
-def _email(value: str) -> str:
-    text = value.strip()
-    if text and (len(text) > MAX_EMAIL or not _EMAIL.fullmatch(text)):
-        raise AccountError(f"ที่อยู่อีเมลไม่ถูกต้อง / not an e-mail address: {text[:80]!r}")
-    return text

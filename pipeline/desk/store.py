@@ -3,9 +3,7 @@
 The desk's tables (accounts, sessions, sign-in failures, the audit log) sit beside the
 journal's requests so that one file holds the office's state and one backup takes it all;
 they are made by the desk (``CREATE TABLE IF NOT EXISTS``), never by the journal, and read
-through a connection of the desk's own with the journal's settings: WAL (the watcher, its
-workers and the desk read and write at once), ``synchronous=FULL`` (a committed sign-in
-failure or audit row survives a power cut), a 30 s wait for another writer.
+through a connection of the desk's own with the journal's settings (core/database.py).
 
 One connection per object, shared by the web server's threads under a lock: SQLite
 serialises writers anyway, and nothing slow (a password hash) is done while holding it.
@@ -22,14 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-
-def connect(journal_file: Path) -> sqlite3.Connection:
-    journal_file.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(journal_file, timeout=30, isolation_level=None,
-                         check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    return db
+from pipeline.core import database
 
 
 def stamp(moment: datetime) -> str:
@@ -51,21 +42,14 @@ class Tables:
 
     def __init__(self, journal_file: Path) -> None:
         self._lock = threading.Lock()
-        self._db = connect(journal_file)
+        self._db = database.connect(journal_file, shared_by_threads=True)
         self._db.executescript(self.SCHEMA)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One writer's all-or-nothing change (BEGIN IMMEDIATE: a read-then-write such as a
-        failure count is not lost to another process counting at the same time)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        """One writer's all-or-nothing change (:func:`database.immediate`)."""
+        with self._lock, database.immediate(self._db) as db:
+            yield db
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
