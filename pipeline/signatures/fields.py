@@ -1,10 +1,12 @@
 """The form's signature fields, made before the first signature where the template's
-bookmarks say, and the files embedded with them (the request sheet, as a PDF/A-3 associated
-file).
+bookmarks say, and the files embedded with them as PDF/A-3 associated files: the request
+sheet (/Source) and every attachment (/Data: the form lists them), so that both signatures
+cover what is published.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -47,9 +49,18 @@ class Attachment:
     name: str  # as shown in a PDF reader's attachment pane
     mime_type: str
     description: str
+    relationship: str = "/Source"  # PDF/A-3's /AFRelationship
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ATTACHMENT_DESCRIPTION = "ไฟล์แนบที่ขอเผยแพร่ / an attachment to publish"
+
+
+def attachment(path: Path) -> Attachment:
+    """An attachment of the request, embedded under its own name with the MIME type its
+    extension gives (PDF/A-3 wants one: ``application/octet-stream`` when none is known)."""
+    mime = mimetypes.guess_type(path.name, strict=False)[0] or "application/octet-stream"
+    return Attachment(path, path.name, mime, ATTACHMENT_DESCRIPTION, "/Data")
 
 
 def add_signature_fields(src: Path, dst: Path, attachments: tuple[Attachment, ...] = ()
@@ -69,8 +80,10 @@ def add_signature_fields(src: Path, dst: Path, attachments: tuple[Attachment, ..
     for role, where in boxes.items():
         fields.append_signature_field(writer, fields.SigFieldSpec(
             role, on_page=where.page, box=where.box))  # type: ignore[arg-type]  # see FieldBox
-    for attachment in attachments:
-        _embed(writer, attachment)
+    for attached in attachments:
+        _embed(writer, attached)
+    if attachments:
+        _sort_names(writer)
     out = BytesIO()
     writer.write(out)
     fsutil.write_bytes(dst, out.getvalue())
@@ -100,7 +113,7 @@ def _embed(writer: IncrementalPdfFileWriter, attachment: Attachment) -> None:
     embed.embed_file(writer, spec)
     names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
     spec_ref = names[-1]
-    spec_ref.get_object()["/AFRelationship"] = generic.pdf_name("/Source")
+    spec_ref.get_object()["/AFRelationship"] = generic.pdf_name(attachment.relationship)
     if "/AF" in writer.root:
         associated = writer.root["/AF"]
         associated.append(spec_ref)
@@ -108,6 +121,25 @@ def _embed(writer: IncrementalPdfFileWriter, attachment: Attachment) -> None:
     else:
         writer.root["/AF"] = writer.add_object(generic.ArrayObject([spec_ref]))
         writer.update_root()
+
+
+def _sort_names(writer: IncrementalPdfFileWriter) -> None:
+    """A name tree's keys in order, as the PDF specification requires (pyHanko appends):
+    readers may look an embedded file up by bisection."""
+    names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    raw = [names.raw_get(i) for i in range(len(names))]  # the references, not their objects
+    pairs = sorted(zip(raw[::2], raw[1::2], strict=True), key=lambda pair: _key_bytes(pair[0]))
+    names[:] = [item for pair in pairs for item in pair]
+    writer.update_container(names)
+
+
+def _key_bytes(key: generic.PdfObject) -> bytes:
+    """A text string as the PDF writes it: PDFDocEncoding when it can, else UTF-16BE."""
+    text = str(key)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return b"\xfe\xff" + text.encode("utf-16-be")
 
 
 def _field_boxes(writer: IncrementalPdfFileWriter, src: Path) -> dict[str, FieldBox]:

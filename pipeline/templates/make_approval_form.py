@@ -59,15 +59,28 @@ SUBTITLE = ("ตามประกาศสำนักงานปลัดก�
 
 # (label, value) rows of the bordered box. The detail's label is too long for the label column:
 # that row spans the box and the detail runs on after its label.
-BOX_ROWS = (
+BOX_ROWS: tuple[tuple[str, str | None], ...] = (
     ("ชื่อหน่วยงาน:", "{{ unit }}  {{ work_group }}"),
     ("วัน/เดือน/ปี:", "{{ request_date }}"),
     ("หัวข้อ:", "{{ title }}"),
     ("รายละเอียดข้อมูล (โดยสรุปหรือเอกสารแนบ):", "{{ detail }}"),
     ("Link ภายนอก:", "{{ link }}"),
     ("หมายเหตุ:", "{{ note }}"),
+    ("ไฟล์แนบ:", None),  # the list of attachments below its label: see _attachments
 )
 SPANNING_LABEL = BOX_ROWS[3][0]
+# After the label, "-" for a request without any; else each attachment: its name and size as
+# a line of the form, then its SHA-256 in a smaller face on a line of its own (64 hex digits
+# fit the box's width at 11 pt, not at 16 pt). The renderer gives ``attachments`` as a list
+# of {line, sha256}; a long list shortens the detail's part of the box, as any text does.
+NO_ATTACHMENTS = " {% if not attachments %}-{% endif %}"
+ATTACHMENT_LINES = (
+    "{%p for a in attachments %}",
+    "{{ a.line }}",
+    "SHA-256 {{ a.sha256 }}",
+    "{%p endfor %}",
+)
+HASH_SIZE, HASH_LINE = Pt(11), Pt(14)
 CONTINUATION = (  # its own page, only when the renderer gives it text
     "{%p if detail_more %}",
     "รายละเอียดเพิ่มเติม",
@@ -88,7 +101,7 @@ SIGNERS = (
 # The w:tblPr children that may follow w:tblBorders, in schema order (Word insists on it).
 _AFTER_TBL_BORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption",
                       "w:tblDescription", "w:tblPrChange")
-_PLACEHOLDER = re.compile(r"(\{\{ \w+ \}\})")
+_PLACEHOLDER = re.compile(r"(\{\{ [\w.]+ \}\})")
 
 
 def build() -> DocxDocument:
@@ -161,12 +174,30 @@ def _box(doc: DocxDocument, width: int) -> None:
         _cell_padding(cell, bottom=Pt(1))
     for row, (label, value) in zip(table.rows, BOX_ROWS, strict=True):
         label_cell, value_cell = row.cells
-        if label == SPANNING_LABEL:
+        if value is None:
+            _attachments(label_cell.merge(value_cell), label)
+        elif label == SPANNING_LABEL:
             paragraph = _paragraph(label_cell.merge(value_cell).paragraphs[0], label, bold=True)
             _paragraph(paragraph, f" {value}")
         else:
             _paragraph(label_cell.paragraphs[0], label, bold=True)
             _paragraph(value_cell.paragraphs[0], value)
+
+
+def _attachments(cell: _Cell, label: str) -> None:
+    """The attachments row spans the box: its label, then a paragraph per attachment line,
+    so that a name wraps between Thai words as any text of the form does."""
+    _paragraph(_paragraph(cell.paragraphs[0], label, bold=True), NO_ATTACHMENTS)
+    for text in ATTACHMENT_LINES:
+        paragraph = _paragraph(cell.add_paragraph(), text)
+        if text.startswith("SHA-256"):
+            fmt = paragraph.paragraph_format
+            fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+            fmt.line_spacing = HASH_LINE
+            for run in paragraph.runs:  # Latin digits use w:sz; w:szCs for a complex script
+                run.font.size = HASH_SIZE
+                run._r.get_or_add_rPr().append(
+                    _element("w:szCs", val=str(int(HASH_SIZE.pt * 2))))
 
 
 def _signatures(doc: DocxDocument, width: int) -> None:
