@@ -75,7 +75,8 @@ def test_template_placeholders_are_whole_runs_and_match_render() -> None:
     values = context(REQUEST, "REQ-1", [render_mod.Attached("a.pdf", 1, "0" * 64)])
     # the attachment list's loop variable is "a", an item of "attachments"
     assert {n for n in in_runs if "." not in n} | {"attachments"} == values.keys()
-    assert {n.split(".")[1] for n in in_runs if n.startswith("a.")} == values["attachments"][0].keys()
+    fields = {n.split(".")[1] for n in in_runs if n.startswith("a.")}
+    assert fields == values["attachments"][0].keys()
 
 
 def test_unknown_placeholder_is_an_error(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields
 
 from pipeline.core import fsutil
+from pipeline.signatures import datefield
 from pipeline.signatures.model import SigningError, open_incremental
 
 # Template contract: a Word bookmark per role, exported by LibreOffice as a named destination
@@ -80,6 +81,7 @@ def add_signature_fields(src: Path, dst: Path, attachments: tuple[Attachment, ..
     for role, where in boxes.items():
         fields.append_signature_field(writer, fields.SigFieldSpec(
             role, on_page=where.page, box=where.box))  # type: ignore[arg-type]  # see FieldBox
+    datefield.add_fields(writer, _date_points(writer))
     for attached in attachments:
         _embed(writer, attached)
     if attachments:
@@ -154,7 +156,23 @@ def _field_boxes(writer: IncrementalPdfFileWriter, src: Path) -> dict[str, Field
     return {role: field_box(writer, name, dests["/" + name]) for role, name in BOOKMARKS.items()}
 
 
+def _date_points(writer: IncrementalPdfFileWriter) -> dict[str, tuple[int, float, float]]:
+    """Where each later signer's date begins (page, left, top), for the roles whose
+    bookmark the template has (an older template has none: those dates stay dotted)."""
+    dests = writer.root["/Dests"] if "/Dests" in writer.root else generic.DictionaryObject()
+    return {role: _point(writer, name, dests["/" + name])
+            for role, name in datefield.BOOKMARKS.items() if "/" + name in dests}
+
+
 def field_box(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObject) -> FieldBox:
+    page, left, top = _point(writer, name, dest)
+    return FieldBox(page, (left - FIELD_WIDTH / 2, top - FIELD_HEIGHT, left + FIELD_WIDTH / 2,
+                           top))
+
+
+def _point(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObject
+           ) -> tuple[int, float, float]:
+    """A named destination [page /XYZ left top zoom] as (page index, left, top)."""
     if isinstance(dest, generic.DictionaryObject):  # the other form the PDF spec allows
         dest = dest["/D"]
     kind = None
@@ -167,6 +185,5 @@ def field_box(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObje
         raise TemplateError(f"named destination {name} is not [page /XYZ left top zoom]")
     for page in range(int(writer.root["/Pages"]["/Count"])):
         if writer.find_page_for_modification(page)[0].reference == page_ref.reference:
-            box = (left - FIELD_WIDTH / 2, top - FIELD_HEIGHT, left + FIELD_WIDTH / 2, top)
-            return FieldBox(page, box)
+            return page, left, top
     raise TemplateError(f"named destination {name} points to no page of the document")

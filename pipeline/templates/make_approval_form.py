@@ -7,6 +7,8 @@ Run it with the project's environment:
 The form is generated, not drawn by hand, so that the rules it must keep are written down:
 
 - every ``{{ placeholder }}`` sits in one run, so docxtpl sees it whole;
+- the approver's and publisher's dates carry a bookmark (``DateDirector``, ``DatePublisher``)
+  just before their placeholder, where the signing step puts the date field;
 - each signature block has an empty, centred stamp paragraph exactly ``STAMP_HEIGHT`` high that
   carries a bookmark (``SigProvider``, ``SigDirector``, ``SigPublisher``). LibreOffice exports the
   bookmark as a PDF named destination at the top centre of that paragraph, and the signing step
@@ -97,6 +99,10 @@ SIGNERS = (
     ("ผู้อนุมัติรับรอง", "approver", "SigDirector"),
     ("ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่", "publisher", "SigPublisher"),
 )
+
+# Bookmarks before the dotted date of the blocks signed after the form is certified: the
+# signing step puts a text field there, filled with the date when that signature is made.
+DATE_BOOKMARKS = {"approver": "DateDirector", "publisher": "DatePublisher"}
 
 # The w:tblPr children that may follow w:tblBorders, in schema order (Word insists on it).
 _AFTER_TBL_BORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption",
@@ -240,7 +246,18 @@ def _signature_block(cell: _Cell, role: str, prefix: str, bookmark: str, *,
             _stamp_area(paragraph, bookmark, bookmark_id)
         else:
             _paragraph(paragraph, text, bold=(i == 0))
+            if prefix in DATE_BOOKMARKS and when in text:
+                _date_mark(paragraph, f"{{{{ {prefix}_date }}}}", DATE_BOOKMARKS[prefix],
+                           len(SIGNERS) + bookmark_id)
     cell.paragraphs[0].paragraph_format.space_after = HEADING_CLEARANCE
+
+
+def _date_mark(paragraph: Paragraph, placeholder: str, bookmark: str, bookmark_id: int
+               ) -> None:
+    """A bookmark just before the date's placeholder: where the date's text field begins."""
+    run = next(r for r in paragraph.runs if r.text == placeholder)
+    run._r.addprevious(_element("w:bookmarkStart", id=str(bookmark_id), name=bookmark))
+    run._r.addprevious(_element("w:bookmarkEnd", id=str(bookmark_id)))
 
 
 def _stamp_area(paragraph: Paragraph, bookmark: str, bookmark_id: int) -> None:
