@@ -68,14 +68,16 @@ BOX_ROWS: tuple[tuple[str, str | None], ...] = (
     ("รายละเอียดข้อมูล (โดยสรุปหรือเอกสารแนบ):", "{{ detail }}"),
     ("Link ภายนอก:", "{{ link }}"),
     ("หมายเหตุ:", "{{ note }}"),
+    ("{%tr if attachments %}", ""),  # docxtpl drops this row and the endif's
     ("ไฟล์แนบ:", None),  # the list of attachments below its label: see _attachments
+    ("{%tr endif %}", ""),
 )
 SPANNING_LABEL = BOX_ROWS[3][0]
-# After the label, "-" for a request without any; else each attachment: its name and size as
-# a line of the form, then its SHA-256 in a smaller face on a line of its own (64 hex digits
-# fit the box's width at 11 pt, not at 16 pt). The renderer gives ``attachments`` as a list
-# of {line, sha256}; a long list shortens the detail's part of the box, as any text does.
-NO_ATTACHMENTS = " {% if not attachments %}-{% endif %}"
+# Only for a request with attachments (a form without keeps its room for the detail): each
+# attachment's name and size as a line of the form, then its SHA-256 in a smaller face on a
+# line of its own (64 hex digits fit the box's width at 11 pt, not at 16 pt). The renderer
+# gives ``attachments`` as a list of {line, sha256}; a long list shortens the detail's part
+# of the box, as any text does.
 ATTACHMENT_LINES = (
     "{%p for a in attachments %}",
     "{{ a.line }}",
@@ -176,12 +178,16 @@ def _box(doc: DocxDocument, width: int) -> None:
     _cell_margins(table, top=Pt(0), bottom=Pt(0))
     for cell in table.rows[0].cells:
         _cell_padding(cell, top=Pt(1))
-    for cell in table.rows[-1].cells:
-        _cell_padding(cell, bottom=Pt(1))
+    # the last row printed: the note's, or the attachments' (the tag rows are dropped)
+    for row in (table.rows[-4], table.rows[-2]):
+        for cell in row.cells:
+            _cell_padding(cell, bottom=Pt(1))
     for row, (label, value) in zip(table.rows, BOX_ROWS, strict=True):
         label_cell, value_cell = row.cells
         if value is None:
             _attachments(label_cell.merge(value_cell), label)
+        elif label.startswith("{%tr"):
+            _paragraph(label_cell.merge(value_cell).paragraphs[0], label)
         elif label == SPANNING_LABEL:
             paragraph = _paragraph(label_cell.merge(value_cell).paragraphs[0], label, bold=True)
             _paragraph(paragraph, f" {value}")
@@ -193,7 +199,7 @@ def _box(doc: DocxDocument, width: int) -> None:
 def _attachments(cell: _Cell, label: str) -> None:
     """The attachments row spans the box: its label, then a paragraph per attachment line,
     so that a name wraps between Thai words as any text of the form does."""
-    _paragraph(_paragraph(cell.paragraphs[0], label, bold=True), NO_ATTACHMENTS)
+    _paragraph(cell.paragraphs[0], label, bold=True)
     for text in ATTACHMENT_LINES:
         paragraph = _paragraph(cell.add_paragraph(), text)
         if text.startswith("SHA-256"):
