@@ -43,7 +43,8 @@ def pending(ctx: click.Context) -> None:
                   f"{thai.long_datetime(item.waiting_since, digits=False)}\n"
                   f"    เรื่อง / title: {r.title}\n"
                   f"    กลุ่มงาน / work group: {r.work_group}\n"
-                  f"    ผู้ให้ข้อมูล / provider: {r.provider.name}")
+                  f"    ผู้ให้ข้อมูล / provider: {r.provider.name}"
+                  + "".join(f"\n    ไฟล์แนบ / attachment: {a}" for a in item.attachments))
     click.echo(f"\nรออนุมัติ {len(waiting)} คำขอ อ่านแบบฟอร์มได้ใน / {len(waiting)} waiting; "
                f"read them in {config.workspace.pending} (approve by number: "
                f"`pipeline approve {number}`)")

@@ -39,4 +39,4 @@ class PendingRequest:
     request: Request
     waiting_since: datetime
     pdf: Path  # the provider-signed form, for the director to read
-    attachments: tuple[Path, ...] = ()  # the files the sheet names, as the pipeline took them
+    attachments: tuple[Path, ...] = ()  # its attachments, in pending/<ID>/, in the sheet's order
