@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.desk import views
 from pipeline.desk.access import Network, SignInNeeded
 from pipeline.desk.jobs import Jobs
-from pipeline.desk.pages import director, signin
+from pipeline.desk.pages import auditor, director, signin, webmaster
 from pipeline.settings.config import Config
 
 # script-src 'none': the pages have no script at all; styles and pictures from the desk only
@@ -161,6 +161,7 @@ def make_app(config: Config, *, secure: bool = False) -> Starlette:
               name="static"),
         *signin.routes,
         *director.routes,
+        *webmaster.routes, *auditor.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _refused,
                                                        SignInNeeded: _sign_in_first})
