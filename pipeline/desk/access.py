@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,8 +18,8 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from pipeline.desk.accounts import Account, Accounts, Role
-from pipeline.desk.sessions import Session, Sessions
+from pipeline.desk.accounts import Account, Role
+from pipeline.desk.sessions import Session
 
 SESSION_COOKIE = "desk_session"
 PRE_COOKIE = "desk_pre"  # the sign-in form's token, before there is a session
@@ -47,19 +46,12 @@ class Visitor:
         return self.account.login
 
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def client_address(request: Request, trusted_proxies: Sequence[Network]) -> str:
-    """The client's address: the socket's peer, or — only when that peer is a trusted
-    proxy — the last address the proxy appended to ``X-Forwarded-For`` (the one it saw;
-    earlier entries are whatever the client wrote and are not believed)."""
+def client_address(request: Request) -> str:
+    """The client's address: the socket's peer, or — only when that peer is one of
+    ``[web] trusted_proxies`` — the last address the proxy appended to ``X-Forwarded-For``
+    (the one it saw; earlier entries are whatever the client wrote and are not believed)."""
     peer = request.client.host if request.client else ""
-    try:
-        peer_ip = ipaddress.ip_address(peer)
-    except ValueError:
-        return peer
-    if not any(peer_ip in net for net in trusted_proxies):
+    if not request.app.state.desk.config.web.trusts(peer):
         return peer
     forwarded = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
     try:
@@ -79,14 +71,13 @@ def current(request: Request) -> Visitor | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    session = Sessions(desk.journal_file, desk.idle).get(token, Accounts(desk.journal_file),
-                                                         now())
+    session = desk.sessions.get(token, desk.accounts, now())
     if session is None:
         return None
-    account = Accounts(desk.journal_file).get(session.login)
+    account = desk.accounts.get(session.login)
     if account is None or account.disabled:
         return None
-    return Visitor(account, session, client_address(request, desk.trusted_proxies))
+    return Visitor(account, session, client_address(request))
 
 
 def need(request: Request, *roles: Role) -> Visitor:

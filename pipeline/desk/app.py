@@ -9,9 +9,7 @@ so there is one implementation of approving, refusing, publishing and verifying.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,9 +22,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.desk import views
-from pipeline.desk.access import Network, SignInNeeded
+from pipeline.desk.access import SignInNeeded
+from pipeline.desk.accounts import Accounts
+from pipeline.desk.audit_log import AuditLog
+from pipeline.desk.sessions import Sessions
 from pipeline.desk.jobs import Jobs
-from pipeline.desk.pages import auditor, director, signin, webmaster
+from pipeline.desk.pages import admin, auditor, director, signin, staff, webmaster
 from pipeline.settings.config import Config
 
 # script-src 'none': the pages have no script at all; styles and pictures from the desk only
@@ -43,18 +44,16 @@ HEADERS = [
 
 @dataclass(frozen=True)
 class Desk:
-    """What every route needs: the configuration and what the desk derives from it."""
+    """What every route needs: the configuration, the desk's tables (one connection each,
+    shared by the server's threads) and the running jobs."""
 
     config: Config
-    idle: timedelta
-    trusted_proxies: tuple[Network, ...]
+    accounts: Accounts
+    sessions: Sessions
+    audit: AuditLog
     secure: bool  # served over TLS: cookies get the Secure attribute
     jobs: Jobs
     max_body: int
-
-    @property
-    def journal_file(self) -> Path:
-        return self.config.workspace.journal_file
 
 
 class SecurityHeaders:
@@ -137,12 +136,12 @@ def _language(request: Request) -> Response:
 
 
 def make_app(config: Config, *, secure: bool = False) -> Starlette:
-    web = config.web
+    journal_file = config.workspace.journal_file
     desk = Desk(
         config=config,
-        idle=timedelta(minutes=web.session_idle_minutes),
-        trusted_proxies=tuple(ipaddress.ip_network(p, strict=False)
-                              for p in web.trusted_proxies),
+        accounts=Accounts(journal_file, config),
+        sessions=Sessions(journal_file, config.web.session_idle),
+        audit=AuditLog(journal_file),
         secure=secure,
         jobs=Jobs(),
         # the largest upload: a sheet with all its attachments, and room for the form
@@ -161,6 +160,8 @@ def make_app(config: Config, *, secure: bool = False) -> Starlette:
               name="static"),
         *signin.routes,
         *director.routes,
+        *staff.routes,
+        *admin.routes,
         *webmaster.routes, *auditor.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _refused,

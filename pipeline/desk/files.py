@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from pipeline.core import guard, inputs
 from pipeline.desk.access import Visitor, now
-from pipeline.desk.audit_log import Action, AuditLog
+from pipeline.desk.audit_log import Action
 
 
 def disposition(name: str) -> str:
@@ -46,7 +46,7 @@ def read(path: Path, limit: int = MAX_FILE) -> bytes:
 def download(request: Request, visitor: Visitor, path: Path, name: str,
              request_id: str = "") -> Response:
     data = read(path)
-    AuditLog(request.app.state.desk.journal_file).append(
+    request.app.state.desk.audit.append(
         now(), visitor.login, visitor.address, Action.DOWNLOAD, request_id,
         inputs.ascii_escaped(name)[:200])
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -130,7 +130,7 @@ async def approve(request: Request) -> Response:
         raise HTTPException(400, "bad_form")
     config = _with_secret(desk.config, access.text(data, "secret", 1000))
     del data  # the secret is in config only from here on
-    log = AuditLog(desk.journal_file)
+    log = desk.audit
 
     def work(job: Job) -> None:
         try:
@@ -173,7 +173,7 @@ async def reject(request: Request) -> Response:
         with decisions.deciding(desk.config) as decision:
             outcome = decision.refuse(value, reason)
         assert outcome.request_id is not None
-        AuditLog(desk.journal_file).append(access.now(), visitor.login, visitor.address,
+        desk.audit.append(access.now(), visitor.login, visitor.address,
                                            Action.REJECT, outcome.request_id, reason)
         return outcome.request_id
 

@@ -56,15 +56,15 @@ async def sign_in(request: Request) -> Response:
     login = access.text(data, "login", 100).strip()
     password = access.text(data, "password", 1000)
     code = access.text(data, "code", 20).strip() or None
-    address = access.client_address(request, desk.trusted_proxies)
-    log = AuditLog(desk.journal_file)
+    address = access.client_address(request)
+    log = desk.audit
     try:
-        account = Accounts(desk.journal_file).sign_in(login, password, code, address,
+        account = desk.accounts.sign_in(login, password, code, address,
                                                       access.now())
     except SignInRefused as exc:
         log.append(access.now(), login[:100], address, Action.SIGN_IN_FAILED)
         return _form(request, status_code=403, refused=exc)
-    session = Sessions(desk.journal_file, desk.idle).open(account, access.now())
+    session = desk.sessions.open(account, access.now())
     log.append(access.now(), account.login, address, Action.SIGN_IN)
     target = _safe_next(access.text(data, "next", 500))
     response = RedirectResponse(target if target != "/" else HOME[account.role],
@@ -78,7 +78,7 @@ async def sign_out(request: Request) -> Response:
     visitor = access.current(request)
     if visitor is not None:
         await access.form(request, visitor)
-        Sessions(request.app.state.desk.journal_file, request.app.state.desk.idle).close(
+        request.app.state.desk.sessions.close(
             request.cookies[access.SESSION_COOKIE])
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(access.SESSION_COOKIE, path="/")
