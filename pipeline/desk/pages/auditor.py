@@ -3,7 +3,7 @@ very page ``pipeline verify --html`` writes; a PDF uploaded and verified, then f
 the trust kit as a zip; the audit log, on a page and as CSV.
 
 Nothing here changes the archive: the only POST is the verification upload, whose file
-lives in a scratch folder for the time of the check (:mod:`pipeline.desk.upload`) and is
+lives in a scratch folder for the time of the check (:mod:`pipeline.desk.spool`) and is
 removed when the page is made, whatever happened. Verification is :mod:`pipeline.audit`,
 with the workspace's trust roots and ``[verify] max_mb``, as the command line does in the
 office's workspace.
@@ -24,9 +24,9 @@ from starlette.routing import Route
 
 from pipeline.audit import model, output, trustkit, verify
 from pipeline.core import fsutil, inputs, scratch, thai
-from pipeline.desk import access, archive, files, upload, views, zipped
+from pipeline.desk import access, archive, files, spool, views, zipped
 from pipeline.desk.accounts import Role
-from pipeline.desk.audit_log import Action, AuditLog, write_csv
+from pipeline.desk.audit_log import Action, write_csv
 from pipeline.records.index import Status
 from pipeline.settings.config import MB, Config
 
@@ -110,7 +110,7 @@ async def verify_upload(request: Request) -> Response:
     config = desk.config
     checked = trust(config)
     with scratch.folder(config.workspace, "desk-verify-") as tmp:
-        got = await upload.receive(request, tmp / "upload.pdf", checked.max_bytes,
+        got = await spool.receive(request, tmp / "upload.pdf", checked.max_bytes,
                                    visitor.session.csrf)
         if got.path is None or got.size == 0:
             raise HTTPException(400, "bad_form")
@@ -120,7 +120,7 @@ async def verify_upload(request: Request) -> Response:
     # the report names the file as the auditor sent it, never the scratch folder
     found = replace(found, path=Path(name), error=found.error.replace(str(got.path), name))
     verdict = "UNREADABLE" if found.error else str(found.indication)
-    AuditLog(desk.journal_file).append(access.now(), visitor.login, visitor.address,
+    desk.audit.append(access.now(), visitor.login, visitor.address,
                                        Action.VERIFY_UPLOAD, "",
                                        f"{name} {got.size} B sha256:{digest} {verdict}")
     return views.render(request, "verdict.html", report=found, name=name, size=got.size,
@@ -145,7 +145,7 @@ async def trust_kit(request: Request) -> Response:
     except model.VerificationError as exc:
         return views.render(request, "refused.html", status_code=409, message="no_trust_kit",
                             detail=str(exc))
-    AuditLog(desk.journal_file).append(access.now(), visitor.login, visitor.address,
+    desk.audit.append(access.now(), visitor.login, visitor.address,
                                        Action.DOWNLOAD, "", "trust-kit.zip")
     return answer
 
@@ -153,7 +153,7 @@ async def trust_kit(request: Request) -> Response:
 async def audit_log(request: Request) -> Response:
     access.need(request, *AUDITORS)
     entries = await run_in_threadpool(
-        AuditLog(request.app.state.desk.journal_file).entries, None, LOG_SHOWN)
+        request.app.state.desk.audit.entries, None, LOG_SHOWN)
     return views.render(request, "audit_log.html", entries=list(reversed(entries)))
 
 
@@ -165,7 +165,7 @@ async def audit_log_csv(request: Request) -> Response:
     since = thai.parse_date(since_text) if since_text else None
     if since_text and since is None:
         raise HTTPException(400, "bad_form")
-    log = AuditLog(desk.journal_file)
+    log = desk.audit
     entries = await run_in_threadpool(log.entries, since)
     text = io.StringIO()
     write_csv(entries, text)

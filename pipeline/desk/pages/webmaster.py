@@ -24,7 +24,7 @@ from pipeline.bundles import publish
 from pipeline.core import inputs, thai
 from pipeline.desk import access, archive, views, zipped
 from pipeline.desk.accounts import Role
-from pipeline.desk.audit_log import Action, AuditLog
+from pipeline.desk.audit_log import Action
 from pipeline.records import index_files
 from pipeline.settings.config import Config
 
@@ -85,7 +85,7 @@ async def upload_zip(request: Request) -> Response:
         entries = [(f"{u.folder}/{name}", source) for u in uploads for name, source in u.files]
         name = f"{uploads[0].folder}.zip" if len(uploads) == 1 else "upload.zip"
         answer = zipped.response(desk.config.workspace, entries, name)
-        log = AuditLog(desk.journal_file)
+        log = desk.audit
         for u in uploads:
             log.append(access.now(), visitor.login, visitor.address, Action.DOWNLOAD,
                        u.request_id, name)
@@ -126,7 +126,7 @@ async def published(request: Request) -> Response:
     except publish.PublishError as exc:
         return views.render(request, "refused.html", status_code=409,
                             message="not_published", detail=str(exc))
-    AuditLog(desk.journal_file).append(access.now(), visitor.login, visitor.address,
+    desk.audit.append(access.now(), visitor.login, visitor.address,
                                        Action.PUBLISH, upload.request_id, done.url)
     await run_in_threadpool(index_files.refresh, desk.config.workspace)
     await run_in_threadpool(archive.of(desk.config.workspace).replace, upload.request_id)
