@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
     except OSError as exc:
         raise click.ClickException(f"เปิดพอร์ต {host}:{port} ไม่ได้ / cannot listen on "
                                    f"{host}:{port}: {exc.strerror}") from None
+    sock.listen(128)  # connections made once the address is printed wait in the backlog
     bound = sock.getsockname()[1]
     secure = certfile is not None
     scheme = "https" if secure else "http"
@@ -54,4 +56,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
         ssl_certfile=certfile, ssl_keyfile=keyfile, timeout_graceful_shutdown=60))
     click.echo(f"โต๊ะงานเผยแพร่ข้อมูลพร้อมใช้ที่ / the desk is serving at "
                f"{scheme}://{shown}:{bound}/", err=False)
+    # uvicorn finishes the requests in hand, then raises the signal again for the handler
+    # it found: SIGTERM is how the desk is stopped, a normal end (exit 0)
+    signal.signal(signal.SIGTERM, _stopped)
     server.run(sockets=[sock])
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)
