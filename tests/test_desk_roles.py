@@ -268,7 +268,8 @@ def test_uploads_to_verify_are_bounded_checked_and_kept_nowhere(archive_desk):
     assert not _scratch_left(cfg)
 
     answer = http.post(f"{desk.url}auditor/verify", data={"csrf": token},
-                       files={"pdf": ("../../notes\x1b[31m.txt", b"just some text\n", "text/plain")})
+                       files={"pdf": ("../../notes\x1b[31m.txt", b"just some text\n",
+                                      "text/plain")})
     assert answer.status_code == 200
     assert "UNREADABLE" in answer.text and str(cfg.workspace.scratch) not in answer.text
     assert "\x1b" not in answer.text and "../" not in answer.text

@@ -87,7 +87,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "any": ("ทั้งหมด", "any"),
     "date_from": ("ตั้งแต่วันที่ (เช่น 1/10/2568)", "From (e.g. 1/10/2568)"),
     "date_to": ("ถึงวันที่", "To"),
-    "status": ("สถานะ", "Status"),
     "search": ("ค้นหา", "Search"),
     "not_a_date": ("ไม่ใช่วันที่ เขียนเช่น 25/11/2569", "Not a date; write e.g. 25/11/2569"),
     "found": ("พบ", "Found"),
