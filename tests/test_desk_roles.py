@@ -19,12 +19,13 @@ from seeding import archived, archived_sample, request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from test_desk_browser import submit, wait_for
+from test_desk_security import _state
 
 from pipeline import demo
 from pipeline.bundles import bundle, publish
 from pipeline.core import thai
 from pipeline.flow.processing import Processor
-from pipeline.records.journal import Journal, State
+from pipeline.records.journal import State
 from pipeline.settings import config as config_mod
 
 SCRIPT_TITLE = "<script>alert(1)</script> ข่าวทดสอบการหลบอักขระ"
@@ -213,16 +214,6 @@ def test_an_auditor_searches_reads_a_report_verifies_a_pdf_and_takes_the_trust_k
 
 
 # -- attacks, over HTTP ------------------------------------------------------------------------
-def _state(cfg, request_id: str) -> State:
-    journal = Journal(cfg.workspace.journal_file, cfg.id_prefix)
-    try:
-        entry = journal.get(request_id)
-        assert entry is not None
-        return entry.state
-    finally:
-        journal.close()
-
-
 def test_the_auditor_can_change_nothing_and_the_webmaster_cannot_approve(
         archive_desk, converter):
     desk, cfg, rid, _ = archive_desk
