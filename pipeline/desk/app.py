@@ -26,7 +26,7 @@ from pipeline.desk.access import SignInNeeded
 from pipeline.desk.accounts import Accounts
 from pipeline.desk.audit_log import AuditLog
 from pipeline.desk.jobs import Jobs
-from pipeline.desk.pages import admin, director, signin, staff
+from pipeline.desk.pages import admin, auditor, director, signin, staff, webmaster
 from pipeline.desk.sessions import Sessions
 from pipeline.settings.config import Config
 
@@ -164,6 +164,7 @@ def make_app(config: Config, *, secure: bool = False) -> Starlette:
         *director.routes,
         *staff.routes,
         *admin.routes,
+        *webmaster.routes, *auditor.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _refused,
                                                        SignInNeeded: _sign_in_first})
