@@ -7,8 +7,10 @@ kept; every page asks first whether anything changed, which costs microseconds: 
 journal's :meth:`~pipeline.records.journal.Journal.changed` (a new request or a change of
 state) and the outbox folder's modification time (a bundle archived, or the index rewritten,
 as every change of a bundle is followed by: ``published``, ``refresh-timestamps``). When
-something changed, the rows are gathered again in a background thread while pages keep
-showing the previous ones, a few seconds old at most; a row the desk itself just changed (a
+something changed, the rows are gathered again: before the page when the last gathering took
+less than :data:`SYNC_BELOW` (an office's archive for years: the page is current, so a clerk
+sees the request just handed in), else in a background thread while pages keep showing the
+previous ones, a few seconds old at most; a row the desk itself just changed (a
 publication recorded here) is replaced at once (:meth:`Archive.replace`), so the webmaster
 never sees an item they just published still listed. A minute after the last gathering the
 rows are gathered again anyway, for a change that touched neither (a bundle updated by a
@@ -32,6 +34,7 @@ from pipeline.records.index import Row, Status
 from pipeline.records.journal import Journal
 
 MAX_AGE = 60.0  # seconds after which the rows are gathered again even if nothing showed
+SYNC_BELOW = 0.2  # seconds: an archive gathered faster is gathered before the page, not after
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Archive:
         self._stamp: tuple[object, ...] = ()
         self._gathered = 0.0  # time.monotonic() when the kept rows' gathering began
         self._background = False
+        self._took = float("inf")  # seconds the last gathering took
         self._replaced: list[tuple[float, Row]] = []  # rows changed here, and when
 
     def stamp(self) -> tuple[object, ...]:
@@ -85,7 +89,10 @@ class Archive:
         with self._lock:
             kept = self._snapshot
             stale = stamp != self._stamp or time.monotonic() - self._gathered > MAX_AGE
-            if kept is not None and stale and not self._background:
+            quick = self._took < SYNC_BELOW
+            if kept is not None and stale and quick:
+                kept = None  # a small archive: gathered again now, the page is current
+            elif kept is not None and stale and not self._background:
                 self._background = True
                 threading.Thread(target=self._gather, args=(stamp, True),
                                   name="desk-archive", daemon=True).start()
@@ -97,11 +104,13 @@ class Archive:
         try:
             with self._gathering:
                 with self._lock:
-                    if not background and self._snapshot is not None:
+                    if not background and self._snapshot is not None and \
+                            self._stamp == stamp:
                         return self._snapshot  # another page gathered them meanwhile
                 began = time.monotonic()
                 rows = index.gather(self._ws)
                 with self._lock:
+                    self._took = time.monotonic() - began
                     later = {r.request_id: r for t, r in self._replaced if t >= began}
                     self._replaced = [(t, r) for t, r in self._replaced if t >= began]
                     self._snapshot = _snapshot([later.get(r.request_id, r) for r in rows])
