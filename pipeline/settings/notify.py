@@ -183,7 +183,8 @@ class _Reader:
             sender=self.address(notify, "from", w),
             smtp_timeout=float(self.whole(notify, "smtp_timeout", w, 10, 1, 300)),
             director_digest=self.clock(notify, "director_digest", w, ""),
-            webmaster_digest=self.clock(notify, "webmaster_digest", w, "08:30") or d.webmaster_digest,
+            webmaster_digest=(self.clock(notify, "webmaster_digest", w, "08:30")
+                              or d.webmaster_digest),
             director_days=self.whole(notify, "director_reminder_days", w, 3, 1, 365),
             webmaster_days=self.whole(notify, "webmaster_reminder_days", w, 7, 1, 365),
             held_hours=float(self.whole(notify, "held_hours", w, 1, 1, 24 * 30)),

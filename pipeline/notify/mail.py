@@ -1,0 +1,117 @@
+"""Notices by e-mail (smtplib): STARTTLS, implicit TLS or plain, with a login when
+``smtp_user`` is set; the password only from ``smtp_password_env``. Every exchange is bounded
+by ``smtp_timeout``. A failure is told as a :class:`SendError`: host not reachable, TLS,
+login refused, recipient refused, in Thai then English, with no secret in it."""
+
+from __future__ import annotations
+
+import mimetypes
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from pipeline.notify.events import Notice
+from pipeline.settings.notify import MissingSecret, NotifySettings
+
+
+class SendError(Exception):
+    """A notice could not be handed over; ``kind`` is unreachable, tls, login, refused,
+    config or other."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(text)
+        self.kind = kind
+
+
+def message(settings: NotifySettings, notice: Notice) -> EmailMessage:
+    """Thai subject and body (plain text plus HTML), the files attached, and a Message-ID
+    that is the same at every send of this notice."""
+    msg = EmailMessage()
+    msg["Subject"] = notice.subject
+    msg["From"] = settings.sender
+    msg["To"] = ", ".join(notice.recipients)
+    msg["Date"] = formatdate(localtime=False)
+    domain = settings.sender.rsplit("@", 1)[-1]
+    msg["Message-ID"] = f"<{notice.message_id}@{domain}>"
+    msg.set_content(notice.text, charset="utf-8")
+    msg.add_alternative(notice.html, subtype="html", charset="utf-8")
+    for path in notice.attachments:
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, subtype = kind.split("/", 1)
+        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
+                           filename=path.name)
+    return msg
+
+
+def _connect(settings: NotifySettings) -> smtplib.SMTP:
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
+    where = f"{host}:{port}"
+    try:
+        if settings.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout,
+                                                  context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
+    except ssl.SSLError as exc:
+        raise SendError("tls", f"TLS กับเซิร์ฟเวอร์อีเมลไม่สำเร็จ / TLS with {where} failed: "
+                               f"{exc.reason or exc}") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendError("unreachable", f"ติดต่อเซิร์ฟเวอร์อีเมลไม่ได้ / mail server {where} not "
+                                       f"reachable: {_reason(exc)}") from None
+    try:
+        if settings.security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.password() or "")
+    except MissingSecret as exc:
+        smtp.close()
+        raise SendError("config", f"ยังไม่ได้ตั้งรหัสผ่านอีเมล / {exc}") from None
+    except (ssl.SSLError, smtplib.SMTPNotSupportedError, ssl.CertificateError) as exc:
+        smtp.close()
+        raise SendError("tls", f"TLS กับเซิร์ฟเวอร์อีเมลไม่สำเร็จ / TLS with {where} failed: "
+                               f"{_reason(exc)}") from None
+    except smtplib.SMTPAuthenticationError as exc:
+        smtp.close()
+        raise SendError("login", f"เซิร์ฟเวอร์อีเมลไม่รับชื่อผู้ใช้หรือรหัสผ่าน / login refused "
+                                 f"by {where} for {settings.smtp_user}: {exc.smtp_code}; check "
+                                 f"notify.smtp_user and {settings.smtp_password_env}") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        smtp.close()
+        raise SendError("unreachable", f"เซิร์ฟเวอร์อีเมลตัดการเชื่อมต่อ / {where}: "
+                                       f"{_reason(exc)}") from None
+    return smtp
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, ssl.SSLError):
+        return str(exc.reason or exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def send(settings: NotifySettings, notice: Notice) -> None:
+    """Hand ``notice`` to the SMTP server; returns once the server accepted it."""
+    msg = message(settings, notice)
+    smtp = _connect(settings)
+    try:
+        refused = smtp.send_message(msg)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise SendError("refused", f"เซิร์ฟเวอร์ไม่รับผู้รับ / recipients refused: "
+                                   f"{', '.join(exc.recipients)}") from None
+    except smtplib.SMTPSenderRefused as exc:
+        raise SendError("refused", f"เซิร์ฟเวอร์ไม่รับผู้ส่ง / sender {exc.sender!r} refused: "
+                                   f"{exc.smtp_code}") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendError("unreachable", f"ส่งอีเมลไม่สำเร็จ / sending failed: "
+                                       f"{_reason(exc)}") from None
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    if refused:
+        raise SendError("refused", f"เซิร์ฟเวอร์ไม่รับผู้รับบางราย / some recipients refused: "
+                                   f"{', '.join(refused)}")
