@@ -40,9 +40,16 @@ def message(settings: NotifySettings, notice: Notice) -> EmailMessage:
     for path in notice.attachments:
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         maintype, subtype = kind.split("/", 1)
+        # the pipeline writes its reports in UTF-8; the bytes go as they are (base64)
+        params = {"charset": "utf-8"} if maintype == "text" else {}
         msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
-                           filename=path.name)
+                           filename=path.name, params=params)
     return msg
+
+
+def _tls(settings: NotifySettings) -> ssl.SSLContext:
+    """Certificates checked, against the office's CA (``smtp_cafile``) or the system's."""
+    return ssl.create_default_context(cafile=settings.smtp_cafile)
 
 
 def _connect(settings: NotifySettings) -> smtplib.SMTP:
@@ -51,7 +58,7 @@ def _connect(settings: NotifySettings) -> smtplib.SMTP:
     try:
         if settings.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                                  context=ssl.create_default_context())
+                                                  context=_tls(settings))
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
     except ssl.SSLError as exc:
@@ -62,7 +69,7 @@ def _connect(settings: NotifySettings) -> smtplib.SMTP:
                                        f"reachable: {_reason(exc)}") from None
     try:
         if settings.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=_tls(settings))
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.password() or "")
     except MissingSecret as exc:

@@ -386,5 +386,5 @@ class _Reader:
             publisher_key=(self.key_source(publisher, "publisher")
                            if "pkcs12" in publisher or "pkcs11_module" in publisher else None),
             verify_max_mb=_positive_int(ws, self.section("verify"), "verify.max_mb", 100),
-            notify=notify_settings.read(self.data, self.fail),
+            notify=notify_settings.read(self.data, self.fail, ws.root),
         )

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
+from pathlib import Path
 
 SECURITIES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -62,6 +63,7 @@ class NotifySettings:
     smtp_password_env: str = ""
     sender: str = ""  # the From: address (key ``from``)
     smtp_timeout: float = 10.0  # seconds per SMTP exchange: a slow server never blocks intake
+    smtp_cafile: Path | None = None  # PEM: the CA of an office mail server (else the system's)
     director_digest: time | None = None  # None: each request at once; else one digest a day
     webmaster_digest: time = time(8, 30)
     director_days: int = 3  # a reminder when a request has waited longer for the director
@@ -96,16 +98,17 @@ class NotifySettings:
         return tuple(v for n in names if n and (v := os.environ.get(n, "")))
 
 
-def read(data: dict, fail: Fail) -> NotifySettings:
+def read(data: dict, fail: Fail, root: Path) -> NotifySettings:
     """``[notify]``, ``[notify.webhook]``, ``[notify.line]``, ``[web] base_url`` and the
-    people's ``email`` keys of a parsed pipeline.toml."""
-    return _Reader(data, fail).settings()
+    people's ``email`` keys of a parsed pipeline.toml (paths relative to ``root``)."""
+    return _Reader(data, fail, root).settings()
 
 
 class _Reader:
-    def __init__(self, data: dict, fail: Fail) -> None:
+    def __init__(self, data: dict, fail: Fail, root: Path) -> None:
         self.data = data
         self.fail = fail
+        self.root = root
 
     def table(self, table: dict, name: str, where: str) -> dict:
         value = table.get(name, {})
@@ -182,6 +185,8 @@ class _Reader:
             smtp_password_env=self.text(notify, "smtp_password_env", w),
             sender=self.address(notify, "from", w),
             smtp_timeout=float(self.whole(notify, "smtp_timeout", w, 10, 1, 300)),
+            smtp_cafile=(self.root / cafile if (cafile := self.text(notify, "smtp_cafile", w))
+                         else None),
             director_digest=self.clock(notify, "director_digest", w, ""),
             webmaster_digest=(self.clock(notify, "webmaster_digest", w, "08:30")
                               or d.webmaster_digest),
