@@ -51,6 +51,10 @@ def _admin(config: Config) -> tuple[str, ...]:
     return config.notify.admin
 
 
+def _webmaster(config: Config) -> tuple[str, ...]:
+    return (config.notify.publisher_email,) if config.notify.publisher_email else ()
+
+
 def awaiting_director(config: Config, request_id: str, request: Request) -> Notice | None:
     """A request waits for the director's approval: told at once, unless a daily digest is
     configured (then None: the digest lists it)."""
@@ -123,53 +127,66 @@ def _listed(items: Sequence[Item]) -> tuple[str, ...]:
     return tuple(f"- {i.request_id} {i.title} (ตั้งแต่ {_when(i.since)})" for i in items)
 
 
+def _digest(kind: Kind, day: date, subject: str, intro: str, items: Sequence[Item],
+            how: tuple[str, str], recipients: tuple[str, ...], status: str,
+            page: str, config: Config) -> Notice:
+    """A day's list: ``intro`` and the items in Thai, ``how`` (Thai, English) says what to do."""
+    return Notice(kind, f"{kind}:{day.isoformat()}", subject,
+                  (f"ประจำวันที่ {thai.long_date(day, digits=False)} {intro} {len(items)} รายการ:",
+                   *_listed(items), *how),
+                  recipients, status=status, links=desk_link(config, page))
+
+
 def director_digest(config: Config, day: date, items: Sequence[Item]) -> Notice:
-    return Notice(
-        Kind.DIRECTOR_DIGEST, f"{Kind.DIRECTOR_DIGEST}:{day.isoformat()}",
-        f"คำขอรออนุมัติ {len(items)} รายการ / {len(items)} waiting for your approval",
-        (f"ประจำวันที่ {thai.long_date(day, digits=False)} มีคำขอรอท่านพิจารณาอนุมัติ "
-         f"{len(items)} รายการ:", *_listed(items),
-         "อนุมัติด้วย `pipeline approve` หรือส่งคืนด้วย `pipeline reject`",
-         f"{len(items)} request(s) wait for your approval: `pipeline pending` lists them."),
-        director_emails(config), status="awaiting-director",
-        links=desk_link(config, "/pending"))
+    n = len(items)
+    return _digest(Kind.DIRECTOR_DIGEST, day,
+                   f"คำขอรออนุมัติ {n} รายการ / {n} waiting for your approval",
+                   "มีคำขอรอท่านพิจารณาอนุมัติ", items,
+                   ("อนุมัติด้วย `pipeline approve` หรือส่งคืนด้วย `pipeline reject`",
+                    f"{n} request(s) wait for your approval: `pipeline pending` lists them."),
+                   director_emails(config), "awaiting-director", "/pending", config)
+
+
+def _reminder(kind: Kind, item: Item, period: int, subject: str, lines: tuple[str, str],
+              recipients: tuple[str, ...], status: str, config: Config) -> Notice:
+    """One reminder per request and period (the ``period``-th time its threshold passed)."""
+    return Notice(kind, f"{kind}:{item.request_id}:{period}", subject, lines, recipients,
+                  item.request_id, status,
+                  links=desk_link(config, f"/requests/{item.request_id}"))
 
 
 def director_reminder(config: Config, item: Item, period: int) -> Notice:
     days = config.notify.director_days * period
-    return Notice(
-        Kind.DIRECTOR_REMINDER, f"{Kind.DIRECTOR_REMINDER}:{item.request_id}:{period}",
+    return _reminder(
+        Kind.DIRECTOR_REMINDER, item, period,
         f"เตือน: คำขอ {item.request_id} รออนุมัติเกิน {days} วัน / waiting over {days} days",
         (f"คำขอเลขที่ {item.request_id} เรื่อง {item.title} รอท่านพิจารณาตั้งแต่ "
          f"{_when(item.since)} เกิน {days} วันแล้ว",
          f"Reminder: request {item.request_id} has waited for your approval over {days} days."),
-        director_emails(config), item.request_id, "awaiting-director",
-        links=desk_link(config, f"/requests/{item.request_id}"))
+        director_emails(config), "awaiting-director", config)
 
 
 def webmaster_digest(config: Config, day: date, items: Sequence[Item]) -> Notice:
-    return Notice(
-        Kind.WEBMASTER_DIGEST, f"{Kind.WEBMASTER_DIGEST}:{day.isoformat()}",
-        f"รายการรอนำขึ้นเว็บไซต์ {len(items)} รายการ / {len(items)} waiting for upload",
-        (f"ประจำวันที่ {thai.long_date(day, digits=False)} มีรายการที่อนุมัติแล้วรอนำขึ้นเว็บไซต์ "
-         f"{len(items)} รายการ:", *_listed(items),
-         "รวบรวมไฟล์ด้วย `pipeline collect DIR` และบันทึกการเผยแพร่ด้วย `pipeline published`",
-         f"{len(items)} approved item(s) wait for upload: `pipeline collect DIR` gathers them."),
-        (config.notify.publisher_email,) if config.notify.publisher_email else (),
-        status="approved", links=desk_link(config, "/publish"))
+    n = len(items)
+    return _digest(Kind.WEBMASTER_DIGEST, day,
+                   f"รายการรอนำขึ้นเว็บไซต์ {n} รายการ / {n} waiting for upload",
+                   "มีรายการที่อนุมัติแล้วรอนำขึ้นเว็บไซต์", items,
+                   ("รวบรวมไฟล์ด้วย `pipeline collect DIR` และบันทึกการเผยแพร่ด้วย "
+                    "`pipeline published`",
+                    f"{n} approved item(s) wait for upload: `pipeline collect DIR` gathers them."),
+                   _webmaster(config), "approved", "/publish", config)
 
 
 def webmaster_reminder(config: Config, item: Item, period: int) -> Notice:
     days = config.notify.webmaster_days * period
-    return Notice(
-        Kind.WEBMASTER_REMINDER, f"{Kind.WEBMASTER_REMINDER}:{item.request_id}:{period}",
+    return _reminder(
+        Kind.WEBMASTER_REMINDER, item, period,
         f"เตือน: {item.request_id} อนุมัติแล้วเกิน {days} วันยังไม่เผยแพร่ / not published",
         (f"คำขอเลขที่ {item.request_id} เรื่อง {item.title} อนุมัติเมื่อ {_when(item.since)} "
          f"เกิน {days} วันแล้ว ยังไม่ได้บันทึกการเผยแพร่",
          f"Reminder: {item.request_id} was approved over {days} days ago and is not "
          f"recorded as published."),
-        (config.notify.publisher_email,) if config.notify.publisher_email else (),
-        item.request_id, "approved", links=desk_link(config, f"/requests/{item.request_id}"))
+        _webmaster(config), "approved", config)
 
 
 def held(config: Config, request_id: str, state: str, since: datetime, message: str) -> Notice:

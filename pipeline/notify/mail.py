@@ -53,42 +53,42 @@ def _tls(settings: NotifySettings) -> ssl.SSLContext:
 
 
 def _connect(settings: NotifySettings) -> smtplib.SMTP:
+    """Connected, encrypted as configured and logged in; else a :class:`SendError` saying
+    which of these failed."""
     host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
-    where = f"{host}:{port}"
+    smtp: smtplib.SMTP | None = None
     try:
         if settings.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                                  context=_tls(settings))
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=_tls(settings))
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
-    except ssl.SSLError as exc:
-        raise SendError("tls", f"TLS กับเซิร์ฟเวอร์อีเมลไม่สำเร็จ / TLS with {where} failed: "
-                               f"{exc.reason or exc}") from None
-    except (OSError, smtplib.SMTPException) as exc:
-        raise SendError("unreachable", f"ติดต่อเซิร์ฟเวอร์อีเมลไม่ได้ / mail server {where} not "
-                                       f"reachable: {_reason(exc)}") from None
-    try:
         if settings.security == "starttls":
             smtp.starttls(context=_tls(settings))
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.password() or "")
-    except MissingSecret as exc:
-        smtp.close()
-        raise SendError("config", f"ยังไม่ได้ตั้งรหัสผ่านอีเมล / {exc}") from None
-    except (ssl.SSLError, smtplib.SMTPNotSupportedError, ssl.CertificateError) as exc:
-        smtp.close()
-        raise SendError("tls", f"TLS กับเซิร์ฟเวอร์อีเมลไม่สำเร็จ / TLS with {where} failed: "
-                               f"{_reason(exc)}") from None
-    except smtplib.SMTPAuthenticationError as exc:
-        smtp.close()
-        raise SendError("login", f"เซิร์ฟเวอร์อีเมลไม่รับชื่อผู้ใช้หรือรหัสผ่าน / login refused "
-                                 f"by {where} for {settings.smtp_user}: {exc.smtp_code}; check "
-                                 f"notify.smtp_user and {settings.smtp_password_env}") from None
-    except (OSError, smtplib.SMTPException) as exc:
-        smtp.close()
-        raise SendError("unreachable", f"เซิร์ฟเวอร์อีเมลตัดการเชื่อมต่อ / {where}: "
-                                       f"{_reason(exc)}") from None
+    except (OSError, smtplib.SMTPException, MissingSecret) as exc:
+        if smtp is not None:
+            smtp.close()
+        raise _failure(settings, exc, connected=smtp is not None) from None
     return smtp
+
+
+def _failure(settings: NotifySettings, exc: Exception, *, connected: bool) -> SendError:
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
+    if isinstance(exc, MissingSecret):
+        return SendError("config", f"ยังไม่ได้ตั้งรหัสผ่านอีเมล / {exc}")
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError | smtplib.SMTPNotSupportedError):
+        return SendError("tls", f"TLS กับเซิร์ฟเวอร์อีเมลไม่สำเร็จ / TLS with {where} failed: "
+                                f"{_reason(exc)}")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return SendError("login", f"เซิร์ฟเวอร์อีเมลไม่รับชื่อผู้ใช้หรือรหัสผ่าน / login refused "
+                                  f"by {where} for {settings.smtp_user}: {exc.smtp_code}; check "
+                                  f"notify.smtp_user and {settings.smtp_password_env}")
+    if connected:
+        return SendError("unreachable", f"เซิร์ฟเวอร์อีเมลตัดการเชื่อมต่อ / {where} closed the "
+                                        f"connection: {_reason(exc)}")
+    return SendError("unreachable", f"ติดต่อเซิร์ฟเวอร์อีเมลไม่ได้ / mail server {where} not "
+                                    f"reachable: {_reason(exc)}")
 
 
 def _reason(exc: BaseException) -> str:
