@@ -181,6 +181,20 @@ def test_refused_at_intake_attaches_the_report_and_the_highlighted_copy(demo_ws,
     assert attached == {report.name: report.read_bytes(), annotated.name: annotated.read_bytes()}
 
 
+def test_a_file_name_with_a_line_break_forges_no_header(demo_ws, box) -> None:
+    cfg = with_notify(demo_ws, smtp_lines(box))
+    journal = _journal(cfg)
+    forged = "a.xlsx\r\nBcc: victim@evil.example\r\nX-Evil: 1"
+    queue.enqueue(journal, cfg, build.refused_at_intake(
+        cfg, "REQ-2569-00009", forged, (), {"provider_name": demo.PEOPLE["provider"].name}, ()))
+    assert sender.send_due(cfg, journal).sent == 1
+    [got] = box.wait_for(1)
+    assert got.rcpt_tos == (PROVIDER_EMAIL,)
+    assert got.message["Bcc"] is None and got.message["X-Evil"] is None
+    assert "victim@evil.example" in got.message["Subject"]  # shown, as text on one line
+    journal.close()
+
+
 # -- never lost, never doubled ----------------------------------------------------------------
 def test_smtp_down_then_up_delivers_every_notice_once(demo_ws) -> None:
     down = Mailbox()  # not started: nothing listens on its port
@@ -198,6 +212,9 @@ def test_smtp_down_then_up_delivers_every_notice_once(demo_ws) -> None:
     assert any("notice not sent: disk-full (mail)" in p.text
                for p in health.problems(cfg, journal))
     assert sender.send_due(cfg, journal, now).sent == 0  # not before the next try
+    status = CliRunner().invoke(main, ["--workspace", str(cfg.workspace.root), "status"])
+    assert "notice not sent: disk-full (mail)" in status.output
+    assert "แจ้งเตือนรอส่ง / notices waiting: 3 (ส่งไม่สำเร็จ / failing: 3)" in status.output
     down.start()
     try:
         later = now + timedelta(minutes=1)

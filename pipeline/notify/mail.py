@@ -6,6 +6,7 @@ login refused, recipient refused, in Thai then English, with no secret in it."""
 from __future__ import annotations
 
 import mimetypes
+import re
 import smtplib
 import socket
 import ssl
@@ -14,6 +15,8 @@ from email.utils import formatdate
 
 from pipeline.notify.events import Notice
 from pipeline.settings.notify import MissingSecret, NotifySettings
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 class SendError(Exception):
@@ -29,7 +32,8 @@ def message(settings: NotifySettings, notice: Notice) -> EmailMessage:
     """Thai subject and body (plain text plus HTML), the files attached, and a Message-ID
     that is the same at every send of this notice."""
     msg = EmailMessage()
-    msg["Subject"] = notice.subject
+    # one line: a file name or title with a line break must not forge a header
+    msg["Subject"] = _CONTROL.sub(" ", notice.subject)
     msg["From"] = settings.sender
     msg["To"] = ", ".join(notice.recipients)
     msg["Date"] = formatdate(localtime=False)
