@@ -4,9 +4,11 @@ them; importing each group registers its commands on :data:`common.main`."""
 
 from pipeline.cli import (  # noqa: F401 - registers them
     auditor,
+    desk,
     director,
     notices,
     office,
+    serve,
     webmaster,
 )
 from pipeline.cli.common import main

@@ -101,14 +101,8 @@ def rows(config: Config, notice: Notice) -> tuple[NoticeRow, ...]:
                  for channel in channels(config.notify, notice))
 
 
-def base_url(config: Config) -> str:
-    """The web desk's address: ``[web] base_url`` (``config.web`` once the desk has its own
-    settings, else read by pipeline.settings.notify); "" when there is no desk."""
-    web = getattr(config, "web", None)
-    return str(getattr(web, "base_url", "") or config.notify.base_url).rstrip("/")
-
-
 def desk_link(config: Config, path: str) -> tuple[str, ...]:
-    """A link into the desk (``path`` such as ``/requests/REQ-2569-00001``), when it has one."""
-    base = base_url(config)
+    """A link into the desk (``path`` such as ``/requests/REQ-2569-00001``) when ``[web]
+    base_url`` gives its address."""
+    base = config.web.base_url.rstrip("/")
     return (f"{base}{path}",) if base else ()

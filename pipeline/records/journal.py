@@ -211,6 +211,14 @@ class Journal:
             "ORDER BY retry_at, id", FINAL_STATES).fetchall()
         return [_entry(r) for r in rows]
 
+    def latest_with(self, sha256: str, since: datetime) -> Entry | None:
+        """The newest request made from a sheet with these exact bytes, received at
+        ``since`` or later (a sheet handed in through the desk, followed by its hash)."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE source_sha256 = ? AND received_at >= ? "
+            "ORDER BY rowid DESC LIMIT 1", (sha256, since.isoformat())).fetchone()
+        return _entry(row) if row else None
+
     def in_state(self, state: State) -> list[Entry]:
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM requests WHERE state = ? ORDER BY id", (state,)).fetchall()

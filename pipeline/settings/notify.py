@@ -73,7 +73,6 @@ class NotifySettings:
     disk_percent: int = 90  # the admin is told when the workspace's disk is fuller
     max_attachment_mb: int = 10  # a larger signed PDF is linked, not attached
     admin: tuple[str, ...] = ()  # the administrators' addresses
-    base_url: str = ""  # [web] base_url: the desk, for links (see pipeline.notify.links)
     webhook: Webhook | None = None
     line: Line | None = None
     director_email: str = ""
@@ -99,7 +98,7 @@ class NotifySettings:
 
 
 def read(data: dict, fail: Fail, root: Path) -> NotifySettings:
-    """``[notify]``, ``[notify.webhook]``, ``[notify.line]``, ``[web] base_url`` and the
+    """``[notify]``, ``[notify.webhook]``, ``[notify.line]`` and the
     people's ``email`` keys of a parsed pipeline.toml (paths relative to ``root``)."""
     return _Reader(data, fail, root).settings()
 
@@ -197,7 +196,6 @@ class _Reader:
             disk_percent=self.whole(notify, "disk_percent", w, 90, 1, 100),
             max_attachment_mb=self.whole(notify, "max_attachment_mb", w, 10, 0, 100),
             admin=tuple(self.address({"admin": a}, "admin", w) for a in admin),
-            base_url=self.url(self.table(self.data, "web", "web"), "base_url", "web"),
             webhook=self.webhook(self.table(notify, "webhook", "notify.webhook")),
             line=self.line(self.table(notify, "line", "notify.line")),
             director_email=self.address(self.table(self.data, "director", "director"),
