@@ -6,6 +6,7 @@ from pipeline.cli import (  # noqa: F401 - registers them
     auditor,
     desk,
     director,
+    notices,
     office,
     serve,
     webmaster,

@@ -27,6 +27,7 @@ from pipeline.flow import health
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchOptions, drain, watch
 from pipeline.intake import blank_sheet
+from pipeline.notify import queue as notify_queue
 from pipeline.records import freshness, index_files
 from pipeline.records.journal import Journal, State
 from pipeline.settings import workspace
@@ -130,6 +131,11 @@ def status(ctx: click.Context) -> None:
         counts = journal.counts()
         for state in State:
             click.echo(f"{state:<18} {counts.get(state, 0):>6}")
+        waiting = notify_queue.status(journal)
+        if waiting:
+            failing = sum(w.failing for w in waiting)
+            click.echo(f"\nแจ้งเตือนรอส่ง / notices waiting: {len(waiting)} "
+                       f"(ส่งไม่สำเร็จ / failing: {failing})")
         oldest = journal.oldest_open()
         if oldest:
             echo_safe(f"\nwaiting longest: {oldest.id} {oldest.source_name} ({oldest.state}) "

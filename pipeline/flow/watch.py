@@ -30,6 +30,7 @@ from pipeline.flow.outcome import Outcome, Refused
 from pipeline.flow.processing import Processor
 from pipeline.flow.workers import InlineRunner, PoolRunner, Runner
 from pipeline.intake.rejection import reject_stray
+from pipeline.notify.sender import Background
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,8 @@ def watch(processor: Processor, options: WatchOptions,
     now). The inbox is read here; the requests run in ``options.workers`` processes (or in
     this one with ``workers=0``). Requests held by a fault of the set-up or of a service are
     retried when their back-off time has come; the index is rebuilt when work pauses, or
-    every ``index_every`` seconds during a burst."""
+    every ``index_every`` seconds during a burst. Notices are sent by a thread of their own
+    (:class:`Background`), woken by each outcome: a slow mail server never holds intake."""
     ws = processor.ws
     try:
         for folder in (ws.inbox, ws.rejected, ws.received, ws.outbox, ws.pending, ws.state):
@@ -176,6 +178,7 @@ def watch(processor: Processor, options: WatchOptions,
             observer.schedule(_Wake(wake), str(inbox), recursive=False)
             observer.start()
         backoff = _Backoff(processor.config.retry_first)
+        notices = None if options.once else Background(processor.config).start()
         try:
             processor.clear_leftovers()
             for request_id in processor.open_requests():  # held ones too: it is a restart
@@ -185,6 +188,8 @@ def watch(processor: Processor, options: WatchOptions,
                     index.changed = True  # the index lists every request, whatever its state
                     backoff.note(outcome)
                     on_outcome(outcome)
+                    if notices is not None:
+                        notices.wake()
                 backoff.failed(runner.failures())
                 if stop.is_set():
                     break
@@ -204,6 +209,8 @@ def watch(processor: Processor, options: WatchOptions,
                 observer.stop()
                 observer.join()
             runner.close()
+            if notices is not None:
+                notices.stop()
             for outcome in runner.completed():
                 index.changed = True
                 on_outcome(outcome)

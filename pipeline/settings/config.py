@@ -15,6 +15,7 @@ from typing import TypeVar
 from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
 from pipeline.core.request import FIELD_NAMES, Person
+from pipeline.settings import notify as notify_settings
 from pipeline.settings import web as web_settings
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/tlwg/Laksaman.ttf")
@@ -201,6 +202,8 @@ class Config:
     publisher_key: KeySource | TokenSource | None = None
     # [verify] max_mb: the largest PDF (or manifest) `pipeline verify` reads
     verify_max_mb: int = 100
+    # [notify]: notices by e-mail, webhook and LINE (pipeline.settings.notify)
+    notify: notify_settings.NotifySettings = notify_settings.NotifySettings()
     web: web_settings.WebSettings = web_settings.WebSettings()  # [web]: the web desk
 
 
@@ -413,5 +416,6 @@ class _Reader:
             publisher_key=(self.key_source(publisher, "publisher")
                            if "pkcs12" in publisher or "pkcs11_module" in publisher else None),
             verify_max_mb=_positive_int(ws, self.section("verify"), "verify.max_mb", 100),
+            notify=notify_settings.read(self.data, self.fail, ws.root),
             web=web_settings.read(self.section("web"), self.fail),
         )
