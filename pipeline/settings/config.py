@@ -15,6 +15,7 @@ from typing import TypeVar
 from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
 from pipeline.core.request import FIELD_NAMES, Person
+from pipeline.settings import obligations as obligations_mod
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/tlwg/Laksaman.ttf")
 
@@ -172,6 +173,8 @@ class Config:
     publisher_key: KeySource | TokenSource | None = None
     # [verify] max_mb: the largest PDF (or manifest) `pipeline verify` reads
     verify_max_mb: int = 100
+    # [[obligations]]: what must be published, by whom, when (settings/obligations.py)
+    obligations: obligations_mod.Obligations = obligations_mod.Obligations()
 
 
 def _non_negative_int(ws: Workspace, table: dict, key: str, default: int) -> int:
@@ -360,11 +363,12 @@ class _Reader:
         work_groups = tuple(unit.get("work_groups", ()))
         if not work_groups:
             raise self.fail("unit.work_groups must list at least one work group")
+        categories = tuple(unit.get("categories", DEFAULT_CATEGORIES))
         return Config(
             workspace=ws,
             unit=self.need(unit, "name", "unit"),
             work_groups=work_groups,
-            categories=tuple(unit.get("categories", DEFAULT_CATEGORIES)),
+            categories=categories,
             director=self.signer(director, "director"),
             auto_approve=bool(director.get("auto_approve", False)),
             publisher=Person(self.need(publisher, "name", "publisher"),
@@ -383,4 +387,6 @@ class _Reader:
             publisher_key=(self.key_source(publisher, "publisher")
                            if "pkcs12" in publisher or "pkcs11_module" in publisher else None),
             verify_max_mb=_positive_int(ws, self.section("verify"), "verify.max_mb", 100),
+            obligations=obligations_mod.read(self.data, work_groups=work_groups,
+                                             categories=categories, fail=self.fail),
         )
