@@ -31,7 +31,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from pipeline.core import thai
+from pipeline.records import index
 from pipeline.records.index import Row, Status
+from pipeline.settings.config import Config
 from pipeline.settings.obligations import Obligation, Obligations
 
 
@@ -261,3 +263,13 @@ def describe(o: Occurrence) -> str:
     waiting = (f"; รอดำเนินการ / in progress: {', '.join(o.waiting)}" if o.waiting else "")
     return f"{o.state} / {o.state.english} ({due}){waiting}"
 
+
+
+def of_office(config: Config, first: date, last: date, *, today: date | None = None,
+              work_group: str | None = None) -> tuple[GroupObligations, ...]:
+    """:func:`for_period` over the workspace's archive (index.gather), as of ``today``
+    (default: today in Bangkok) or the period's last day, whichever is earlier."""
+    today = today or thai.today()
+    rows = index.gather(config.workspace)
+    return for_period(config.obligations, config.work_groups, rows, first, last,
+                      min(last, today), work_group)
