@@ -117,10 +117,14 @@ def _get(url: str, deadline: float, max_bytes: int
     if remaining <= 0:
         raise TimeoutError
     conn, target = _connection(url, remaining)
-    watchdog = threading.Timer(remaining, _shut, args=(conn,))
+    sock: list[socket.socket] = []  # the connection lets go of it once a response ends it
+    watchdog = threading.Timer(remaining, _shut, args=(sock,))
     watchdog.daemon = True
     watchdog.start()
     try:
+        conn.connect()
+        assert conn.sock is not None
+        sock.append(conn.sock)
         conn.request("GET", target, headers={"User-Agent": USER_AGENT, "Accept": "*/*",
                                              "Accept-Encoding": "identity"})
         response = conn.getresponse()
@@ -132,9 +136,8 @@ def _get(url: str, deadline: float, max_bytes: int
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            if conn.sock is not None:
-                conn.sock.settimeout(left)
-            chunk = response.read(min(CHUNK, max_bytes + 1 - size))
+            sock[0].settimeout(left)
+            chunk = response.read1(min(CHUNK, max_bytes + 1 - size))  # what has arrived
             if not chunk:
                 break
             chunks.append(chunk)
@@ -146,9 +149,8 @@ def _get(url: str, deadline: float, max_bytes: int
         conn.close()
 
 
-def _shut(conn: http.client.HTTPConnection) -> None:
+def _shut(sock: list[socket.socket]) -> None:
     """At the deadline: wake whatever read is blocked on the socket."""
-    sock = conn.sock
-    if sock is not None:
+    for s in sock:
         with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            s.shutdown(socket.SHUT_RDWR)
