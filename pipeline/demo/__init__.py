@@ -37,7 +37,7 @@ PEOPLE = {
 }
 # The publication framework's section 2ก: who answers for what must be published. The
 # indicators are examples: match them to the numbering of the year's ITA manual.
-OBLIGATIONS = (
+OBLIGATIONS: tuple[dict[str, str | int], ...] = (
     {"id": "basic-info", "title": "ข้อมูลพื้นฐานและข้อมูลสถิติของหน่วยงาน",
      "category": "ข้อมูลหน่วยงาน", "work_group": WORK_GROUPS[5], "every": "year", "day": 31,
      "indicator": "O1"},

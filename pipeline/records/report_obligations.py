@@ -63,7 +63,7 @@ def context(report: Report, day: Callable[[date], str]) -> dict:
     def n(value: int) -> Markup:
         return render.text(thai.thai_digits(value))
 
-    occurrences = []
+    occurrences: list[dict[str, Markup]] = []
     for block in report.obligations:
         for o in block.occurrences:
             subject = [o.obligation.title] + ([block.work_group] if report.whole_office else [])
