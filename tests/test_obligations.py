@@ -283,9 +283,9 @@ def test_the_reports_show_the_obligations_and_the_signed_ita_evidence(demo_ws, t
     sheet_rows = list(load_workbook(monthly.xlsx)["ภาระการเผยแพร่"].iter_rows(
         min_row=2, values_only=True))
     assert [(r[1], r[3], r[4]) for r in sheet_rows] == [
-        ("รายงานผลการดำเนินการเรื่องร้องเรียน", "เลยกำหนด", ""),
+        ("รายงานผลการดำเนินการเรื่องร้องเรียน", "เลยกำหนด", None),
         ("สรุปผลการจัดซื้อจัดจ้างประจำเดือน (แบบ สขร. ๑)", "เผยแพร่แล้ว", nov),
-        ("ข่าวกิจกรรมของกลุ่มงาน", "ถึงกำหนด", "")]
+        ("ข่าวกิจกรรมของกลุ่มงาน", "ถึงกำหนด", None)]
 
     (fiscal,) = report_files.write_reports(demo_ws, report.fiscal_year("2570"), converter,
                                            work_group=ADMIN, sign=True, now=now)

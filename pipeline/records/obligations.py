@@ -38,13 +38,15 @@ from pipeline.settings.obligations import Obligation, Obligations
 
 
 class State(StrEnum):
+    """An occurrence's state, as the office names it (its English name: ``english``)."""
+
     MET = "เผยแพร่แล้ว"
     DUE = "ถึงกำหนด"
     OVERDUE = "เลยกำหนด"
 
     @property
     def english(self) -> str:
-        return {"MET": "met", "DUE": "due", "OVERDUE": "overdue"}[self.name]
+        return self.name.lower()
 
 
 @dataclass(frozen=True)
@@ -230,11 +232,13 @@ def evidence_by_indicator(setting: Obligations, rows: Sequence[Row], first: date
                           work_group: str | None = None) -> tuple[IndicatorEvidence, ...]:
     """For each ITA indicator the obligations name (in the order first named), every
     publication in ``first``..``last`` that meets one of its obligations: the evidence an
-    office hands to the assessment."""
-    indicators = dict.fromkeys(o.indicator for o in setting.items if o.indicator)
+    office hands to the assessment. With ``work_group``, only the indicators of the
+    obligations it answers for."""
+    mine = [o for o in setting.items if o.indicator
+            and (work_group is None or work_group in o.work_groups)]
     found = []
-    for indicator in indicators:
-        items = tuple(o for o in setting.items if o.indicator == indicator)
+    for indicator in dict.fromkeys(o.indicator for o in mine):
+        items = tuple(o for o in mine if o.indicator == indicator)
         evidence = []
         for obligation in items:
             for group in obligation.work_groups:

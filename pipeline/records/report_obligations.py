@@ -84,5 +84,5 @@ def context(report: Report, day: Callable[[date], str]) -> dict:
         "obligations": occurrences,
         "evidence": [{"indicator": render.text(ind.indicator),
                       "titles": render.text("; ".join(o.title for o in ind.obligations)),
-                      "items": items(ind.evidence)} for ind in report.evidence],
+                      "entries": items(ind.evidence)} for ind in report.evidence],
     }
