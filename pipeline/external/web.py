@@ -25,6 +25,7 @@ MB = 1 << 20
 REDIRECTS = (301, 302, 303, 307, 308)
 CHUNK = 64 * 1024
 USER_AGENT = "pipeline-check-published/1"
+SHOWN = 200  # characters of what a server said kept in a message
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,15 @@ def fetch(url: str, limits: Limits = DEFAULT) -> Fetched:
             if time.monotonic() >= deadline:  # the watchdog shut the socket down
                 return Fetched(current, error=f"no answer within {limits.timeout:g} s",
                                redirects=redirects)
-            return Fetched(current, error=f"{type(exc).__name__}: {exc}", redirects=redirects)
+            # the server's own bytes may be in it (a bad status line): cut short
+            return Fetched(current, error=f"{type(exc).__name__}: {exc}"[:SHOWN],
+                           redirects=redirects)
         location = headers.get("location")
         if status in REDIRECTS and location:
             current = urljoin(current, location.strip())
             continue
         media, _, params = headers.get("content-type", "").partition(";")
-        return Fetched(current, status, media.strip().lower(), _charset(params), body,
+        return Fetched(current, status, media.strip().lower()[:SHOWN], _charset(params), body,
                        truncated, redirects=redirects)
     return Fetched(current, error=f"more than {limits.max_redirects} redirects",
                    redirects=limits.max_redirects)

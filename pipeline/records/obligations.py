@@ -255,20 +255,6 @@ def evidence_by_indicator(setting: Obligations, rows: Sequence[Row], first: date
     return tuple(found)
 
 
-# -- words -------------------------------------------------------------------------------------
-def describe(o: Occurrence) -> str:
-    """One line, Thai first: the state, the due day, the evidence or what waits."""
-    due = thai.short_date(o.window.due)
-    if o.state == State.MET:
-        items = ", ".join(f"{e.request_id} ({thai.short_date(e.published_on)})"
-                          for e in o.evidence)
-        late = " หลังกำหนด / late" if o.late else ""
-        return f"{o.state} / {o.state.english}{late}: {items}"
-    waiting = (f"; รอดำเนินการ / in progress: {', '.join(o.waiting)}" if o.waiting else "")
-    return f"{o.state} / {o.state.english} ({due}){waiting}"
-
-
-
 def of_office(config: Config, first: date, last: date, *, today: date | None = None,
               work_group: str | None = None) -> tuple[GroupObligations, ...]:
     """:func:`for_period` over the workspace's archive (index.gather), as of ``today``
