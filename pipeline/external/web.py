@@ -121,7 +121,8 @@ def _get(url: str, deadline: float, max_bytes: int
         raise TimeoutError
     conn, target = _connection(url, remaining)
     sock: list[socket.socket] = []  # the connection lets go of it once a response ends it
-    watchdog = threading.Timer(remaining, _shut, args=(sock,))
+    fired = threading.Event()
+    watchdog = threading.Timer(remaining, _shut, args=(sock, fired))
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -145,6 +146,8 @@ def _get(url: str, deadline: float, max_bytes: int
                 break
             chunks.append(chunk)
             size += len(chunk)
+        if fired.is_set():  # the end of the body was the watchdog's, not the server's
+            raise TimeoutError
         body = b"".join(chunks)
         return response.status, headers, body[:max_bytes], size > max_bytes
     finally:
@@ -152,8 +155,9 @@ def _get(url: str, deadline: float, max_bytes: int
         conn.close()
 
 
-def _shut(sock: list[socket.socket]) -> None:
+def _shut(sock: list[socket.socket], fired: threading.Event) -> None:
     """At the deadline: wake whatever read is blocked on the socket."""
+    fired.set()
     for s in sock:
         with contextlib.suppress(OSError):
             s.shutdown(socket.SHUT_RDWR)
