@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(libreoffice-writer-nogui libreoffice-calc-nogui python3-uno python3-venv fonts-tlwg-laksaman
-              poppler-utils qpdf softhsm2 opensc libnss3-tools)
+              poppler-utils qpdf softhsm2 opensc libnss3-tools chromium chromium-driver)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["desk_support"]  # the web desk's server, accounts and browser
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The patches the CLI and every worker install, so that tests that drive the library

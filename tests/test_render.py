@@ -70,9 +70,13 @@ def test_template_placeholders_are_whole_runs_and_match_render() -> None:
     and they are exactly the names render provides."""
     xml = zipfile.ZipFile(TEMPLATE).read("word/document.xml").decode()
     runs = re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", xml)
-    in_runs = [name for run in runs for name in re.findall(r"\{\{ (\w+) \}\}", run)]
+    in_runs = [name for run in runs for name in re.findall(r"\{\{ ([\w.]+) \}\}", run)]
     assert len(in_runs) == len(re.findall(r"\{\{", xml))
-    assert set(in_runs) == context(REQUEST, "REQ-1").keys()
+    values = context(REQUEST, "REQ-1", [render_mod.Attached("a.pdf", 1, "0" * 64)])
+    # the attachment list's loop variable is "a", an item of "attachments"
+    assert {n for n in in_runs if "." not in n} | {"attachments"} == values.keys()
+    fields = {n.split(".")[1] for n in in_runs if n.startswith("a.")}
+    assert fields == values["attachments"][0].keys()
 
 
 def test_unknown_placeholder_is_an_error(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 
-from pipeline.audit import printed
+from pipeline.audit import embedded, printed
 from pipeline.audit.model import (
     CertificateInfo,
     Indication,
@@ -57,9 +57,10 @@ def verify_pdf(pdf: Path, trust_roots: Sequence[Path], crls: Sequence[bytes] = (
     return verify_pdf_with_text(pdf, Trust(tuple(trust_roots), tuple(crls), online))[0]
 
 
-def verify_pdf_with_text(pdf: Path, trust: Trust
-                         ) -> tuple[list[SignatureStatus], printed.PrintedText]:
-    """The signatures' statuses, and what the PDF shows (read once, for the bundle too)."""
+def verify_pdf_with_text(pdf: Path, trust: Trust) -> tuple[
+        list[SignatureStatus], printed.PrintedText, dict[str, str]]:
+    """The signatures' statuses, what the PDF shows, and the SHA-256 of each file embedded
+    where the first signature covers it (read once, for the bundle too)."""
     spec = validation_spec(trust)
     data = read_input(pdf, trust.max_bytes, head=b"%PDF-", what="PDF")
     try:
@@ -70,6 +71,7 @@ def verify_pdf_with_text(pdf: Path, trust: Trust
         signatures = reader.embedded_regular_signatures
         timestamps = reader.embedded_timestamp_signatures
         integrity.compute_once(reader.embedded_signatures)
+        files = embedded.signed_files(reader, signatures)
     except VerificationError:
         raise
     except Exception as exc:
@@ -84,7 +86,7 @@ def verify_pdf_with_text(pdf: Path, trust: Trust
         raise VerificationError(f"{pdf}: {exc}") from None
     names = _printed_names(text, reader, signatures)
     return [_validate(sig, reader, timestamps, spec, trust, names.get(sig.field_name))
-            for sig in signatures], text
+            for sig in signatures], text, files
 
 
 def _catalog_offset(reader: PdfFileReader) -> int | None:

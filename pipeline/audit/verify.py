@@ -14,7 +14,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from pipeline import patches
-from pipeline.audit import printed
+from pipeline.audit import embedded, printed
 from pipeline.audit.model import Report, SignatureStatus, Trust, VerificationError
 from pipeline.audit.signature import verify_pdf_with_text
 from pipeline.audit.trust import load_roots, read_input
@@ -67,15 +67,34 @@ def _verify_bundle(path: Path, trust: Trust, view: bundle.Committed) -> Report:
     if not pdf.is_file():
         return Report(path, (), tuple(problems), True)
     try:
-        statuses, text = verify_pdf_with_text(pdf, trust)
+        statuses, text, signed_files = verify_pdf_with_text(pdf, trust)
     except VerificationError as exc:
         return Report(path, (), tuple(problems), True, error=str(exc))
     signatures = tuple(statuses)
     problems += _manifest_agrees(path, manifest, name, signatures, text)
+    file_notes = []
+    for group in _published(manifest, view):
+        file_problems, group_notes = embedded.disagreements(group, signed_files)
+        problems += file_problems
+        file_notes += group_notes
     row_problems, notes = freshness.row_agrees(path, manifest, raw, written)
+    notes = (*file_notes, *notes)
     if view.unfinished:
         notes = (_unfinished_note(path), *notes)
     return Report(path, signatures, tuple(problems + row_problems), True, notes=notes)
+
+
+def _published(manifest: dict, view: bundle.Committed) -> list[dict[str, tuple[str, Path]]]:
+    """The bundle's sheet, then its attachments, by the name each is embedded under in the
+    signed PDF (the sheet under the name the clerk gave it, an attachment under its own),
+    as two groups: a form signed before attachments were embedded still embeds its sheet."""
+    attachments = {rel.split("/", 1)[1]: (rel, view.file(rel))
+                   for rel in manifest.get("files", {})
+                   if rel.startswith(f"{bundle.ATTACHMENTS}/")}
+    source = manifest.get("source", {}).get("name")
+    sheet = ({source: (bundle.SHEET_NAME, view.file(bundle.SHEET_NAME))}
+             if isinstance(source, str) else {})
+    return [sheet, attachments]
 
 
 def _unfinished_note(folder: Path) -> str:

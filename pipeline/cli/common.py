@@ -3,7 +3,6 @@ loading the workspace, and the lines commands print."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -124,22 +123,14 @@ def echo_safe(text: str) -> None:
     click.echo("\n".join(inputs.ascii_escaped(line) for line in text.split("\n")))
 
 
-PROMPTED = "PIPELINE_PROMPTED_SECRET"  # holds a secret typed at the prompt, in-process only
-
-
 def ask_for_secret(config: config_mod.Config) -> config_mod.Config:
-    """The director's passphrase or PIN typed once, when the configuration gives no source."""
-    key = config.director.key
-    if isinstance(key, config_mod.KeySource) and not (key.passphrase_env or
-                                                      key.passphrase_file):
-        os.environ[PROMPTED] = click.prompt(f"passphrase of {key.pkcs12.name}", hide_input=True,
-                                            err=True)
-        key = replace(key, passphrase_env=PROMPTED)
-        return replace(config, director=replace(config.director, key=key))
-    if isinstance(key, config_mod.TokenSource) and key.pin_env not in os.environ:
-        os.environ[key.pin_env] = click.prompt(f"PIN of token {key.token_label}",
-                                               hide_input=True, err=True)
-    return config
+    """The director's passphrase or PIN typed once, when the configuration gives no source;
+    it lives in the returned config only (never in the environment)."""
+    needed = config.director.secret_needed()
+    if needed is None:
+        return config
+    secret = click.prompt(needed, hide_input=True, err=True)
+    return replace(config, director=config.director.with_secret(secret))
 
 
 def date_option(value: str | None, what: str) -> date | None:

@@ -19,11 +19,11 @@ from pipeline.cli.common import (
 )
 from pipeline.core import inputs, thai
 from pipeline.external.office import Converter
+from pipeline.flow import decisions
 from pipeline.flow.processing import Processor
 from pipeline.records import obligations as obligations_mod
 from pipeline.records import report as report_mod
 from pipeline.records import report_files
-from pipeline.records.journal import State
 
 
 @main.command()
@@ -44,7 +44,8 @@ def pending(ctx: click.Context) -> None:
                   f"{thai.long_datetime(item.waiting_since, digits=False)}\n"
                   f"    เรื่อง / title: {r.title}\n"
                   f"    กลุ่มงาน / work group: {r.work_group}\n"
-                  f"    ผู้ให้ข้อมูล / provider: {r.provider.name}")
+                  f"    ผู้ให้ข้อมูล / provider: {r.provider.name}"
+                  + "".join(f"\n    ไฟล์แนบ / attachment: {a}" for a in item.attachments))
     click.echo(f"\nรออนุมัติ {len(waiting)} คำขอ อ่านแบบฟอร์มได้ใน / {len(waiting)} waiting; "
                f"read them in {config.workspace.pending} (approve by number: "
                f"`pipeline approve {number}`)")
@@ -67,37 +68,27 @@ def approve(ctx: click.Context, ids: tuple[str, ...], everything: bool, yes: boo
         if not value.strip().isdigit():
             inputs.request_id(value, config.id_prefix)
     config = ask_for_secret(config)
-    # one decision at a time: a second `approve` (or `reject`) waits, then finds the
-    # request decided and says so
-    with Processor(config) as processor, processor.deciding():
-        finished = processor.finish_approved()  # approved by a run that was killed
-        for outcome in finished:
+    with decisions.deciding(config) as decision:
+        for outcome in decision.finished:  # approved by a run that was killed
             report_outcome(outcome)
-        waiting = {item.request_id: item for item in processor.pending()}
-        done = {outcome.request_id for outcome in finished}
-        named = [inputs.waiting_id(i, waiting, config.id_prefix) for i in ids]
-        chosen = list(waiting) if everything else [i for i in named if i not in done]
-        unknown = [i for i in chosen if i not in waiting]
-        if unknown:
-            raise click.ClickException(f"ไม่มีคำขอนี้รอผู้อนุมัติ / not waiting for the "
-                                       f"director: {', '.join(unknown)} "
-                                       f"(see `pipeline pending`)")
-        if not chosen and not finished:
+        try:
+            chosen = decision.choose(ids, everything=everything)
+        except decisions.NotWaiting as exc:
+            raise click.ClickException(f"{exc} (see `pipeline pending`)") from None
+        if not chosen and not decision.finished:
             raise click.UsageError("name the requests to approve, or use --all")
         if not yes:
             for request_id in chosen:
-                click.echo(f"  {request_id}  {waiting[request_id].request.title}")
+                echo_safe(f"  {request_id}  {decision.waiting[request_id].request.title}")
             name = config.director.person.name
             click.confirm(f"ลงนามอนุมัติ {len(chosen)} คำขอ ในนาม {name} หรือไม่ / Sign "
                           f"{len(chosen)} request(s) as {name}?", abort=True)
-        failed = any(outcome.state != State.ARCHIVED for outcome in finished)
-        with click.progressbar(chosen, label="signing / กำลังลงนาม", file=sys.stderr) as bar:
-            outcomes = [processor.approve(request_id) for request_id in bar]
-        for outcome in outcomes:
-            report_outcome(outcome)
-            failed |= outcome.state != State.ARCHIVED
-        processor.rebuild_index()
-    sys.exit(1 if failed else 0)
+        with click.progressbar(length=len(chosen), label="signing / กำลังลงนาม",
+                               file=sys.stderr) as bar:
+            approved = decision.approve(chosen, lambda done, of, rid: bar.update(1))
+    for outcome in approved.outcomes:
+        report_outcome(outcome)
+    sys.exit(0 if approved.ok else 1)
 
 
 @main.command()
@@ -109,16 +100,13 @@ def reject(ctx: click.Context, request_id: str, reason: str) -> None:
     """Do not approve a waiting request: the provider gets it back with the reason."""
     config = load(ctx)
     reason = inputs.reason(reason)
-    with Processor(config) as processor, processor.deciding():
-        request_id = inputs.waiting_id(request_id, [w.request_id for w in processor.pending()],
-                                       config.id_prefix)
+    with decisions.deciding(config) as decision:
         try:
-            outcome = processor.refuse(request_id, reason)
-        except LookupError as exc:
-            raise click.ClickException(f"ไม่มีคำขอนี้รอผู้อนุมัติ / {exc}") from None
-        processor.rebuild_index()
+            outcome = decision.refuse(request_id, reason)
+        except decisions.NotWaiting as exc:
+            raise click.ClickException(str(exc)) from None
     assert outcome.rejection is not None  # refuse() always writes the report
-    click.echo(f"{request_id} returned to the provider: {outcome.rejection.report}")
+    click.echo(f"{outcome.request_id} returned to the provider: {outcome.rejection.report}")
 
 
 @main.command("report")

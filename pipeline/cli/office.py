@@ -21,6 +21,7 @@ from pipeline.cli.common import (
     workspace_option,
 )
 from pipeline.core import logs, thai
+from pipeline.desk import demo_accounts
 from pipeline.flow import archive as archive_mod
 from pipeline.flow import health
 from pipeline.flow.processing import Processor
@@ -29,6 +30,7 @@ from pipeline.intake import blank_sheet
 from pipeline.records import freshness, index, index_files, obligations
 from pipeline.records.journal import Journal, State
 from pipeline.settings import workspace
+from pipeline.settings.config import Config
 
 
 @main.command()
@@ -45,6 +47,7 @@ def init(ctx: click.Context, directory: Path | None, with_demo: bool) -> None:
         made = demo.create(root)
         click.echo(f"demo workspace ready: {made.config.workspace.root}")
         click.echo(f"sample request: {made.sample}")
+        _show_demo_accounts(made.config)
     else:
         ws = workspace.init(root)
         click.echo(f"workspace ready: {ws.root}; now edit {ws.config_file}")
@@ -146,6 +149,11 @@ def status(ctx: click.Context) -> None:
         journal.close()
 
 
+def _show_demo_accounts(config: Config) -> None:
+    accounts = demo_accounts.create(config)
+    click.echo(f"บัญชีทดลองของโต๊ะงานบนเว็บ / the web desk's demo accounts: {accounts}")
+
+
 @main.command("demo")
 @workspace_option
 @click.pass_context
@@ -154,6 +162,7 @@ def demo_cmd(ctx: click.Context) -> None:
     made = demo.create(ctx.obj["workspace"])
     config = made.config
     logs.configure(config.workspace.state)
+    _show_demo_accounts(config)
     dropped = demo.drop_sample(made)
     click.echo(f"dropped {dropped.name} into {config.workspace.inbox}")
     with Processor(config) as processor:

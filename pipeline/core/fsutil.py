@@ -43,10 +43,13 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``path`` atomically: a reader sees the old file or the whole new one."""
+def write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``path`` atomically: a reader sees the old file or the whole new one. ``mode``
+    (e.g. 0o600 for a file of secrets) is set before a byte is written."""
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("wb") as f:
+        if mode is not None:
+            os.fchmod(f.fileno(), mode)
         f.write(data)
         f.flush()
         os.fsync(f.fileno())

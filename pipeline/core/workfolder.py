@@ -16,6 +16,7 @@ FIELDS_PDF = "form-fields.pdf"  # with the signature fields and the embedded she
 PROVIDER_PDF = "provider-signed.pdf"
 SIGNED_PDF = "signed.pdf"  # the director's signature too
 AWAITED_JSON = "awaited-attachments.json"  # attachments named but not yet arrived
+ATTACHMENTS = "attachments"  # the folder of the request's attachments
 
 
 def signature_file(role: str) -> str:

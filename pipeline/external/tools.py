@@ -27,6 +27,7 @@ class Program:
 
 
 PDFTOTEXT = Program("pdftotext", "poppler-utils", "reading the text a PDF shows")
+PDFTOCAIRO = Program("pdftocairo", "poppler-utils", "showing a PDF's pages as pictures")
 SOFFICE = Program("soffice", "libreoffice-writer-nogui", "converting forms to PDF")
 SETPRIV = Program("setpriv", "util-linux", "tying LibreOffice's life to its worker's")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.core import fsutil, guard
 from pipeline.core.request import Problem, Request
-from pipeline.core.workfolder import AWAITED_JSON
+from pipeline.core.workfolder import ATTACHMENTS, AWAITED_JSON
 from pipeline.records.journal import Entry
 from pipeline.settings.config import MB, Config
 
@@ -83,7 +83,7 @@ def check(entry: Entry, work: Path, request: Request, cell: str,
     :class:`AwaitingAttachments` while ``[watch] attachment_wait`` is not over), plain files,
     within the size limits. When all is well they are brought into ``work/attachments/``.
     ``cell`` is where the sheet names them."""
-    attachments = work / "attachments"
+    attachments = work / ATTACHMENTS
     attachments.mkdir(exist_ok=True)
     origin = entry.source_path.parent
     folders = (attachments, origin)

@@ -39,3 +39,4 @@ class PendingRequest:
     request: Request
     waiting_since: datetime
     pdf: Path  # the provider-signed form, for the director to read
+    attachments: tuple[Path, ...] = ()  # its attachments, in pending/<ID>/, in the sheet's order

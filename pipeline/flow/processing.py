@@ -229,7 +229,7 @@ class Processor:
             state = self._advance(entry, State.PROVIDER_SIGNED)
         if state == State.PROVIDER_SIGNED:
             if not self.config.auto_approve:
-                steps.show_director(entry, work, self.ws.pending)
+                steps.show_director(entry, request, work, self.ws.pending)
                 self._advance(entry, State.AWAITING_DIRECTOR)
                 return Outcome(entry.source_path, request_id, State.AWAITING_DIRECTOR)
             state = self._sign_director(entry)
@@ -243,8 +243,10 @@ class Processor:
         waiting = []
         for entry in self.journal.in_state(State.AWAITING_DIRECTOR):
             request = steps.read_request(self._work(entry.id))
+            shown = steps.pending_attachments(self.ws.pending, entry.id)
             waiting.append(PendingRequest(entry.id, request, entry.updated_at,
-                                          self.ws.pending / f"{entry.id}.pdf"))
+                                          self.ws.pending / f"{entry.id}.pdf",
+                                          tuple(shown / n for n in request.attachments)))
         return waiting
 
     def finish_approved(self) -> list[Outcome]:

@@ -18,6 +18,7 @@ from pipeline.core import fsutil, thai, workfolder
 from pipeline.core.folders import Workspace
 from pipeline.core.request import Person, Problem, Request, from_dict, to_dict
 from pipeline.core.workfolder import (
+    ATTACHMENTS,
     FIELDS_PDF,
     FORM_PDF,
     PROVIDER_PDF,
@@ -131,14 +132,24 @@ def validate_sheet(entry: Entry, work: Path, config: Config,
     return ()
 
 
+def attachment_files(work: Path, request: Request) -> tuple[Path, ...]:
+    """The request's attachments in its work folder, in the sheet's order."""
+    return tuple(work / ATTACHMENTS / name for name in request.attachments)
+
+
 def render_form(entry: Entry, request: Request, work: Path, config: Config,
                 converter: Converter) -> None:
-    """The form as PDF, with the signature fields and the original sheet inside it."""
-    render.render_pdf(request, entry.id, config.template, work / FORM_PDF, converter)
+    """The form as PDF, listing the attachments (name, size, SHA-256), with the signature
+    fields, and with the original sheet and every attachment inside it: both signatures
+    then cover what is published."""
+    files = attachment_files(work, request)
+    render.render_pdf(request, entry.id, config.template, work / FORM_PDF, converter,
+                      tuple(render.Attached.of(f) for f in files))
     sheet_inside = fields.Attachment(
         work / SOURCE, entry.source_name, fields.XLSX_MIME,
         "แบบคำขอเผยแพร่ข้อมูลต้นฉบับ / the original request sheet")
-    fields.add_signature_fields(work / FORM_PDF, work / FIELDS_PDF, (sheet_inside,))
+    fields.add_signature_fields(work / FORM_PDF, work / FIELDS_PDF,
+                                (sheet_inside, *(fields.attachment(f) for f in files)))
 
 
 def conversion_problem(exc: ConversionError) -> Problem:
@@ -184,9 +195,23 @@ def sign_director(work: Path, config: Config, signers: Signers) -> None:
     record_signature(work, info)
 
 
-def show_director(entry: Entry, work: Path, pending: Path) -> None:
-    """The provider-signed form in ``pending/``, for the director to read."""
+def pending_attachments(pending: Path, request_id: str) -> Path:
+    """Where the director finds a waiting request's attachments: ``pending/<ID>/``, beside
+    its form ``pending/<ID>.pdf``."""
+    return pending / request_id
+
+
+def show_director(entry: Entry, request: Request, work: Path, pending: Path) -> None:
+    """The provider-signed form in ``pending/``, and its attachments in ``pending/<ID>/``
+    (the same bytes the form lists and embeds), for the director to read before signing.
+    The form comes last: a crash in between shows no form without its files."""
     pending.mkdir(exist_ok=True)
+    files = attachment_files(work, request)
+    if files:
+        folder = pending_attachments(pending, entry.id)
+        folder.mkdir(exist_ok=True)
+        for path in files:
+            fsutil.copy_file(path, folder / path.name)
     fsutil.copy_file(work / PROVIDER_PDF, pending / f"{entry.id}.pdf")
 
 
@@ -204,7 +229,7 @@ def write_bundle(entry: Entry, request: Request, work: Path, outbox: Path) -> Pa
         signed_pdf=work / SIGNED_PDF,
         sheet=work / SOURCE,
         sheet_name=entry.source_name,
-        attachments=tuple(work / "attachments" / n for n in request.attachments),
+        attachments=attachment_files(work, request),
         signatures=tuple(bundle.SignatureRecord.from_dict(json.loads(
             (work / signature_file(role)).read_text(encoding="utf-8")))
             for role in ("provider", "director")),
@@ -221,7 +246,7 @@ def give_back(entry: Entry, work: Path, held: Path, rejected: Path,
     it) and any attachments the pipeline took go to inbox/rejected/ beside the report."""
     rejection = reject(held, entry.source_name, rejected, problems, datetime.now(UTC),
                        request_id=entry.id, give_back=entry.taken, refused=refused)
-    taken = work / "attachments"
+    taken = work / ATTACHMENTS
     if entry.taken and taken.is_dir():
         for attachment in sorted(taken.iterdir()):
             fsutil.copy_unique(attachment, rejected, attachment.name)
@@ -229,19 +254,23 @@ def give_back(entry: Entry, work: Path, held: Path, rejected: Path,
 
 
 def discard(ws: Workspace, request_id: str) -> None:
-    """A decided request's form in pending/ and its work folder go."""
+    """A decided request's form and attachments in pending/ and its work folder go."""
     (ws.pending / f"{request_id}.pdf").unlink(missing_ok=True)
+    shutil.rmtree(pending_attachments(ws.pending, request_id), ignore_errors=True)
     shutil.rmtree(ws.work / request_id, ignore_errors=True)
 
 
 def clear_done(ws: Workspace, done: Callable[[str], bool]) -> None:
-    """The work folders and the forms in pending/ of the requests ``done`` says are done."""
+    """The work folders, and the forms and attachments in pending/, of the requests
+    ``done`` says are done."""
     for folder in _entries(ws.work):
         if done(folder.name):
             shutil.rmtree(folder, ignore_errors=True)
-    for form in _entries(ws.pending):
-        if form.suffix == ".pdf" and done(form.stem):
-            form.unlink(missing_ok=True)
+    for shown in _entries(ws.pending):
+        if shown.is_dir() and not shown.is_symlink() and done(shown.name):
+            shutil.rmtree(shown, ignore_errors=True)
+        elif shown.suffix == ".pdf" and done(shown.stem):
+            shown.unlink(missing_ok=True)
 
 
 def _entries(folder: Path) -> list[Path]:

@@ -19,7 +19,8 @@ import functools
 import re
 import unicodedata
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -30,7 +31,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pipeline.core import fsutil
 from pipeline.core.request import Request
-from pipeline.core.thai import long_date
+from pipeline.core.thai import long_date, thai_digits
 from pipeline.external.office import Converter
 
 UNSIGNED_DATE = "........../........../.........."  # filled in by hand or by the stamp
@@ -51,6 +52,20 @@ class RenderError(Exception):
     """The template cannot be filled (e.g. an edited template names an unknown placeholder)."""
 
 
+@dataclass(frozen=True)
+class Attached:
+    """An attachment as the form lists it, so that the director signs for exactly these
+    files: the same bytes go into the PDF (:mod:`pipeline.signatures.fields`)."""
+
+    name: str
+    size: int  # bytes
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> Attached:
+        return cls(path.name, path.stat().st_size, fsutil.sha256_file(path))
+
+
 def text(value: object) -> Markup:
     """``value`` as safe WordprocessingML text: escaped, each line break a Word line break.
 
@@ -62,8 +77,10 @@ def text(value: object) -> Markup:
     return Markup(str(escape(clean)).replace("{", "&#123;").replace("}", "&#125;"))
 
 
-def context(request: Request, request_id: str) -> dict[str, Markup]:
-    """The template's placeholders and their values."""
+def context(request: Request, request_id: str, attached: Sequence[Attached] = ()
+            ) -> dict[str, object]:
+    """The template's placeholders and their values; ``attachments`` a list of {line,
+    sha256}, one per attached file, in the sheet's order."""
     values = {
         "request_id": request_id,
         "category": request.category,
@@ -83,12 +100,16 @@ def context(request: Request, request_id: str) -> dict[str, Markup]:
     ):
         values |= {f"{role}_name": person.name, f"{role}_position": person.position,
                    f"{role}_date": when}
-    return {name: text(value) for name, value in values.items()}
+    listed = [{"line": text(f"{thai_digits(n)}. {a.name} (ขนาด {thai_digits(f'{a.size:,}')} "
+                            f"ไบต์)"), "sha256": text(a.sha256)}
+              for n, a in enumerate(attached, 1)]
+    return {name: text(value) for name, value in values.items()} | {"attachments": listed}
 
 
-def render_docx(request: Request, request_id: str, template: Path, out: Path) -> None:
+def render_docx(request: Request, request_id: str, template: Path, out: Path,
+                attached: Sequence[Attached] = ()) -> None:
     """Fill ``template`` for ``request`` and write the result to ``out`` atomically."""
-    fill_docx(template, context(request, request_id), out)
+    fill_docx(template, context(request, request_id, attached), out)
 
 
 def fill_docx(template: Path, values: Mapping[str, object], out: Path, *, title: str = "",
@@ -113,11 +134,11 @@ def fill_docx(template: Path, values: Mapping[str, object], out: Path, *, title:
 
 
 def render_pdf(request: Request, request_id: str, template: Path, out_pdf: Path,
-               converter: Converter) -> Path:
+               converter: Converter, attached: Sequence[Attached] = ()) -> Path:
     """Render the form to ``out_pdf`` (PDF/A), keeping the filled .docx beside it; a detail
     too long for the first page goes on over a page of its own."""
     docx = out_pdf.with_suffix(".docx")
-    values = context(request, request_id)
+    values = context(request, request_id, attached)
     if "detail_more" not in _placeholders(template, template.stat().st_mtime_ns):
         fill_docx(template, values, docx)  # an older template: the box grows instead
         converter.convert(docx, out_pdf)

@@ -129,3 +129,28 @@ def reject_stray(path: Path, rejected_dir: Path, when: datetime) -> Rejection:
     kind = guard.entry_kind(path)
     problem = not_a_file_problem(path.name, kind) if kind else stray_problem(path)
     return reject_entry(path, rejected_dir, (problem,), when)
+
+
+REPORT_SUFFIX = ".error.txt"
+
+
+def find(rejected_dir: Path, request_id: str) -> Rejection | None:
+    """The rejection written for ``request_id`` (its report names the ID in its first
+    lines), for the desk's "my requests"; None when there is none (any more)."""
+    wanted = f"เลขที่คำขอ / request ID: {request_id}\r\n".encode()
+    try:
+        reports = sorted(rejected_dir.glob(f"*{REPORT_SUFFIX}"))
+    except OSError:
+        return None
+    for report in reports:
+        try:
+            with guard.open_regular(report) as (fd, _):
+                head = os.read(fd, 4096)
+        except (OSError, guard.NotAFile):
+            continue
+        if wanted in head:
+            target = report.name[:-len(REPORT_SUFFIX)]
+            corrected = rejected_dir / f"{Path(target).stem}.corrected.xlsx"
+            return Rejection(rejected_dir / target, report,
+                             corrected if corrected.is_file() else None)
+    return None

@@ -113,7 +113,7 @@ def gather(ws: Workspace) -> list[Row]:
         for folder in outbox.iterdir():
             if folder.name.startswith(".") or not bundle.is_bundle(folder):
                 continue
-            row = _bundle_row(outbox, folder)
+            row = bundle_row(outbox, folder)
             if row is not None:
                 rows[row.request_id] = row
     for entry in _journal_entries(ws):
@@ -130,7 +130,9 @@ def _with(row: Row, **changes: Any) -> Row:
     return replace(row, **changes)
 
 
-def _bundle_row(outbox: Path, folder: Path) -> Row | None:
+def bundle_row(outbox: Path, folder: Path) -> Row | None:
+    """One bundle's row (None when its manifest cannot be read), as :func:`gather` reads it:
+    for a reader that keeps the rows and knows which bundle it just changed."""
     bundle.recover(folder)  # finish an update a crash interrupted, before reading
     try:
         raw = (folder / bundle.MANIFEST).read_bytes()  # read once: hashed as parsed

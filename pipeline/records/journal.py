@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_sha ON requests(source_sha256);
 CREATE INDEX IF NOT EXISTS requests_state ON requests(state);
+CREATE INDEX IF NOT EXISTS requests_updated ON requests(updated_at);
 CREATE TABLE IF NOT EXISTS counters (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
 """
 _ADDED_COLUMNS = (("attempts", "INTEGER NOT NULL DEFAULT 0"),
@@ -192,6 +193,23 @@ class Journal:
             f"SELECT {_COLUMNS} FROM requests WHERE retry_at != '' AND state NOT IN (?, ?) "
             "ORDER BY retry_at, id", FINAL_STATES).fetchall()
         return [_entry(r) for r in rows]
+
+    def changed(self) -> tuple[int, str]:
+        """What changes whenever a request is claimed or changes (every write stamps
+        ``updated_at`` with its time): a reader that keeps rows compares it, in microseconds
+        (``requests_updated``), instead of reading every request again."""
+        count, last = self._db.execute(
+            "SELECT (SELECT COUNT(*) FROM requests), (SELECT MAX(updated_at) FROM requests)"
+        ).fetchone()
+        return count, last or ""
+
+    def latest_with(self, sha256: str, since: datetime) -> Entry | None:
+        """The newest request made from a sheet with these exact bytes, received at
+        ``since`` or later (a sheet handed in through the desk, followed by its hash)."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE source_sha256 = ? AND received_at >= ? "
+            "ORDER BY rowid DESC LIMIT 1", (sha256, since.isoformat())).fetchone()
+        return _entry(row) if row else None
 
     def in_state(self, state: State) -> list[Entry]:
         rows = self._db.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +16,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
 from pipeline.core.request import FIELD_NAMES, Person
 from pipeline.settings import obligations as obligations_mod
+from pipeline.settings import web as web_settings
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/tlwg/Laksaman.ttf")
 
@@ -46,8 +47,20 @@ class KeySource:
     pkcs12: Path
     passphrase_env: str | None = None
     passphrase_file: Path | None = None
+    # typed by the signer for one action (a prompt, the desk's form): kept in this object
+    # only, never in the environment, a file or a repr
+    given: str | None = field(default=None, repr=False, compare=False)
+
+    def secret_needed(self) -> str | None:
+        """What must be typed to use the key when the configuration names no source for
+        its passphrase (a prompt's words), else None."""
+        if self.given is None and not (self.passphrase_env or self.passphrase_file):
+            return f"passphrase of {self.pkcs12.name}"
+        return None
 
     def passphrase(self) -> bytes | None:
+        if self.given is not None:
+            return self.given.encode()
         if self.passphrase_env and self.passphrase_env in os.environ:
             return os.environ[self.passphrase_env].encode()
         if self.passphrase_file:
@@ -76,8 +89,17 @@ class TokenSource:
     key_label: str | None = None
     key_id: bytes | None = None
     chain: tuple[Path, ...] = ()
+    given: str | None = field(default=None, repr=False, compare=False)  # as KeySource.given
+
+    def secret_needed(self) -> str | None:
+        """As :meth:`KeySource.secret_needed`: the PIN, when its variable is not set."""
+        if self.given is None and self.pin_env not in os.environ:
+            return f"PIN of token {self.token_label}"
+        return None
 
     def pin(self) -> str:
+        if self.given is not None:
+            return self.given
         try:
             return os.environ[self.pin_env]
         except KeyError:
@@ -89,6 +111,13 @@ class TokenSource:
 class SignerConfig:
     person: Person
     key: KeySource | TokenSource
+
+    def secret_needed(self) -> str | None:
+        return self.key.secret_needed()
+
+    def with_secret(self, secret: str) -> SignerConfig:
+        """This signer with the passphrase or PIN typed for one action."""
+        return replace(self, key=replace(self.key, given=secret))
 
 
 ACTING_TITLES = ("รักษาราชการแทน", "ปฏิบัติราชการแทน")
@@ -175,6 +204,7 @@ class Config:
     verify_max_mb: int = 100
     # [[obligations]]: what must be published, by whom, when (settings/obligations.py)
     obligations: obligations_mod.Obligations = obligations_mod.Obligations()
+    web: web_settings.WebSettings = web_settings.WebSettings()  # [web]: the web desk
 
 
 def _non_negative_int(ws: Workspace, table: dict, key: str, default: int) -> int:
@@ -389,4 +419,5 @@ class _Reader:
             verify_max_mb=_positive_int(ws, self.section("verify"), "verify.max_mb", 100),
             obligations=obligations_mod.read(self.data, work_groups=work_groups,
                                              categories=categories, fail=self.fail),
+            web=web_settings.read(self.section("web"), self.fail),
         )

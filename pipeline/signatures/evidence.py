@@ -7,7 +7,10 @@ first.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
+import re
 
 from cryptography.hazmat.primitives import serialization
 
@@ -50,3 +53,21 @@ def gather(config: Config) -> Evidence:
                      for c in pki.current_crls(pki.load_pki(demo)))
     return Evidence(level, timestamper, load_trust_roots(config.trust_roots),
                     crls_from_der(crls), online=policy.revocation == "online")
+
+
+def probe_tsa(config: Config) -> str:
+    """Whether the timestamp authority answers now: "" when it does (or the level needs
+    none), else what is wrong, in one line for the desk's status page. It asks for a real
+    token over a fixed digest, so a TSA that answers but refuses (an expired certificate, a
+    login that no longer works) is found too."""
+    if Level(config.signing.level) == Level.B_B:
+        return ""
+    try:
+        found = gather(config)
+        assert found.timestamper is not None
+        asyncio.run(found.timestamper.async_timestamp(
+            hashlib.sha256(b"pipeline: is the timestamp authority up?").digest(), "sha256"))
+    except Exception as exc:  # noqa: BLE001 - any failure of the service is its answer
+        # no user name or password of a URL in the answer, whatever raised it
+        return re.sub(r"//[^/@\s]*@", "//", f"{type(exc).__name__}: {exc}")[:300]
+    return ""

@@ -1,10 +1,12 @@
 """The form's signature fields, made before the first signature where the template's
-bookmarks say, and the files embedded with them (the request sheet, as a PDF/A-3 associated
-file).
+bookmarks say, and the files embedded with them as PDF/A-3 associated files: the request
+sheet (/Source) and every attachment (/Data: the form lists them), so that both signatures
+cover what is published.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -15,6 +17,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields
 
 from pipeline.core import fsutil
+from pipeline.signatures import datefield
 from pipeline.signatures.model import SigningError, open_incremental
 
 # Template contract: a Word bookmark per role, exported by LibreOffice as a named destination
@@ -47,9 +50,18 @@ class Attachment:
     name: str  # as shown in a PDF reader's attachment pane
     mime_type: str
     description: str
+    relationship: str = "/Source"  # PDF/A-3's /AFRelationship
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ATTACHMENT_DESCRIPTION = "ไฟล์แนบที่ขอเผยแพร่ / an attachment to publish"
+
+
+def attachment(path: Path) -> Attachment:
+    """An attachment of the request, embedded under its own name with the MIME type its
+    extension gives (PDF/A-3 wants one: ``application/octet-stream`` when none is known)."""
+    mime = mimetypes.guess_type(path.name, strict=False)[0] or "application/octet-stream"
+    return Attachment(path, path.name, mime, ATTACHMENT_DESCRIPTION, "/Data")
 
 
 def add_signature_fields(src: Path, dst: Path, attachments: tuple[Attachment, ...] = ()
@@ -69,8 +81,11 @@ def add_signature_fields(src: Path, dst: Path, attachments: tuple[Attachment, ..
     for role, where in boxes.items():
         fields.append_signature_field(writer, fields.SigFieldSpec(
             role, on_page=where.page, box=where.box))  # type: ignore[arg-type]  # see FieldBox
-    for attachment in attachments:
-        _embed(writer, attachment)
+    datefield.add_fields(writer, _date_points(writer))
+    for attached in attachments:
+        _embed(writer, attached)
+    if attachments:
+        _sort_names(writer)
     out = BytesIO()
     writer.write(out)
     fsutil.write_bytes(dst, out.getvalue())
@@ -100,7 +115,7 @@ def _embed(writer: IncrementalPdfFileWriter, attachment: Attachment) -> None:
     embed.embed_file(writer, spec)
     names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
     spec_ref = names[-1]
-    spec_ref.get_object()["/AFRelationship"] = generic.pdf_name("/Source")
+    spec_ref.get_object()["/AFRelationship"] = generic.pdf_name(attachment.relationship)
     if "/AF" in writer.root:
         associated = writer.root["/AF"]
         associated.append(spec_ref)
@@ -108,6 +123,25 @@ def _embed(writer: IncrementalPdfFileWriter, attachment: Attachment) -> None:
     else:
         writer.root["/AF"] = writer.add_object(generic.ArrayObject([spec_ref]))
         writer.update_root()
+
+
+def _sort_names(writer: IncrementalPdfFileWriter) -> None:
+    """A name tree's keys in order, as the PDF specification requires (pyHanko appends):
+    readers may look an embedded file up by bisection."""
+    names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    raw = [names.raw_get(i) for i in range(len(names))]  # the references, not their objects
+    pairs = sorted(zip(raw[::2], raw[1::2], strict=True), key=lambda pair: _key_bytes(pair[0]))
+    names[:] = [item for pair in pairs for item in pair]
+    writer.update_container(names)
+
+
+def _key_bytes(key: generic.PdfObject) -> bytes:
+    """A text string as the PDF writes it: PDFDocEncoding when it can, else UTF-16BE."""
+    text = str(key)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return b"\xfe\xff" + text.encode("utf-16-be")
 
 
 def _field_boxes(writer: IncrementalPdfFileWriter, src: Path) -> dict[str, FieldBox]:
@@ -122,7 +156,23 @@ def _field_boxes(writer: IncrementalPdfFileWriter, src: Path) -> dict[str, Field
     return {role: field_box(writer, name, dests["/" + name]) for role, name in BOOKMARKS.items()}
 
 
+def _date_points(writer: IncrementalPdfFileWriter) -> dict[str, tuple[int, float, float]]:
+    """Where each later signer's date begins (page, left, top), for the roles whose
+    bookmark the template has (an older template has none: those dates stay dotted)."""
+    dests = writer.root["/Dests"] if "/Dests" in writer.root else generic.DictionaryObject()
+    return {role: _point(writer, name, dests["/" + name])
+            for role, name in datefield.BOOKMARKS.items() if "/" + name in dests}
+
+
 def field_box(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObject) -> FieldBox:
+    page, left, top = _point(writer, name, dest)
+    return FieldBox(page, (left - FIELD_WIDTH / 2, top - FIELD_HEIGHT, left + FIELD_WIDTH / 2,
+                           top))
+
+
+def _point(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObject
+           ) -> tuple[int, float, float]:
+    """A named destination [page /XYZ left top zoom] as (page index, left, top)."""
     if isinstance(dest, generic.DictionaryObject):  # the other form the PDF spec allows
         dest = dest["/D"]
     kind = None
@@ -135,6 +185,5 @@ def field_box(writer: IncrementalPdfFileWriter, name: str, dest: generic.PdfObje
         raise TemplateError(f"named destination {name} is not [page /XYZ left top zoom]")
     for page in range(int(writer.root["/Pages"]["/Count"])):
         if writer.find_page_for_modification(page)[0].reference == page_ref.reference:
-            box = (left - FIELD_WIDTH / 2, top - FIELD_HEIGHT, left + FIELD_WIDTH / 2, top)
-            return FieldBox(page, box)
+            return page, left, top
     raise TemplateError(f"named destination {name} points to no page of the document")

@@ -32,6 +32,7 @@ from pyhanko_certvalidator.errors import ValidationError
 
 from pipeline.core import fsutil, thai
 from pipeline.core.request import Person
+from pipeline.signatures import datefield
 from pipeline.signatures.fields import TemplateError, field_box
 from pipeline.signatures.keys import LoadedSigner, pkcs11_reason
 from pipeline.signatures.model import B_B_ONLY, Evidence, Level, SigningError, open_incremental
@@ -112,6 +113,7 @@ def _sign_field(
     _check_signer(signer, person)
     if not font.is_file():
         raise SigningError(f"stamp font {font} not found")
+    datefield.fill(writer, field, datetime.now(thai.BANGKOK).date(), font)  # in this revision
     pdf_signer = signers.PdfSigner(
         signers.PdfSignatureMetadata(
             field_name=field,

@@ -7,6 +7,8 @@ Run it with the project's environment:
 The form is generated, not drawn by hand, so that the rules it must keep are written down:
 
 - every ``{{ placeholder }}`` sits in one run, so docxtpl sees it whole;
+- the approver's and publisher's dates carry a bookmark (``DateDirector``, ``DatePublisher``)
+  just before their placeholder, where the signing step puts the date field;
 - each signature block has an empty, centred stamp paragraph exactly ``STAMP_HEIGHT`` high that
   carries a bookmark (``SigProvider``, ``SigDirector``, ``SigPublisher``). LibreOffice exports the
   bookmark as a PDF named destination at the top centre of that paragraph, and the signing step
@@ -59,15 +61,30 @@ SUBTITLE = ("ตามประกาศสำนักงานปลัดก�
 
 # (label, value) rows of the bordered box. The detail's label is too long for the label column:
 # that row spans the box and the detail runs on after its label.
-BOX_ROWS = (
+BOX_ROWS: tuple[tuple[str, str | None], ...] = (
     ("ชื่อหน่วยงาน:", "{{ unit }}  {{ work_group }}"),
     ("วัน/เดือน/ปี:", "{{ request_date }}"),
     ("หัวข้อ:", "{{ title }}"),
     ("รายละเอียดข้อมูล (โดยสรุปหรือเอกสารแนบ):", "{{ detail }}"),
     ("Link ภายนอก:", "{{ link }}"),
     ("หมายเหตุ:", "{{ note }}"),
+    ("{%tr if attachments %}", ""),  # docxtpl drops this row and the endif's
+    ("ไฟล์แนบ:", None),  # the list of attachments below its label: see _attachments
+    ("{%tr endif %}", ""),
 )
 SPANNING_LABEL = BOX_ROWS[3][0]
+# Only for a request with attachments (a form without keeps its room for the detail): each
+# attachment's name and size as a line of the form, then its SHA-256 in a smaller face on a
+# line of its own (64 hex digits fit the box's width at 11 pt, not at 16 pt). The renderer
+# gives ``attachments`` as a list of {line, sha256}; a long list shortens the detail's part
+# of the box, as any text does.
+ATTACHMENT_LINES = (
+    "{%p for a in attachments %}",
+    "{{ a.line }}",
+    "SHA-256 {{ a.sha256 }}",
+    "{%p endfor %}",
+)
+HASH_SIZE, HASH_LINE = Pt(11), Pt(14)
 CONTINUATION = (  # its own page, only when the renderer gives it text
     "{%p if detail_more %}",
     "รายละเอียดเพิ่มเติม",
@@ -85,10 +102,14 @@ SIGNERS = (
     ("ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่", "publisher", "SigPublisher"),
 )
 
+# Bookmarks before the dotted date of the blocks signed after the form is certified: the
+# signing step puts a text field there, filled with the date when that signature is made.
+DATE_BOOKMARKS = {"approver": "DateDirector", "publisher": "DatePublisher"}
+
 # The w:tblPr children that may follow w:tblBorders, in schema order (Word insists on it).
 _AFTER_TBL_BORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption",
                       "w:tblDescription", "w:tblPrChange")
-_PLACEHOLDER = re.compile(r"(\{\{ \w+ \}\})")
+_PLACEHOLDER = re.compile(r"(\{\{ [\w.]+ \}\})")
 
 
 def build() -> DocxDocument:
@@ -157,16 +178,38 @@ def _box(doc: DocxDocument, width: int) -> None:
     _cell_margins(table, top=Pt(0), bottom=Pt(0))
     for cell in table.rows[0].cells:
         _cell_padding(cell, top=Pt(1))
-    for cell in table.rows[-1].cells:
-        _cell_padding(cell, bottom=Pt(1))
+    # the last row printed: the note's, or the attachments' (the tag rows are dropped)
+    for row in (table.rows[-4], table.rows[-2]):
+        for cell in row.cells:
+            _cell_padding(cell, bottom=Pt(1))
     for row, (label, value) in zip(table.rows, BOX_ROWS, strict=True):
         label_cell, value_cell = row.cells
-        if label == SPANNING_LABEL:
+        if value is None:
+            _attachments(label_cell.merge(value_cell), label)
+        elif label.startswith("{%tr"):
+            _paragraph(label_cell.merge(value_cell).paragraphs[0], label)
+        elif label == SPANNING_LABEL:
             paragraph = _paragraph(label_cell.merge(value_cell).paragraphs[0], label, bold=True)
             _paragraph(paragraph, f" {value}")
         else:
             _paragraph(label_cell.paragraphs[0], label, bold=True)
             _paragraph(value_cell.paragraphs[0], value)
+
+
+def _attachments(cell: _Cell, label: str) -> None:
+    """The attachments row spans the box: its label, then a paragraph per attachment line,
+    so that a name wraps between Thai words as any text of the form does."""
+    _paragraph(cell.paragraphs[0], label, bold=True)
+    for text in ATTACHMENT_LINES:
+        paragraph = _paragraph(cell.add_paragraph(), text)
+        if text.startswith("SHA-256"):
+            fmt = paragraph.paragraph_format
+            fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+            fmt.line_spacing = HASH_LINE
+            for run in paragraph.runs:  # Latin digits use w:sz; w:szCs for a complex script
+                run.font.size = HASH_SIZE
+                run._r.get_or_add_rPr().append(
+                    _element("w:szCs", val=str(int(HASH_SIZE.pt * 2))))
 
 
 def _signatures(doc: DocxDocument, width: int) -> None:
@@ -209,7 +252,18 @@ def _signature_block(cell: _Cell, role: str, prefix: str, bookmark: str, *,
             _stamp_area(paragraph, bookmark, bookmark_id)
         else:
             _paragraph(paragraph, text, bold=(i == 0))
+            if prefix in DATE_BOOKMARKS and when in text:
+                _date_mark(paragraph, f"{{{{ {prefix}_date }}}}", DATE_BOOKMARKS[prefix],
+                           len(SIGNERS) + bookmark_id)
     cell.paragraphs[0].paragraph_format.space_after = HEADING_CLEARANCE
+
+
+def _date_mark(paragraph: Paragraph, placeholder: str, bookmark: str, bookmark_id: int
+               ) -> None:
+    """A bookmark just before the date's placeholder: where the date's text field begins."""
+    run = next(r for r in paragraph.runs if r.text == placeholder)
+    run._r.addprevious(_element("w:bookmarkStart", id=str(bookmark_id), name=bookmark))
+    run._r.addprevious(_element("w:bookmarkEnd", id=str(bookmark_id)))
 
 
 def _stamp_area(paragraph: Paragraph, bookmark: str, bookmark_id: int) -> None:

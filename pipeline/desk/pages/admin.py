@@ -1,0 +1,107 @@
+"""The admin's pages: what holds work (the same problems as ``pipeline status``), requests
+per state, whether the index is current, LibreOffice and the timestamp authority; and the
+desk's accounts (the same operations as ``pipeline user``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from pipeline.core.errors import PipelineError
+from pipeline.desk import access, views
+from pipeline.desk.accounts import Role
+from pipeline.desk.audit_log import Action
+from pipeline.external import tools
+from pipeline.flow import health
+from pipeline.records import freshness
+from pipeline.records.journal import Journal, State
+from pipeline.settings.config import Config
+from pipeline.signatures import evidence
+
+ADMIN = (Role.ADMIN,)
+
+
+def _status(config: Config) -> dict[str, Any]:
+    journal = Journal(config.workspace.journal_file, config.id_prefix)
+    try:
+        problems = health.problems(config, journal)
+        counts = journal.counts()
+        oldest = journal.oldest_open()
+    finally:
+        journal.close()
+    try:
+        tools.path(tools.SOFFICE)
+        office = ""
+    except tools.MissingProgram as exc:
+        office = str(exc)
+    return {"problems": problems, "counts": [(s, counts.get(s, 0)) for s in State],
+            "oldest": oldest, "stale": freshness.stale(config.workspace), "office": office,
+            "tsa": evidence.probe_tsa(config), "level": config.signing.level}
+
+
+async def status(request: Request) -> Response:
+    access.need(request, *ADMIN)
+    found = await run_in_threadpool(_status, request.app.state.desk.config)
+    return views.render(request, "admin.html", **found)
+
+
+def _people(config: Config) -> list[str]:
+    names = [config.director.person.name, *(a.person.name for a in
+                                            config.sheet.acting_directors),
+             *(p.person.name for p in config.providers), config.publisher.name]
+    return list(dict.fromkeys(names))
+
+
+async def accounts(request: Request) -> Response:
+    visitor = access.need(request, *ADMIN)
+    desk = request.app.state.desk
+    return views.render(request, "accounts.html", accounts=desk.accounts.all(),
+                        roles=list(Role), people=_people(desk.config),
+                        csrf=visitor.session.csrf, error=request.query_params.get("error", ""))
+
+
+async def change(request: Request) -> Response:
+    """Add an account, set a password or disable one: each audit-logged, none undoable
+    from a crafted request of another role (checked here, on the server)."""
+    visitor = access.need(request, *ADMIN)
+    desk = request.app.state.desk
+    data = await access.form(request, visitor)
+    what = request.path_params["what"]
+    login = access.text(data, "login", 100).strip()
+    store = desk.accounts
+    try:
+        if what == "add":
+            role = access.text(data, "role", 20)
+            if role not in set(Role):
+                raise HTTPException(400, "bad_form")
+            store.add(login, Role(role), access.text(data, "password", 1000),
+                      person=access.text(data, "person", 200),
+                      email=access.text(data, "email", 200).strip())
+            action = Action.ACCOUNT_ADD
+        elif what == "password":
+            store.set_password(login, access.text(data, "password", 1000))
+            action = Action.ACCOUNT_PASSWD
+        elif what == "disable":
+            store.disable(login)
+            action = Action.ACCOUNT_DISABLE
+        else:
+            raise HTTPException(404, "not_found")
+    except PipelineError as exc:
+        return views.render(request, "accounts.html", status_code=400, accounts=store.all(),
+                            roles=list(Role), people=_people(desk.config),
+                            csrf=visitor.session.csrf, error=str(exc))
+    desk.audit.append(access.now(), visitor.login, visitor.address, action,
+                                       "", login)
+    return RedirectResponse("/admin/accounts", status_code=303)
+
+
+routes = [
+    Route("/admin", status),
+    Route("/admin/accounts", accounts),
+    Route("/admin/accounts/{what}", change, methods=["POST"]),
+]

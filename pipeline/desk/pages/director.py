@@ -1,0 +1,196 @@
+"""The director's pages: what waits, oldest first; one request with its form as pictures,
+its attachments and its provider's signature checked; approve (one or several, one key
+load) or refuse with a reason.
+
+The decisions are :mod:`pipeline.flow.decisions`, the same code as ``pipeline approve`` and
+``pipeline reject``. A passphrase or PIN typed on the page lives in the job's configuration
+object for that one action (:meth:`SignerConfig.with_secret`): it is not stored, logged or
+put in the environment, and the page never sends it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from pipeline.audit import trust, verify
+from pipeline.core import inputs
+from pipeline.desk import access, files, views
+from pipeline.desk.accounts import Role
+from pipeline.desk.audit_log import Action
+from pipeline.desk.jobs import Job
+from pipeline.external import page_images
+from pipeline.flow import decisions
+from pipeline.flow.outcome import PendingRequest
+from pipeline.records.journal import State
+from pipeline.settings.config import Config
+
+DECIDERS = (Role.DIRECTOR,)
+_IMAGES: OrderedDict[tuple[str, int], bytes] = OrderedDict()  # (PDF SHA-256, page) -> PNG
+_IMAGES_KEPT = 64
+
+
+def _waiting_one(config: Config, value: str) -> PendingRequest:
+    """The waiting request named in the URL; 404 for anything else (checked by pattern
+    first, so no path is built from a crafted value)."""
+    try:
+        request_id = inputs.request_id(value, config.id_prefix)
+    except inputs.InputError:
+        raise HTTPException(404, "not_found") from None
+    for item in decisions.waiting(config):
+        if item.request_id == request_id:
+            return item
+    raise HTTPException(404, "not_waiting")
+
+
+async def queue(request: Request) -> Response:
+    access.need(request, *DECIDERS)
+    desk = request.app.state.desk
+    waiting = await run_in_threadpool(decisions.waiting, desk.config)
+    return views.render(request, "queue.html", waiting=waiting,
+                        csrf=request.scope["visitor"].session.csrf,
+                        secret_needed=desk.config.director.secret_needed())
+
+
+async def show(request: Request) -> Response:
+    visitor = access.need(request, *DECIDERS)
+    config = request.app.state.desk.config
+    item = await run_in_threadpool(_waiting_one, config, request.path_params["rid"])
+    pdf = await run_in_threadpool(files.read, item.pdf)
+    pages = page_images.page_count(pdf)
+    verdict = await run_in_threadpool(verify.verify_path, item.pdf, trust.office_trust(config))
+    attachments = [(n, path.name, path.stat().st_size)
+                   for n, path in enumerate(item.attachments, 1) if path.is_file()]
+    return views.render(request, "request.html", item=item, r=item.request,
+                        pages=range(1, min(pages, page_images.MAX_PAGES) + 1),
+                        verdict=verdict, attachments=attachments, csrf=visitor.session.csrf,
+                        secret_needed=config.director.secret_needed())
+
+
+def _page_png(pdf: Path, page: int) -> bytes:
+    data = files.read(pdf)
+    key = (hashlib.sha256(data).hexdigest(), page)
+    if key not in _IMAGES:
+        if not 1 <= page <= min(page_images.page_count(data), page_images.MAX_PAGES):
+            raise HTTPException(404, "not_found")
+        _IMAGES[key] = page_images.render(data, page)
+        while len(_IMAGES) > _IMAGES_KEPT:
+            _IMAGES.popitem(last=False)
+    return _IMAGES[key]
+
+
+async def page_image(request: Request) -> Response:
+    access.need(request, *DECIDERS)
+    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config,
+                                   request.path_params["rid"])
+    png = await run_in_threadpool(_page_png, item.pdf, request.path_params["page"])
+    return Response(png, media_type="image/png")
+
+
+async def form_pdf(request: Request) -> Response:
+    visitor = access.need(request, *DECIDERS)
+    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config,
+                                   request.path_params["rid"])
+    return files.download(request, visitor, item.pdf, f"{item.request_id}.pdf", item.request_id)
+
+
+async def attachment(request: Request) -> Response:
+    visitor = access.need(request, *DECIDERS)
+    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config,
+                                   request.path_params["rid"])
+    n = request.path_params["n"]
+    if not 1 <= n <= len(item.attachments):
+        raise HTTPException(404, "not_found")
+    path = item.attachments[n - 1]
+    return files.download(request, visitor, path, path.name, item.request_id)
+
+
+def _with_secret(config: Config, secret: str) -> Config:
+    if not secret or config.director.secret_needed() is None:
+        return config
+    return replace(config, director=config.director.with_secret(secret))
+
+
+async def approve(request: Request) -> Response:
+    """Start signing the chosen requests; the page that follows shows the progress."""
+    visitor = access.need(request, *DECIDERS)
+    desk = request.app.state.desk
+    data = await access.form(request, visitor)
+    ids = [i for i in data.getlist("id") if isinstance(i, str)][:500]
+    if not ids:
+        raise HTTPException(400, "bad_form")
+    config = _with_secret(desk.config, access.text(data, "secret", 1000))
+    del data  # the secret is in config only from here on
+    log = desk.audit
+
+    def work(job: Job) -> None:
+        try:
+            with decisions.deciding(config) as decision:
+                chosen = decision.choose(ids)
+                job.total = len(chosen)
+
+                def progress(done: int, of: int, request_id: str) -> None:
+                    job.done, job.current = done, request_id
+
+                approved = decision.approve(chosen, progress)
+            job.outcomes = [*approved.finished, *approved.outcomes]
+            for outcome in approved.outcomes:
+                if outcome.state == State.ARCHIVED and outcome.request_id:
+                    log.append(access.now(), visitor.login, visitor.address, Action.APPROVE,
+                               outcome.request_id)
+        except (decisions.NotWaiting, inputs.InputError) as exc:
+            job.error = str(exc)
+
+    job_id = desk.jobs.start(visitor.login, len(ids), work)
+    return RedirectResponse(f"/director/jobs/{job_id}", status_code=303)
+
+
+async def job_page(request: Request) -> Response:
+    visitor = access.need(request, *DECIDERS)
+    job = request.app.state.desk.jobs.get(request.path_params["job"], visitor.login)
+    if job is None:
+        raise HTTPException(404, "not_found")
+    return views.render(request, "job.html", job=job)
+
+
+async def reject(request: Request) -> Response:
+    visitor = access.need(request, *DECIDERS)
+    desk = request.app.state.desk
+    data = await access.form(request, visitor)
+    reason = access.text(data, "reason", 2000)
+    value = request.path_params["rid"]
+
+    def refuse() -> str:
+        with decisions.deciding(desk.config) as decision:
+            outcome = decision.refuse(value, reason)
+        assert outcome.request_id is not None
+        desk.audit.append(access.now(), visitor.login, visitor.address,
+                                           Action.REJECT, outcome.request_id, reason)
+        return outcome.request_id
+
+    try:
+        request_id = await run_in_threadpool(refuse)
+    except (decisions.NotWaiting, inputs.InputError) as exc:
+        return views.render(request, "refused.html", status_code=409, message="not_waiting",
+                            detail=str(exc))
+    return views.render(request, "decided.html", request_id=request_id, rejected=True)
+
+
+routes = [
+    Route("/director", queue),
+    Route("/director/approve", approve, methods=["POST"]),
+    Route("/director/jobs/{job}", job_page),
+    Route("/requests/{rid}", show),
+    Route("/requests/{rid}/page/{page:int}.png", page_image),
+    Route("/requests/{rid}/form.pdf", form_pdf),
+    Route("/requests/{rid}/attachments/{n:int}", attachment),
+    Route("/requests/{rid}/reject", reject, methods=["POST"]),
+]

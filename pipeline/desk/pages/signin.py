@@ -1,0 +1,99 @@
+"""Signing in and out, and the front door that sends each role to its own page.
+
+The failure message never says whether the login or the password was wrong, and a throttled
+account is refused even with the right password (:mod:`pipeline.desk.accounts`); both are
+written to the audit log with the client's address.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from pipeline.desk import access, views
+from pipeline.desk.accounts import Role, SignInRefused
+from pipeline.desk.audit_log import Action
+
+HOME = {
+    Role.DIRECTOR: "/director",
+    Role.WEBMASTER: "/webmaster",
+    Role.STAFF: "/staff",
+    Role.AUDITOR: "/auditor",
+    Role.ADMIN: "/admin",
+}
+
+
+def _safe_next(value: str) -> str:
+    """Back where the visitor was going, on this site only (no open redirect)."""
+    return value if value.startswith("/") and not value.startswith(("//", "/\\")) else "/"
+
+
+def _cookie(response: Response, request: Request, name: str, value: str) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="strict", path="/",
+                        secure=request.app.state.desk.secure)
+
+
+def _form(request: Request, status_code: int = 200, **context: object) -> Response:
+    token = access.new_token()
+    response = views.render(request, "signin.html", status_code=status_code, csrf=token,
+                            next=_safe_next(request.query_params.get("next", "/")),
+                            expired=bool(request.query_params.get("expired")), **context)
+    _cookie(response, request, access.PRE_COOKIE, token)
+    return response
+
+
+async def show(request: Request) -> Response:
+    if access.current(request) is not None:
+        return RedirectResponse("/", status_code=303)
+    return _form(request)
+
+
+async def sign_in(request: Request) -> Response:
+    desk = request.app.state.desk
+    data = await access.form(request)
+    login = access.text(data, "login", 100).strip()
+    password = access.text(data, "password", 1000)
+    code = access.text(data, "code", 20).strip() or None
+    address = access.client_address(request)
+    log = desk.audit
+    try:
+        account = desk.accounts.sign_in(login, password, code, address,
+                                                      access.now())
+    except SignInRefused as exc:
+        log.append(access.now(), login[:100], address, Action.SIGN_IN_FAILED)
+        return _form(request, status_code=403, refused=exc)
+    session = desk.sessions.open(account, access.now())
+    log.append(access.now(), account.login, address, Action.SIGN_IN)
+    target = _safe_next(access.text(data, "next", 500))
+    response = RedirectResponse(target if target != "/" else HOME[account.role],
+                                status_code=303)
+    _cookie(response, request, access.SESSION_COOKIE, session.token)
+    response.delete_cookie(access.PRE_COOKIE, path="/")
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    visitor = access.current(request)
+    if visitor is not None:
+        await access.form(request, visitor)
+        request.app.state.desk.sessions.close(
+            request.cookies[access.SESSION_COOKIE])
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(access.SESSION_COOKIE, path="/")
+    return response
+
+
+async def home(request: Request) -> Response:
+    visitor = access.current(request)
+    if visitor is None:
+        return RedirectResponse("/signin", status_code=303)
+    return RedirectResponse(HOME[visitor.account.role], status_code=303)
+
+
+routes = [
+    Route("/", home),
+    Route("/signin", show, methods=["GET"]),
+    Route("/signin", sign_in, methods=["POST"]),
+    Route("/signout", sign_out, methods=["POST"]),
+]

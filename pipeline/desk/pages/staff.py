@@ -1,0 +1,168 @@
+"""The clerk's pages: hand in a sheet with its attachments and follow it until it is
+archived, waiting for the director or returned; a blank sheet; "my requests" with their
+status, the reasons a request came back, its highlighted sheet and, once approved, the
+signed PDF.
+
+A handed-in sheet goes into ``inbox/`` (:func:`pipeline.intake.upload.drop`) and the
+watcher takes it like any dropped file: the desk itself processes nothing, so a sheet
+handed in while the watcher is stopped is simply taken when it starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from pipeline.core import inputs, scratch, thai
+from pipeline.desk import access, files, views
+from pipeline.desk.access import Visitor
+from pipeline.desk.accounts import Role
+from pipeline.intake import blank_sheet, rejection, upload
+from pipeline.records import index
+from pipeline.records.journal import FINAL_STATES, Journal, State
+from pipeline.settings.config import Config
+
+STAFF = (Role.STAFF,)
+MAX_FILES = 21  # the sheet and at most 20 attachments (validate.MAX_ATTACHMENTS)
+
+
+def _mine(config: Config, visitor: Visitor) -> list[index.Row]:
+    """The requests whose provider is the account's person, newest first."""
+    me = thai.name_key(visitor.account.person)
+    if not me:
+        return []
+    rows = [r for r in index.gather(config.workspace) if thai.name_key(r.provider) == me]
+    return rows[::-1]
+
+
+async def home(request: Request) -> Response:
+    visitor = access.need(request, *STAFF)
+    config = request.app.state.desk.config
+    rows = await run_in_threadpool(_mine, config, visitor)
+    return views.render(request, "staff.html", rows=rows, csrf=visitor.session.csrf,
+                        error=request.query_params.get("error", ""))
+
+
+async def _read(part: UploadFile) -> upload.Handed:
+    return upload.Handed(part.filename or "", await part.read())
+
+
+async def hand_in(request: Request) -> Response:
+    visitor = access.need(request, *STAFF)
+    config = request.app.state.desk.config
+    data = await access.form(request, visitor, max_files=MAX_FILES)
+    try:
+        sheet = data.get("sheet")
+        if not isinstance(sheet, UploadFile) or not sheet.filename:
+            raise upload.UploadRefused("เลือกไฟล์แบบคำขอ (.xlsx) / choose the request sheet "
+                                       "(.xlsx)")
+        handed = await _read(sheet)
+        attachments = [await _read(part) for part in data.getlist("attachments")
+                       if isinstance(part, UploadFile) and part.filename]
+        since = datetime.now(UTC)
+        placed = await run_in_threadpool(upload.drop, config, handed, attachments)
+    except upload.UploadRefused as exc:
+        rows = await run_in_threadpool(_mine, config, visitor)
+        return views.render(request, "staff.html", status_code=400, rows=rows,
+                            csrf=visitor.session.csrf, error=str(exc))
+    finally:
+        await data.close()
+    digest = hashlib.sha256(handed.data).hexdigest()
+    stamp = since.strftime("%Y%m%dT%H%M%S.%fZ")
+    return RedirectResponse(f"/staff/follow/{digest}/{stamp}?name={quote(placed.name)}",
+                            status_code=303)
+
+
+def _followed(config: Config, digest: str, stamp: str) -> tuple[str, str, bool]:
+    """(request ID or "", state, finished) of the sheet handed in at ``stamp``."""
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise HTTPException(404, "not_found")
+    try:
+        since = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise HTTPException(404, "not_found") from None
+    journal = Journal(config.workspace.journal_file, config.id_prefix)
+    try:
+        entry = journal.latest_with(digest, since)
+    finally:
+        journal.close()
+    if entry is None:
+        return "", "", False
+    done = entry.state in FINAL_STATES or entry.state == State.AWAITING_DIRECTOR
+    return entry.id, str(entry.state), done
+
+
+async def follow(request: Request) -> Response:
+    """The handed-in sheet's progress, refreshed every two seconds until it settles."""
+    visitor = access.need(request, *STAFF)
+    request_id, state, done = await run_in_threadpool(
+        _followed, request.app.state.desk.config, request.path_params["digest"],
+        request.path_params["stamp"])
+    return views.render(request, "follow.html", request_id=request_id, state=state,
+                        done=done, name=request.query_params.get("name", "")[:255],
+                        visitor=visitor)
+
+
+def _blank(config: Config) -> bytes:
+    with scratch.folder(config.workspace, "blank-") as tmp:
+        path = tmp / "request.xlsx"
+        blank_sheet.new_request(path, config)
+        return path.read_bytes()
+
+
+async def blank(request: Request) -> Response:
+    access.need(request, *STAFF)
+    data = await run_in_threadpool(_blank, request.app.state.desk.config)
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument."
+                                     "spreadsheetml.sheet",
+                    headers={"content-disposition": files.disposition("แบบคำขอเผยแพร่.xlsx")})
+
+
+def _own_row(config: Config, visitor: Visitor, value: str) -> index.Row:
+    try:
+        request_id = inputs.request_id(value, config.id_prefix)
+    except inputs.InputError:
+        raise HTTPException(404, "not_found") from None
+    for row in _mine(config, visitor):
+        if row.request_id == request_id:
+            return row
+    raise HTTPException(404, "not_found")  # not theirs, or no such request: the same answer
+
+
+async def corrected(request: Request) -> Response:
+    visitor = access.need(request, *STAFF)
+    config = request.app.state.desk.config
+    row = await run_in_threadpool(_own_row, config, visitor, request.path_params["rid"])
+    found = rejection.find(config.workspace.rejected, row.request_id)
+    if found is None:
+        raise HTTPException(404, "not_found")
+    path = found.annotated or found.report
+    return files.download(request, visitor, path, path.name, row.request_id)
+
+
+async def signed(request: Request) -> Response:
+    visitor = access.need(request, *STAFF)
+    config = request.app.state.desk.config
+    row = await run_in_threadpool(_own_row, config, visitor, request.path_params["rid"])
+    if not row.signed_pdf:
+        raise HTTPException(404, "not_found")
+    return files.download(request, visitor, config.workspace.outbox / row.signed_pdf,
+                          f"{row.request_id}.pdf", row.request_id)
+
+
+routes = [
+    Route("/staff", home),
+    Route("/staff/hand-in", hand_in, methods=["POST"]),
+    Route("/staff/follow/{digest}/{stamp}", follow),
+    Route("/staff/blank.xlsx", blank),
+    Route("/staff/requests/{rid}/corrected", corrected),
+    Route("/staff/requests/{rid}/signed.pdf", signed),
+]

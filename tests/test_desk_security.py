@@ -1,0 +1,143 @@
+"""Every point of the desk's security, over real HTTP against `pipeline serve`, each checking
+that nothing changed: CSRF, roles, cookies, headers, sign-in throttling, redirects."""
+
+from __future__ import annotations
+
+import subprocess
+
+from desk_support import PASSWORD, PIPELINE, csrf_of
+from test_desk_browser import submit
+
+from pipeline.records.journal import Journal, State
+
+
+def _state(cfg, request_id: str) -> State:
+    journal = Journal(cfg.workspace.journal_file, cfg.id_prefix)
+    try:
+        entry = journal.get(request_id)
+        assert entry is not None
+        return entry.state
+    finally:
+        journal.close()
+
+
+def test_a_post_without_the_right_csrf_token_changes_nothing(desk, desk_ws, converter):
+    (rid,) = submit(desk_ws, converter, ["เรื่องทดสอบ CSRF"])
+    http = desk.session("director")
+    for data in ({"id": rid}, {"id": rid, "csrf": "forged"}, {"id": rid, "csrf": ""}):
+        answer = http.post(f"{desk.url}director/approve", data=data, allow_redirects=False)
+        assert answer.status_code == 403
+        answer = http.post(f"{desk.url}requests/{rid}/reject",
+                           data={**data, "reason": "ไม่อนุมัติ"}, allow_redirects=False)
+        assert answer.status_code == 403
+    assert _state(desk_ws, rid) == State.AWAITING_DIRECTOR
+    assert not list(desk_ws.workspace.rejected.glob("*.error.txt"))
+
+
+def test_roles_are_checked_on_the_server(desk, desk_ws, converter):
+    (rid,) = submit(desk_ws, converter, ["เรื่องทดสอบสิทธิ์"])
+    for login in ("clerk", "auditor", "webmaster", "admin"):
+        http = desk.session(login)
+        token = csrf_of(http.get(f"{desk.url}").text)  # its own valid token
+        answer = http.post(f"{desk.url}director/approve", data={"id": rid, "csrf": token},
+                           allow_redirects=False)
+        assert answer.status_code == 403, login
+        answer = http.post(f"{desk.url}requests/{rid}/reject",
+                           data={"csrf": token, "reason": "ไม่อนุมัติ"}, allow_redirects=False)
+        assert answer.status_code == 403, login
+        assert http.get(f"{desk.url}requests/{rid}", allow_redirects=False).status_code == 403
+        assert http.get(f"{desk.url}requests/{rid}/form.pdf",
+                        allow_redirects=False).status_code == 403
+    assert _state(desk_ws, rid) == State.AWAITING_DIRECTOR
+    # and nobody at all without signing in
+    import requests
+    answer = requests.get(f"{desk.url}director", allow_redirects=False)
+    assert answer.status_code == 303 and "/signin" in answer.headers["location"]
+
+
+def test_cookies_and_headers(desk):
+    http = desk.session("director")
+    cookie = next(c for c in http.cookies if c.name == "desk_session")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert (cookie.get_nonstandard_attr("SameSite") or "").lower() == "strict"
+    assert not cookie.secure  # plain HTTP here; --certfile makes it Secure
+    page = http.get(f"{desk.url}director")
+    csp = page.headers["content-security-policy"]
+    assert "script-src" not in csp or "'unsafe-inline'" not in csp
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "<script" not in page.text
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_sign_out_and_a_password_change_end_the_session(desk):
+    http = desk.session("director")
+    assert http.get(f"{desk.url}director", allow_redirects=False).status_code == 200
+    token = csrf_of(http.get(f"{desk.url}director").text)
+    old = http.cookies.get("desk_session")
+    http.post(f"{desk.url}signout", data={"csrf": token})
+    replay = __import__("requests").get(f"{desk.url}director", cookies={"desk_session": old},
+                                        allow_redirects=False)
+    assert replay.status_code == 303  # the old cookie opens nothing
+
+    http = desk.session("clerk")
+    assert http.get(f"{desk.url}staff", allow_redirects=False).status_code == 200
+    run = subprocess.run([*PIPELINE, "--workspace", str(desk.root), "user", "passwd", "clerk"],
+                         input="another long passphrase\n", text=True, capture_output=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert http.get(f"{desk.url}staff", allow_redirects=False).status_code == 303
+
+
+def test_failed_sign_ins_are_throttled_and_never_say_which_part_was_wrong(desk):
+    import requests
+
+    def attempt(login: str, password: str) -> requests.Response:
+        http = requests.Session()
+        token = csrf_of(http.get(f"{desk.url}signin").text)
+        return http.post(f"{desk.url}signin", data={"csrf": token, "login": login,
+                                                     "password": password},
+                         allow_redirects=False)
+
+    unknown = attempt("nobody", "whatever password")
+    wrong = attempt("director", "wrong password!!")
+    assert unknown.status_code == wrong.status_code == 403
+    assert "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง" in wrong.text
+    assert unknown.text.count("ไม่ถูกต้อง") == wrong.text.count("ไม่ถูกต้อง")
+    for _ in range(4):
+        attempt("director", "wrong password!!")
+    locked = attempt("director", PASSWORD)  # the right password, too late
+    assert locked.status_code == 403 and "ลองใหม่ได้เมื่อ" in locked.text
+    assert "desk_session" not in locked.cookies
+
+
+def test_no_open_redirect_and_no_forged_client_address(desk):
+    import requests
+
+    http = requests.Session()
+    token = csrf_of(http.get(f"{desk.url}signin").text)
+    answer = http.post(f"{desk.url}signin", data={
+        "csrf": token, "login": "auditor", "password": PASSWORD, "next": "//evil.example/"},
+        headers={"X-Forwarded-For": "203.0.113.9"}, allow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/auditor"
+    log = subprocess.run([*PIPELINE, "--workspace", str(desk.root), "audit-log"],
+                         capture_output=True, text=True, timeout=60)
+    assert "127.0.0.1" in log.stdout and "203.0.113.9" not in log.stdout
+
+
+def test_a_body_beyond_the_bound_is_refused_unread(desk):
+    """A Content-Length above the desk's bound is answered 413 before a byte is read."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    signed_in = desk.session("clerk")
+    token = csrf_of(signed_in.get(f"{desk.url}staff").text)
+    where = urlsplit(desk.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    connection.putrequest("POST", "/staff/hand-in")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", str(1 << 40))
+    connection.putheader("Cookie", f"desk_session={signed_in.cookies['desk_session']}")
+    connection.endheaders(f"--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n"
+                          f"{token}\r\n".encode())
+    assert connection.getresponse().status == 413
+    assert not any(desk.root.joinpath("inbox").glob("*.xlsx"))
