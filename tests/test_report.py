@@ -167,7 +167,7 @@ def test_the_report_pdf_has_the_thai_text_and_the_signed_acknowledgement_validat
 
     wb = load_workbook(office.xlsx)
     assert wb.sheetnames == ["สรุป", "ขอเผยแพร่", "อนุมัติ", "เผยแพร่แล้ว", "ไม่ผ่าน",
-                             "รอดำเนินการ", "ปัญหาอุปสรรค"]
+                             "รอดำเนินการ", "ปัญหาอุปสรรค", "ภาระการเผยแพร่"]
     published = [r for r in wb["เผยแพร่แล้ว"].iter_rows(min_row=2, values_only=True)]
     assert [(r[0], r[1], r[5]) for r in published] == [
         (s.c, datetime(2026, 11, 2), "https://example.go.th/c"),

@@ -28,7 +28,7 @@ from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchOptions, drain, watch
 from pipeline.intake import blank_sheet
 from pipeline.notify import queue as notify_queue
-from pipeline.records import freshness, index_files
+from pipeline.records import freshness, index, index_files, obligations
 from pipeline.records.journal import Journal, State
 from pipeline.settings import workspace
 from pipeline.settings.config import Config
@@ -62,8 +62,14 @@ def new_request(ctx: click.Context, file: Path) -> None:
     """Write a blank request sheet (.xlsx) for staff to fill in."""
     if file.suffix.lower() != ".xlsx":
         raise click.BadParameter("the file name must end in .xlsx", param_hint="FILE")
-    blank_sheet.new_request(file, load(ctx))
-    click.echo(f"blank request sheet written: {file}")
+    config = load(ctx)
+    rows = index.gather(config.workspace)
+    listed = obligations.open_obligations(config.obligations, config.work_groups, rows,
+                                          thai.today())
+    blank_sheet.new_request(file, config, listed)
+    click.echo(f"blank request sheet written: {file}"
+               + (f" (ภาระการเผยแพร่ที่ยังเปิดอยู่ / open obligations: "
+                  f"{', '.join(o.id for o in listed)})" if listed else ""))
 
 
 @main.command()

@@ -7,6 +7,7 @@ categories; and the office's own values (unit, approver, publisher) already fill
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -19,6 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from pipeline.core import fsutil
 from pipeline.core.request import FIELDS
 from pipeline.settings.config import Config
+from pipeline.settings.obligations import Obligation
 
 SHEET_TITLE = "คำขอ"
 LISTS_TITLE = "รายการ"
@@ -31,9 +33,13 @@ DATE_FORMAT = "[$-107041E]d mmmm yyyy"
 _THIN = Side(style="thin", color="999999")
 
 
-def new_request(path: Path, config: Config) -> None:
+def new_request(path: Path, config: Config,
+                obligations: Sequence[Obligation] | None = None) -> None:
     """Write a blank request sheet: labels, instructions, drop-down lists, defined names,
-    and the office's own values (unit, approver, publisher) already filled in."""
+    and the office's own values (unit, approver, publisher) already filled in. The
+    obligation cell's drop-down lists ``obligations`` (the open ones, which the caller
+    works out from the archive: ``records/obligations.open_obligations``), by default every
+    obligation of the config."""
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_TITLE
@@ -79,6 +85,9 @@ def new_request(path: Path, config: Config) -> None:
 
     _add_list(wb, lists, ws, "work_group", 1, config.work_groups)
     _add_list(wb, lists, ws, "category", 2, config.categories)
+    listed = config.obligations.items if obligations is None else obligations
+    if listed:
+        _add_list(wb, lists, ws, "obligation", 3, tuple(o.label() for o in listed))
     ws.column_dimensions["A"].width = 42
     ws.column_dimensions["B"].width = 70
     ws.column_dimensions["C"].width = 45

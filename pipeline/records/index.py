@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pipeline.bundles import bundle, publish
+from pipeline.bundles import bundle, proof, publish
 from pipeline.core import thai, workfolder
 from pipeline.core.folders import Workspace
 from pipeline.core.request import request_id_key
@@ -92,6 +92,10 @@ class Row:
     closed_at: datetime | None = None  # when it was returned or refused
     journal_state: str = ""  # the journal's state; "" for a bundle the journal does not know
     manifest_sha256: str = ""  # of the manifest.json the row was read from; "" if none
+    obligation: str = ""  # the obligation the clerk picked on the sheet (its ID), if any
+    # the newest check of the published address (bundles/proof.py), and its day
+    check_verdict: proof.Verdict | None = None
+    checked_on: date | None = None
 
     @property
     def approved_at(self) -> datetime | None:
@@ -140,6 +144,7 @@ def bundle_row(outbox: Path, folder: Path) -> Row | None:
         status = (Status.PUBLISHED if publications
                   else _MANIFEST_STATUS.get(m.get("status", ""), Status.APPROVED))
         last = publications[-1] if publications else None
+        checked = proof.last_check(m, last.url) if last else None
         pdf = m["signed_pdf"]
         return Row(
             request_id=m["request_id"],
@@ -160,6 +165,9 @@ def bundle_row(outbox: Path, folder: Path) -> Row | None:
             bundle=f"{folder.name}/",
             signed_pdf=f"{folder.name}/{pdf}",
             manifest_sha256=hashlib.sha256(raw).hexdigest(),
+            obligation=req.get("obligation", ""),
+            check_verdict=checked[0] if checked else None,
+            checked_on=checked[1].astimezone(thai.BANGKOK).date() if checked else None,
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         # the journal still lists the request; its row will say the bundle is damaged
@@ -197,7 +205,8 @@ def _journal_row(ws: Workspace, entry: Entry) -> Row:
         return row
     return _with(row, request_date=request.request_date, work_group=request.work_group,
                  category=request.category, title=request.title,
-                 provider=request.provider.name, approver=request.approver.name)
+                 provider=request.provider.name, approver=request.approver.name,
+                 obligation=request.obligation)
 
 
 def _rejected_row(base: Row, entry: Entry) -> Row:
