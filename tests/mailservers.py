@@ -10,6 +10,7 @@ import email
 import email.policy
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -176,9 +177,11 @@ class Recorder(LocalHTTPServer):
         return [json.loads(body) for _path, _headers, body in self.calls]
 
 
-def with_notify(cfg: Config, notify: str, *, auto_approve: bool | None = None) -> Config:
+def with_notify(cfg: Config, notify: str, *, auto_approve: bool | None = None,
+                obligations: bool = False) -> Config:
     """The demo office with e-mail addresses for its people and ``notify`` (TOML lines of
-    the [notify] table, and any sub-tables after them) appended."""
+    the [notify] table, and any sub-tables after them) appended. The demo's obligations
+    are left out unless asked for: their reminders are not what these tests count."""
     original = cfg.workspace.config_file.with_name("pipeline.toml.orig")  # again: from scratch
     if not original.exists():
         original.write_bytes(cfg.workspace.config_file.read_bytes())
@@ -188,6 +191,8 @@ def with_notify(cfg: Config, notify: str, *, auto_approve: bool | None = None) -
     text = text.replace("[[providers]]\n", f'[[providers]]\nemail = "{PROVIDER_EMAIL}"\n', 1)
     if auto_approve is not None:
         text = text.replace("auto_approve = true", f"auto_approve = {str(auto_approve).lower()}")
+    if not obligations:
+        text = re.sub(r"^\[\[obligations\]\]\n(?:[^\[\n].*\n|\n)*", "", text, flags=re.M)
     text += f'\n[notify]\nadmin = ["{ADMIN_EMAIL}"]\n{notify}\n'
     cfg.workspace.config_file.write_text(text, encoding="utf-8")
     loaded = config_mod.load(cfg.workspace.root)

@@ -24,6 +24,7 @@ from pipeline.records.journal import Journal
 from pipeline.signatures import timestamps
 
 T0 = datetime(2026, 12, 7, 7, 0, tzinfo=thai.BANGKOK)  # a Monday, 07:00 in Bangkok
+GONE = "http://127.0.0.1:9/gone"  # the discard port: nothing listens, the page is gone
 
 
 def _queued(journal: Journal) -> list[tuple[str, tuple[str, ...], Notice]]:
@@ -77,12 +78,18 @@ def test_webmaster_digest_and_a_reminder_after_seven_days(demo_ws, tmp_path: Pat
     old = archived(cfg, tmp_path, request(cfg, "ประกาศเก่า"), T0 - timedelta(days=8))
     new = archived(cfg, tmp_path, request(cfg, "ประกาศใหม่"), T0 - timedelta(days=1))
     archived(cfg, tmp_path, request(cfg, "เผยแพร่แล้ว"), T0 - timedelta(days=9),
-             published=((T0 - timedelta(days=2)).date(), "https://example.go.th/a"))
+             published=((T0 - timedelta(days=2)).date(), GONE))
     journal = Journal(cfg.workspace.journal_file, cfg.id_prefix)
     watch = checks.Checks(cfg)
-    assert watch.run(journal, T0) == 0  # before 08:30
+    # before 08:30 no digest; the day's check of what was published finds its page gone
+    assert watch.run(journal, T0) == 1
+    [(kind, to, gone)] = _queued(journal)
+    assert (kind, to, gone.request_id) == ("publication-changed", (WEBMASTER_EMAIL,),
+                                           gone.request_id)
+    assert GONE in gone.text and "ไม่" in gone.subject
     assert watch.run(journal, T0.replace(hour=8, minute=30)) == 2  # the digest, one reminder
     found = {k: n for k, _, n in _queued(journal)}
+    assert watch.run(journal, T0.replace(hour=20)) == 0  # the page checked once a day
     digest = found["webmaster-digest"]
     assert digest.recipients == (WEBMASTER_EMAIL,)
     assert [line.split()[1] for line in digest.lines if line.startswith("- ")] == [old, new]
@@ -134,3 +141,30 @@ def test_every_event_kind_is_listed() -> None:
                                        "refused-at-intake", "director-digest",
                                        "webmaster-digest", "held", "timestamps-due",
                                        "disk-full"}
+
+
+def test_obligation_reminders_go_to_the_responsible_group_before_the_due_day_once(
+        demo_ws) -> None:
+    """The demo's monthly procurement summary (แบบ สขร. ๑) is due on the 10th: from the 7th
+    its group is reminded (the director, as the group has no provider with an address),
+    once for that month however often the checks run."""
+    cfg = with_notify(demo_ws, smtp_lines(Mailbox(), "disk_percent = 100\n"),
+                      obligations=True)
+    journal = Journal(cfg.workspace.journal_file, cfg.id_prefix)
+
+    def procurement(kind: str) -> list[tuple[str, ...]]:
+        return [to for k, to, n in _queued(journal) if k == kind and "|procurement|" in n.key]
+
+    checks.Checks(cfg).run(journal, T0 - timedelta(days=2))  # the 5th: not yet
+    assert procurement("obligation-due") == []
+    checks.Checks(cfg).run(journal, T0)  # the 7th: three days before
+    assert procurement("obligation-due") == [(DIRECTOR_EMAIL,)]
+    due = next(n for k, _, n in _queued(journal) if "|procurement|" in n.key)
+    assert "ใกล้ถึงกำหนดเผยแพร่" in due.subject and "สขร" in due.subject
+    checks.Checks(cfg).run(journal, T0 + timedelta(days=1))  # the 8th, after a restart
+    assert procurement("obligation-due") == [(DIRECTOR_EMAIL,)]  # not again
+    overdue_day = T0 + timedelta(days=4)  # the 11th: overdue, the director told again
+    checks.Checks(cfg).run(journal, overdue_day)
+    assert [to for k, to, n in _queued(journal)
+            if k == "obligation-overdue" and "|procurement|" in n.key] == [(DIRECTOR_EMAIL,)]
+    journal.close()

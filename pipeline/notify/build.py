@@ -51,7 +51,7 @@ def _admin(config: Config) -> tuple[str, ...]:
     return config.notify.admin
 
 
-def _webmaster(config: Config) -> tuple[str, ...]:
+def webmaster_emails(config: Config) -> tuple[str, ...]:
     return (config.notify.publisher_email,) if config.notify.publisher_email else ()
 
 
@@ -88,7 +88,7 @@ def approved(config: Config, request_id: str, request: Request, bundle: Path) ->
          f"{'attached' if small else f'at {pdf}'}."),
         provider_email(config, request.provider.name), request_id, "approved",
         attachments=(pdf,) if small else (),
-        links=desk_link(config, f"/requests/{request_id}"))
+        links=desk_link(config, f"/staff/requests/{request_id}/signed.pdf"))
 
 
 def rejected_by_director(config: Config, request_id: str, said: dict[str, str],
@@ -102,7 +102,7 @@ def rejected_by_director(config: Config, request_id: str, said: dict[str, str],
          "แบบคำขอส่งคืนไว้ที่ inbox/rejected/ แก้ไขแล้ววางในโฟลเดอร์ inbox อีกครั้ง",
          f"The director did not approve request {request_id}; reason: {reason}"),
         provider_email(config, said.get("provider_name", "")), request_id, "rejected",
-        links=desk_link(config, f"/requests/{request_id}"))
+        links=desk_link(config, "/staff"))
 
 
 def refused_at_intake(config: Config, request_id: str, source_name: str,
@@ -120,7 +120,7 @@ def refused_at_intake(config: Config, request_id: str, source_name: str,
          f"Sheet {source_name} ({request_id}) was returned: {len(problems)} problem(s); fix "
          f"the highlighted cells in the attached copy and drop it into the inbox again."),
         provider_email(config, said.get("provider_name", "")), request_id, "rejected",
-        attachments=tuple(f for f in files if f.is_file()))
+        attachments=tuple(f for f in files if f.is_file()), links=desk_link(config, "/staff"))
 
 
 def _listed(items: Sequence[Item]) -> tuple[str, ...]:
@@ -144,7 +144,7 @@ def director_digest(config: Config, day: date, items: Sequence[Item]) -> Notice:
                    "มีคำขอรอท่านพิจารณาอนุมัติ", items,
                    ("อนุมัติด้วย `pipeline approve` หรือส่งคืนด้วย `pipeline reject`",
                     f"{n} request(s) wait for your approval: `pipeline pending` lists them."),
-                   director_emails(config), "awaiting-director", "/pending", config)
+                   director_emails(config), "awaiting-director", "/director", config)
 
 
 def _reminder(kind: Kind, item: Item, period: int, subject: str, lines: tuple[str, str],
@@ -174,7 +174,7 @@ def webmaster_digest(config: Config, day: date, items: Sequence[Item]) -> Notice
                    ("รวบรวมไฟล์ด้วย `pipeline collect DIR` และบันทึกการเผยแพร่ด้วย "
                     "`pipeline published`",
                     f"{n} approved item(s) wait for upload: `pipeline collect DIR` gathers them."),
-                   _webmaster(config), "approved", "/publish", config)
+                   webmaster_emails(config), "approved", "/webmaster", config)
 
 
 def webmaster_reminder(config: Config, item: Item, period: int) -> Notice:
@@ -186,7 +186,7 @@ def webmaster_reminder(config: Config, item: Item, period: int) -> Notice:
          f"เกิน {days} วันแล้ว ยังไม่ได้บันทึกการเผยแพร่",
          f"Reminder: {item.request_id} was approved over {days} days ago and is not "
          f"recorded as published."),
-        _webmaster(config), "approved", config)
+        webmaster_emails(config), "approved", config)
 
 
 def held(config: Config, request_id: str, state: str, since: datetime, message: str) -> Notice:
@@ -196,7 +196,7 @@ def held(config: Config, request_id: str, state: str, since: datetime, message: 
         (f"คำขอเลขที่ {request_id} ค้างในขั้น {state} ตั้งแต่ {_when(since)}",
          f"สาเหตุ: {message}", "ตรวจสอบด้วย `pipeline status` แล้วแก้ไขสาเหตุ",
          f"Request {request_id} has been held in {state} since {_when(since)}: {message}"),
-        _admin(config), request_id, state, links=desk_link(config, "/status"))
+        _admin(config), request_id, state, links=desk_link(config, "/admin"))
 
 
 def timestamps_due(config: Config, week: str, due: Sequence[tuple[str, datetime]]) -> Notice:
@@ -209,7 +209,7 @@ def timestamps_due(config: Config, week: str, due: Sequence[tuple[str, datetime]
          f"ต่ออายุด้วย `pipeline refresh-timestamps --within {days}`",
          f"{len(due)} bundle(s) have timestamps expiring within {days} days: run "
          f"`pipeline refresh-timestamps`."),
-        _admin(config), links=desk_link(config, "/status"))
+        _admin(config), links=desk_link(config, "/admin"))
 
 
 def disk_full(config: Config, day: date, percent: float, where: Path) -> Notice:
@@ -219,7 +219,7 @@ def disk_full(config: Config, day: date, percent: float, where: Path) -> Notice:
         (f"ดิสก์ของ {where} ใช้ไปแล้ว {percent:.0f}% (เกิน {config.notify.disk_percent}%) "
          f"กรุณาเพิ่มพื้นที่",
          f"The disk of {where} is {percent:.0f}% full: free some space."),
-        _admin(config), links=desk_link(config, "/status"))
+        _admin(config), links=desk_link(config, "/admin"))
 
 
 def test(address: str, now: datetime) -> Notice:

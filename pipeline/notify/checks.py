@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pipeline.bundles import bundle
 from pipeline.bundles.publish import publications
 from pipeline.core import thai, workfolder
-from pipeline.notify import build
+from pipeline.notify import build, follow_up
 from pipeline.notify.build import Item
 from pipeline.notify.events import Kind
 from pipeline.notify.queue import enqueue
@@ -44,6 +44,10 @@ class Checks:
             n += self.webmaster(journal, now, local)
         if self._once("timestamps", local):
             n += self.timestamps(journal, now, local)
+        if self._once("obligations", local):
+            n += follow_up.obligations(self.config, journal, now)
+        if self._once("published", local):
+            n += follow_up.publications(self.config, journal, now)
         return n
 
     def _once(self, scan: str, local: datetime) -> bool:

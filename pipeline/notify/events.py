@@ -33,6 +33,9 @@ class Kind(StrEnum):
     HELD = "held"  # to the admin: a request held longer than held_hours
     TIMESTAMPS_DUE = "timestamps-due"  # to the admin: timestamps to refresh within the window
     DISK_FULL = "disk-full"  # to the admin: the workspace's disk fuller than disk_percent
+    OBLIGATION_DUE = "obligation-due"  # to the responsible group: due within remind_days
+    OBLIGATION_OVERDUE = "obligation-overdue"  # to the responsible group and the director
+    PUBLICATION_CHANGED = "publication-changed"  # to the webmaster: a published page gone
     TEST = "test"  # `pipeline notify test ADDRESS`
 
 
