@@ -26,7 +26,15 @@ from pipeline.desk.access import SignInNeeded
 from pipeline.desk.accounts import Accounts
 from pipeline.desk.audit_log import AuditLog
 from pipeline.desk.jobs import Jobs
-from pipeline.desk.pages import admin, auditor, director, signin, staff, webmaster
+from pipeline.desk.pages import (
+    admin,
+    auditor,
+    director,
+    obligations,
+    signin,
+    staff,
+    webmaster,
+)
 from pipeline.desk.sessions import Sessions
 from pipeline.settings.config import Config
 
@@ -164,6 +172,7 @@ def make_app(config: Config, *, secure: bool = False) -> Starlette:
         *director.routes,
         *staff.routes,
         *admin.routes,
+        *obligations.routes,
         *webmaster.routes, *auditor.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _refused,

@@ -165,6 +165,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "disable": ("ระงับบัญชี", "Disable"),
     "second_factor": ("รหัสยืนยันสองขั้น", "Second factor"),
     "none": ("-", "-"),
+    "obligations": ("ภาระการเผยแพร่ตามกำหนด", "Publication obligations"),
+    "month": ("เดือน (พ.ศ.)", "Month (BE)"),
+    "show": ("แสดง", "Show"),
+    "due": ("กำหนด", "Due"),
+    "evidence": ("คำขอที่เผยแพร่", "Published by"),
+    "late": ("ล่าช้า", "late"),
+    "in_progress": ("อยู่ระหว่างดำเนินการ", "in progress"),
+    "no_obligations": ("ไม่มีภาระการเผยแพร่ในเดือนนี้", "Nothing is due this month"),
+    "notices": ("การแจ้งเตือนที่รอส่ง", "Notices waiting to be sent"),
+    "no_notices": ("ไม่มีการแจ้งเตือนค้างส่ง", "No notice is waiting"),
+    "next_try": ("ลองใหม่", "next try"),
 }
 
 

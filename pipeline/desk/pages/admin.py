@@ -18,6 +18,7 @@ from pipeline.desk.accounts import Role
 from pipeline.desk.audit_log import Action
 from pipeline.external import tools
 from pipeline.flow import health
+from pipeline.notify import queue as notify_queue
 from pipeline.records import freshness
 from pipeline.records.journal import Journal, State
 from pipeline.settings.config import Config
@@ -32,6 +33,7 @@ def _status(config: Config) -> dict[str, Any]:
         problems = health.problems(config, journal)
         counts = journal.counts()
         oldest = journal.oldest_open()
+        notices = notify_queue.status(journal)
     finally:
         journal.close()
     try:
@@ -41,7 +43,8 @@ def _status(config: Config) -> dict[str, Any]:
         office = str(exc)
     return {"problems": problems, "counts": [(s, counts.get(s, 0)) for s in State],
             "oldest": oldest, "stale": freshness.stale(config.workspace), "office": office,
-            "tsa": evidence.probe_tsa(config), "level": config.signing.level}
+            "tsa": evidence.probe_tsa(config), "level": config.signing.level,
+            "notices": notices}
 
 
 async def status(request: Request) -> Response:
