@@ -21,7 +21,7 @@ from pipeline.cli.common import (
     workspace_option,
 )
 from pipeline.core import logs, thai
-from pipeline.desk import demo_accounts
+from pipeline.desk import demo_accounts, demo_tls
 from pipeline.flow import archive as archive_mod
 from pipeline.flow import health
 from pipeline.flow.processing import Processor
@@ -157,7 +157,10 @@ def status(ctx: click.Context) -> None:
 
 def _show_demo_accounts(config: Config) -> None:
     accounts = demo_accounts.create(config)
+    cert, key = demo_tls.create(config)
     click.echo(f"บัญชีทดลองของโต๊ะงานบนเว็บ / the web desk's demo accounts: {accounts}")
+    click.echo(f"เปิดโต๊ะงาน / start the desk: pipeline --workspace {config.workspace.root} "
+               f"serve  (HTTPS: --certfile {cert} --keyfile {key})")
 
 
 @main.command("demo")
