@@ -12,9 +12,12 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -91,26 +94,118 @@ def archive(config: Config, count: int) -> None:
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of ``pid`` and its living descendants, from /proc."""
+def processes(root_pid: int) -> dict[str, tuple[int, float]]:
+    """Resident KiB and CPU seconds (user + system) of ``root_pid`` and its living
+    descendants, from /proc, keyed 'role pid' (watcher, worker, soffice, tracker)."""
     children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
+        if not entry.name.isdigit():
+            continue
         try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        todo += children.get(p, [])
-    return total
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+        names[int(entry.name)] = ("soffice" if "soffice" in cmd else
+                                  "tracker" if "resource_tracker" in cmd else
+                                  "worker" if "multiprocessing" in cmd else "watcher")
+    result, todo = {}, [root_pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        rss = next((int(line.split()[1]) for line in status.splitlines()
+                    if line.startswith("VmRSS:")), 0)
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if rss:
+            result[f"{names.get(pid, '?')} {pid}"] = (rss, cpu)
+        todo += children.get(pid, [])
+    return result
+
+
+def cpu_by_role(sample: dict[str, tuple[int, float]]) -> dict[str, float]:
+    """CPU seconds per role (all workers together, all soffice together)."""
+    out: dict[str, float] = {}
+    for key, (_rss, cpu) in sample.items():
+        role = key.split()[0]
+        out[role] = out.get(role, 0.0) + cpu
+    return out
+
+
+@dataclass
+class Drain:
+    """What :func:`drain` saw: seconds from the drop to the last bundle, each bundle's
+    latency (drop -> archived, from its manifest), and (bundles done, processes) samples."""
+
+    seconds: float
+    latencies: list[float]
+    samples: list[tuple[int, dict[str, tuple[int, float]]]] = field(default_factory=list)
+
+    @property
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds per role from the drop (the first sample) to the last bundle: the
+        processes' start-up before the drop is not counted (LibreOffice's is, as it starts
+        with the first request)."""
+        first, last = cpu_by_role(self.samples[0][1]), cpu_by_role(self.samples[-1][1])
+        return {role: seconds - first.get(role, 0.0) for role, seconds in last.items()}
+
+
+def drain(made: demo.Demo, staged: list[Path], workers: int, *, settle: float = 0.2,
+          every: float = 0.5, expect: int | None = None) -> Drain:
+    """Start `pipeline watch`, move ``staged`` sheets into its inbox at once, wait until
+    ``expect`` (default: all of them, plus what the outbox held) bundles are archived,
+    sampling the processes every ``every`` seconds, then stop the watcher."""
+    ws = made.config.workspace
+    before = {p.name for p in ws.outbox.iterdir()} if ws.outbox.exists() else set()
+    watcher = subprocess.Popen(
+        pipeline_command(ws.root, "watch", "--settle", str(settle), "--rescan", "1",
+                         "--workers", str(workers)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_started(ws.state / "watch.lock", watcher)
+        time.sleep(3)  # the workers' imports (not part of the drain)
+        samples = [(0, processes(watcher.pid))]
+        dropped = time.time()
+        for path in staged:
+            path.rename(ws.inbox / path.name)
+        done, want = 0, len(staged) if expect is None else expect
+        while done < want:
+            assert watcher.poll() is None, "the watcher stopped"
+            new = [p for p in ws.outbox.iterdir() if p.name not in before]
+            done = sum(1 for p in new if (p / "manifest.json").is_file())
+            samples.append((done, processes(watcher.pid)))
+            time.sleep(every)
+        seconds = time.time() - dropped
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watcher.wait(timeout=300)
+    latencies = sorted(
+        datetime.fromisoformat(json.loads((p / "manifest.json").read_text())["times"]
+                               ["archived"]).timestamp() - dropped
+        for p in ws.outbox.iterdir() if p.name not in before and (p / "manifest.json").is_file())
+    return Drain(seconds, latencies, samples)
+
+
+def _wait_started(lock: Path, watcher: subprocess.Popen) -> None:
+    """Until the watcher holds its lock (it writes its pid there once it has started)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert watcher.poll() is None, "the watcher stopped"
+        if lock.exists() and lock.read_text().strip() == str(watcher.pid):
+            return
+        time.sleep(0.05)
+    raise TimeoutError("the watcher did not start within 60 s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def load_average() -> str:
