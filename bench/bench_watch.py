@@ -58,8 +58,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pipeline-drain-") as tmp:
         made = seed.workspace(Path(tmp) / "ws", args.level)
         staged = seed.sheets(made, Path(tmp) / "staging", args.n)
+        warm = seed.sheets(made, Path(tmp) / "warm", args.workers, start=args.n)
         load = seed.load_average()
-        result = seed.drain(made, staged, args.workers)
+        result = seed.drain(made, staged, args.workers, warm=warm)
         print(f"{args.n} sheets, {args.workers} workers, PAdES {args.level}, "
               f"{os.cpu_count()} cores; load before: {load}; after: {seed.load_average()}")
         report(result, args.n)

@@ -150,37 +150,34 @@ class Drain:
     @property
     def cpu(self) -> dict[str, float]:
         """CPU seconds per role from the drop (the first sample) to the last bundle: the
-        processes' start-up before the drop is not counted (LibreOffice's is, as it starts
-        with the first request)."""
+        processes' start-up (with the warm-up sheets) is not counted."""
         first, last = cpu_by_role(self.samples[0][1]), cpu_by_role(self.samples[-1][1])
         return {role: seconds - first.get(role, 0.0) for role, seconds in last.items()}
 
 
 def drain(made: demo.Demo, staged: list[Path], workers: int, *, settle: float = 0.2,
-          every: float = 0.5, expect: int | None = None) -> Drain:
-    """Start `pipeline watch`, move ``staged`` sheets into its inbox at once, wait until
-    ``expect`` (default: all of them, plus what the outbox held) bundles are archived,
-    sampling the processes every ``every`` seconds, then stop the watcher."""
+          every: float = 0.5, warm: list[Path] = ()) -> Drain:
+    """Start `pipeline watch`, let it process the ``warm`` sheets (one per worker starts
+    every worker and its LibreOffice: start-up is not part of the drain), then move the
+    ``staged`` sheets into its inbox at once and wait until all are archived, sampling the
+    processes every ``every`` seconds; then stop the watcher."""
     ws = made.config.workspace
-    before = {p.name for p in ws.outbox.iterdir()} if ws.outbox.exists() else set()
     watcher = subprocess.Popen(
         pipeline_command(ws.root, "watch", "--settle", str(settle), "--rescan", "1",
                          "--workers", str(workers)),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_started(ws.state / "watch.lock", watcher)
-        time.sleep(3)  # the workers' imports (not part of the drain)
+        ws.outbox.mkdir(exist_ok=True)
+        initial = {p.name for p in ws.outbox.iterdir()}
+        for path in warm:
+            path.rename(ws.inbox / path.name)
+        before = _archived(ws.outbox, initial, len(warm), watcher, [], every)
         samples = [(0, processes(watcher.pid))]
         dropped = time.time()
         for path in staged:
             path.rename(ws.inbox / path.name)
-        done, want = 0, len(staged) if expect is None else expect
-        while done < want:
-            assert watcher.poll() is None, "the watcher stopped"
-            new = [p for p in ws.outbox.iterdir() if p.name not in before]
-            done = sum(1 for p in new if (p / "manifest.json").is_file())
-            samples.append((done, processes(watcher.pid)))
-            time.sleep(every)
+        _archived(ws.outbox, before, len(staged), watcher, samples, every)
         seconds = time.time() - dropped
     finally:
         watcher.send_signal(signal.SIGTERM)
@@ -188,8 +185,25 @@ def drain(made: demo.Demo, staged: list[Path], workers: int, *, settle: float = 
     latencies = sorted(
         datetime.fromisoformat(json.loads((p / "manifest.json").read_text())["times"]
                                ["archived"]).timestamp() - dropped
-        for p in ws.outbox.iterdir() if p.name not in before and (p / "manifest.json").is_file())
+        for p in (ws.outbox / n for n in {q.name for q in ws.outbox.iterdir()} - before)
+        if (p / "manifest.json").is_file())
     return Drain(seconds, latencies, samples)
+
+
+def _archived(outbox: Path, before: set[str], want: int, watcher: subprocess.Popen,
+              samples: list[tuple[int, dict[str, tuple[int, float]]]], every: float
+              ) -> set[str]:
+    """Wait until ``want`` bundles not in ``before`` are archived; every bundle's name."""
+    while True:
+        assert watcher.poll() is None, "the watcher stopped"
+        new = {p.name for p in outbox.iterdir()} - before  # a large archive: stat only these
+        names = before | {n for n in new if (outbox / n / "manifest.json").is_file()}
+        done = len(names) - len(before)
+        if done >= want:
+            samples.append((done, processes(watcher.pid)))
+            return names
+        samples.append((done, processes(watcher.pid)))
+        time.sleep(every)
 
 
 def _wait_started(lock: Path, watcher: subprocess.Popen) -> None:
