@@ -167,7 +167,7 @@ def drain(made: demo.Demo, staged: list[Path], workers: int, *, settle: float = 
                          "--workers", str(workers)),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_started(ws.state / "watch.lock", watcher)
+        wait_started(ws.state / "watch.lock", watcher)
         ws.outbox.mkdir(exist_ok=True)
         initial = {p.name for p in ws.outbox.iterdir()}
         for path in warm:
@@ -206,7 +206,7 @@ def _archived(outbox: Path, before: set[str], want: int, watcher: subprocess.Pop
         time.sleep(every)
 
 
-def _wait_started(lock: Path, watcher: subprocess.Popen) -> None:
+def wait_started(lock: Path, watcher: subprocess.Popen) -> None:
     """Until the watcher holds its lock (it writes its pid there once it has started)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

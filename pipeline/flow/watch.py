@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import EVENT_TYPE_CLOSED, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
 INCOMPLETE_GRACE = 10  # a settled .xlsx that is not yet a valid zip waits this many settles
+_KEPT_CLOSES = 10_000  # close events remembered at most (each is forgotten when taken)
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,29 @@ def is_candidate(path: Path) -> bool:
 
 
 class _Settle:
-    """Remembers each file's (size, mtime) to tell when it has stopped changing."""
+    """Remembers each file's (size, mtime) to tell when it has stopped changing, and, from
+    local change notification (inotify), its (size, mtime) when a writer closed it."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._seen: dict[Path, tuple[int, int, float]] = {}
+        self._closed: dict[Path, tuple[int, int]] = {}  # written by the observer's thread
+
+    def note_closed(self, path: Path) -> None:
+        """A writer closed ``path`` (an inotify close-after-write event)."""
+        if len(self._closed) >= _KEPT_CLOSES:  # names that never became requests
+            self._closed.clear()
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        self._closed[path] = (st.st_size, st.st_mtime_ns)
+
+    def closed_unchanged(self, path: Path, st: os.stat_result) -> bool:
+        """Whether ``path``, whose ``fstat`` is ``st``, has not changed since a writer
+        closed it: nothing is writing it any more. Never true under polling (network
+        shares), which sees no close."""
+        return self._closed.get(path) == (st.st_size, st.st_mtime_ns)
 
     def ready(self, path: Path, st: os.stat_result, interval: float | None = None) -> bool:
         """Whether ``path``, whose ``fstat`` is ``st``, has stopped changing."""
@@ -87,13 +106,17 @@ class _Settle:
 
     def forget(self, path: Path) -> None:
         self._seen.pop(path, None)
+        self._closed.pop(path, None)
 
 
 class _Wake(FileSystemEventHandler):
-    def __init__(self, event: threading.Event) -> None:
+    def __init__(self, event: threading.Event, settle: _Settle) -> None:
         self.event = event
+        self.settle = settle
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type == EVENT_TYPE_CLOSED and not event.is_directory:
+            self.settle.note_closed(Path(os.fsdecode(event.src_path)))
         self.event.set()
 
 
@@ -173,7 +196,7 @@ def watch(processor: Processor, options: WatchOptions,
         observer = None
         if not options.once:
             observer = (PollingObserver if options.polling else Observer)()
-            observer.schedule(_Wake(wake), str(inbox), recursive=False)
+            observer.schedule(_Wake(wake, settle), str(inbox), recursive=False)
             observer.start()
         backoff = _Backoff(processor.config.retry_first)
         try:
@@ -338,12 +361,14 @@ class _IndexDebounce:
 
 
 def _complete(path: Path, settle: _Settle) -> bool:
-    """Unchanged for the settle interval and a whole .xlsx (zip) file. A settled file that is
-    not a zip yet gets a longer grace, then is taken anyway (and rejected as unreadable).
-    What is not a regular file is "complete" at once, to be refused without being opened."""
+    """Unchanged for the settle interval and a whole .xlsx (zip) file; or, at once, a whole
+    zip that has not changed since its writer closed it (local disks: the close is seen).
+    A settled file that is not a zip yet gets a longer grace, then is taken anyway (and
+    rejected as unreadable). What is not a regular file is "complete" at once, to be
+    refused without being opened."""
     try:
         with guard.open_regular(path) as (fd, st):
-            if not settle.ready(path, st):
+            if not settle.closed_unchanged(path, st) and not settle.ready(path, st):
                 return False
             with os.fdopen(os.dup(fd), "rb") as f:
                 whole = zipfile.is_zipfile(f)
