@@ -230,7 +230,8 @@ def watch(processor: Processor, options: WatchOptions,
             for outcome in runner.completed():
                 index.changed = True
                 on_outcome(outcome)
-            backoff.guard("index", lambda: index.maybe_rebuild(busy=False))
+            index.wait()  # whatever the back-off says: no rebuild outlives the watcher
+            backoff.guard("index", index.finish)
 
 
 def _intake(processor: Processor, runner: Runner, settle: _Settle, index: _IndexDebounce,
@@ -341,23 +342,58 @@ class _Backoff:
 class _IndexDebounce:
     """The index is derived from every bundle, so during a burst it is rebuilt at most every
     ``every`` seconds, or four times as long as the last rebuild took (a large archive), rather
-    than once per request; and once more when the burst is over."""
+    than once per request; and once more when the watcher stops. A rebuild reads every
+    manifest (minutes for 100,000 bundles), so it runs beside the watcher's loop, in a thread
+    of its own (with its own journal connection, as ``index.gather`` opens one): intake and
+    the workers' outcomes do not wait for it (``bench/bench_archive.py``)."""
 
     def __init__(self, processor: Processor, every: float) -> None:
         self._processor = processor
         self._every = every
         self._took = 0.0
         self._last = time.monotonic()
+        self._thread: threading.Thread | None = None
+        self._failed: Exception | None = None
         self.changed = False
 
     def maybe_rebuild(self, busy: bool) -> None:
+        """Start a rebuild when one is due; a failure of the last one is raised here (for
+        the watcher's back-off), and what it was to write stays to be written."""
+        if self._thread is not None:
+            if self._thread.is_alive():
+                return
+            self._thread = None
+            failed, self._failed = self._failed, None
+            if failed is not None:
+                self.changed = True
+                raise failed
         interval = max(self._every, 4 * self._took)
         if self.changed and (not busy or time.monotonic() - self._last >= interval):
-            start = time.monotonic()
-            self._processor.rebuild_index()
-            self._last = time.monotonic()
-            self._took = self._last - start
             self.changed = False
+            self._thread = threading.Thread(target=self._rebuild, name="index", daemon=True)
+            self._thread.start()
+
+    def wait(self) -> None:
+        """Until the rebuild under way, if any, is over."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def finish(self) -> None:
+        """When the watcher stops: wait for a rebuild under way, then write what changed."""
+        self.wait()
+        self.maybe_rebuild(busy=False)
+        if self._thread is not None:
+            self._thread.join()
+            self.maybe_rebuild(busy=False)  # raises its failure
+
+    def _rebuild(self) -> None:
+        start = time.monotonic()
+        try:
+            self._processor.rebuild_index()
+        except Exception as exc:  # noqa: BLE001 - raised in the watcher's loop, by maybe_rebuild
+            self._failed = exc
+        self._last = time.monotonic()
+        self._took = self._last - start
 
 
 def _complete(path: Path, settle: _Settle) -> bool:
