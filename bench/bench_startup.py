@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -45,12 +44,7 @@ def main() -> None:
         pdf = next(seed.bundles(made, 1, workers=1)[0].glob("*.pdf"))
         command = seed.pipeline_command(made.config.workspace.root, "verify", str(pdf))
         load = seed.load_average()
-        walls, cpus = [], []
-        for _ in range(args.n):
-            before, start = _children_cpu(), time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
-            walls.append(time.perf_counter() - start)
-            cpus.append(_children_cpu() - before)
+        walls, cpus = seed.timed_runs(command, args.n)
         print(f"`pipeline verify FILE` ({args.n} runs): wall median "
               f"{statistics.median(walls):.3f} s (min {min(walls):.3f}), "
               f"CPU median {statistics.median(cpus):.3f} s (min {min(cpus):.3f}); "

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,13 +64,8 @@ def main() -> None:
         if args.process:
             pdf = next(bundles[0].glob("*.pdf"))
             command = seed.pipeline_command(made.config.workspace.root, "verify", str(pdf))
-            walls, cpus = [], []
             load = seed.load_average()
-            for _ in range(args.process):
-                before, start = _cpu(), time.perf_counter()
-                subprocess.run(command, check=True, capture_output=True)
-                walls.append(time.perf_counter() - start)
-                cpus.append(_cpu() - before)
+            walls, cpus = seed.timed_runs(command, args.process)
             print(f"`pipeline verify FILE` as a process, {args.process} runs: wall median "
                   f"{statistics.median(walls):.2f} s (min {min(walls):.2f}), CPU median "
                   f"{statistics.median(cpus):.2f} s (min {min(cpus):.2f}); load before: {load}")

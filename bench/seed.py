@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -229,6 +230,19 @@ def percentile(values: list[float], q: float) -> float:
 def load_average() -> str:
     """``uptime``'s load, to print beside every figure (this machine is shared)."""
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def timed_runs(command: list[str], n: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (the child's, from getrusage) of ``n`` runs of ``command``."""
+    walls, cpus = [], []
+    for _ in range(n):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return walls, cpus
 
 
 def pipeline_command(ws: Path, *args: str) -> list[str]:
