@@ -23,7 +23,6 @@ from pipeline.core import fsutil, inputs, scratch, thai
 from pipeline.core.errors import PipelineError
 from pipeline.core.request import Person, from_dict
 from pipeline.settings.config import Config
-from pipeline.signatures import evidence, keys, signing
 
 EVENT_PUBLISHED = "published"
 ROLE = "publisher"
@@ -171,6 +170,10 @@ def _record(config: Config, folder: Path, url: str, published_on: date | None,
         return publication
 
     assert key is not None
+    # here, not at the top: the index and verify read publications (this module) on every
+    # run, and the signing code costs a process ~0.2 s to import
+    from pipeline.signatures import evidence, keys, signing
+
     request = from_dict(manifest["request"])
     person = _publisher_person(request.publisher, publisher)
     with scratch.folder(config.workspace, "published-") as tmp:

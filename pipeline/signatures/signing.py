@@ -35,14 +35,14 @@ from pipeline.core.request import Person
 from pipeline.signatures import datefield
 from pipeline.signatures.fields import TemplateError, field_box
 from pipeline.signatures.keys import LoadedSigner, pkcs11_reason
-from pipeline.signatures.model import B_B_ONLY, Evidence, Level, SigningError, open_incremental
-
-# The signature fields, named after the roles, and what a role is called on the form.
-ROLE_TITLES = {
-    "provider": "ผู้รับผิดชอบการให้ข้อมูล",
-    "director": "ผู้อนุมัติรับรอง",
-    "publisher": "ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่",
-}
+from pipeline.signatures.model import (
+    B_B_ONLY,
+    ROLE_TITLES,
+    Evidence,
+    Level,
+    SigningError,
+    open_incremental,
+)
 
 # 9 pt Laksaman (TH Sarabun metrics) is the smallest size legible at 100 %; a leading of about
 # 1.5 x keeps the marks stacked above one line off the marks below the previous one. pyHanko
