@@ -252,7 +252,11 @@ def _embedded_font(text: str, subset: Callable[[Any], None] | None = None) -> by
 def test_a_kept_font_subset_is_byte_for_byte_pyhankos() -> None:
     """Made (kept), then served from what was kept, the embedded font is the one pyHanko's
     subsetter writes; another glyph set is never served another's subset."""
-    pyhanko = font_subsets._pyhanko_extract_subset
+    from pyhanko.pdf_utils.font import opentype
+
+    # installed at the session's start, put in place when pyHanko's module was imported
+    assert opentype.GlyphAccumulator._extract_subset is font_subsets.extract_subset
+    pyhanko = font_subsets.pyhanko_extract_subset()
     for text in ("นายอับดุลรอแม สาและ ผู้อนุมัติรับรอง ๘ ธันวาคม ๒๕๖๙ เวลา ๑๑:๐๘ น.",
                  "นางสาวนูรีซัน หะยีมะ ผู้รับผิดชอบการให้ข้อมูล ๙ ธันวาคม ๒๕๖๙"):
         expected = _embedded_font(text, pyhanko)

@@ -11,19 +11,31 @@ bytes. What pyHanko later does with it is unchanged: ``CIDFontType2.set_font_fil
 saves it into the PDF (``tests/test_patches.py`` checks that the embedded font program is
 byte for byte the one pyHanko's own path writes, at the same time of day). Only TrueType
 fonts with pyHanko's default options take this path; anything else runs pyHanko's code.
+
+pyHanko's ``opentype`` module imports fontTools' subsetter (~0.1 s), which a process that
+only verifies never needs: the patch is put in place when that module is first imported
+(:class:`_WhenImported`, a finder on ``sys.meta_path`` that wraps its loader), or at once if
+it already is. Importing this module imports neither.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from io import BytesIO
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from fontTools import ttLib
-from pyhanko.pdf_utils.font import opentype
+if TYPE_CHECKING:
+    from pyhanko.pdf_utils.font import opentype
 
-_pyhanko_extract_subset = opentype.GlyphAccumulator._extract_subset
+TARGET = "pyhanko.pdf_utils.font.opentype"
+_pyhanko_extract_subset: Callable[..., None] | None = None  # pyHanko's own, once patched
 _KEPT = 64  # glyph sets (a subset of Laksaman is ~20 KB)
 _subsets: OrderedDict[bytes, bytes] = OrderedDict()  # (font, glyphs) digest -> subset font
 
@@ -39,15 +51,19 @@ def _font_digest(accumulator: opentype.GlyphAccumulator) -> bytes:
 
 
 def extract_subset(self: opentype.GlyphAccumulator, options: Any = None) -> None:
+    from fontTools import ttLib  # loaded already: pyHanko's opentype imports it
+
+    module = sys.modules[TARGET]
+    original = pyhanko_extract_subset()
     if (options is not None or not self.use_raw_gids
-            or not isinstance(self.cidfont_obj, opentype.CIDFontType2)):
-        _pyhanko_extract_subset(self, options)
+            or not isinstance(self.cidfont_obj, module.CIDFontType2)):
+        original(self, options)
         return
     glyphs = sorted(self._glyphs)
     key = hashlib.sha256(_font_digest(self) + repr(glyphs).encode()).digest()
     data = _subsets.get(key)
     if data is None:
-        _pyhanko_extract_subset(self)
+        original(self)
         saved = BytesIO()
         self.tt.save(saved)
         _subsets[key] = saved.getvalue()
@@ -60,6 +76,50 @@ def extract_subset(self: opentype.GlyphAccumulator, options: Any = None) -> None
     self.cidfont_obj._tt = subset  # what set_font_file saves into the PDF
 
 
+def pyhanko_extract_subset() -> Callable[..., None]:
+    """pyHanko's own ``_extract_subset`` (importing its module if need be)."""
+    if _pyhanko_extract_subset is None:
+        module = importlib.import_module(TARGET)
+        return module.GlyphAccumulator._extract_subset
+    return _pyhanko_extract_subset
+
+
+def _apply(module: ModuleType) -> None:
+    global _pyhanko_extract_subset
+    if _pyhanko_extract_subset is None:
+        _pyhanko_extract_subset = module.GlyphAccumulator._extract_subset
+        module.GlyphAccumulator._extract_subset = extract_subset
+
+
+class _Loader(importlib.abc.Loader):
+    """pyHanko's loader of the module, then the patch on the module it made."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        _apply(module)
+
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != TARGET:
+            return None
+        sys.meta_path.remove(self)  # once; the real finders find it
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _Loader(spec.loader)
+        return spec
+
+
 def install() -> None:
     """Use it in this process (only through :func:`pipeline.patches.install`)."""
-    opentype.GlyphAccumulator._extract_subset = extract_subset  # type: ignore[method-assign]
+    if TARGET in sys.modules:
+        _apply(sys.modules[TARGET])
+    elif not any(isinstance(f, _WhenImported) for f in sys.meta_path):
+        sys.meta_path.insert(0, _WhenImported())
