@@ -50,8 +50,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
                                    f"{host}:{port}: {exc.strerror}") from None
     sock.listen(128)  # connections made once the address is printed wait in the backlog
     bound = sock.getsockname()[1]
-    secure = certfile is not None
-    scheme = "https" if secure else "http"
+    scheme = "https" if certfile is not None else "http"
+    # behind a proxy that terminates TLS (base_url https), cookies are Secure as well
+    secure = certfile is not None or config.web.base_url.startswith("https://")
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     server = uvicorn.Server(uvicorn.Config(
         make_app(config, secure=secure), log_config=None, access_log=False,
