@@ -26,6 +26,7 @@ from pipeline import demo
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchOptions, watch
 from pipeline.intake import blank_sheet
+from pipeline.records import index_files
 from pipeline.records.journal import Journal
 from pipeline.settings.config import Config, load
 
@@ -69,23 +70,39 @@ def bundles(made: demo.Demo, n: int, workers: int | None = None) -> list[Path]:
 
 
 def archive(config: Config, count: int) -> None:
-    """``count`` archived requests, cheaply: a journal row and a bundle folder with a small
-    manifest each (no PDF: what per-request work must not read). IDs from 90001 up, so the
-    real requests that follow keep their own numbering."""
+    """``count`` archived requests, cheaply: a journal row and a bundle folder with a
+    manifest each, as full as a real one in every field the index reads (so each is a real
+    row, not one listed as damaged), but without the PDF and the sheet: what per-request
+    work must not read. IDs from 90001 up, so the real requests that follow keep their own
+    numbering. The index is then written, as an office's archive has it: current."""
     if count == 0:
         return
     Journal(config.workspace.journal_file, config.id_prefix).close()  # the schema
     start = datetime(2025, 10, 1, 2, tzinfo=UTC)
+    person = {"name": "นางสาวทดสอบ ระบบ", "position": "นักวิชาการสาธารณสุข"}
     rows = []
     for n in range(count):
         request_id = f"{config.id_prefix}-2568-{n + 1:06d}"
-        when = (start + timedelta(minutes=n)).isoformat()
+        moment = start + timedelta(minutes=n)
+        when = moment.isoformat()
         folder = config.workspace.outbox / request_id
         folder.mkdir(parents=True)
+        pdf = f"{request_id}.pdf"
         (folder / "manifest.json").write_text(json.dumps(
             {"schema": "pipeline.bundle/1", "request_id": request_id, "status": "approved",
-             "request": {"title": f"seeded {n}"}, "signed_pdf": f"{request_id}.pdf",
-             "files": {}, "signatures": [], "times": {"received": when, "archived": when},
+             "request": {"work_group": "กลุ่มงานควบคุมโรคติดต่อ",
+                         "request_date": moment.date().isoformat(),
+                         "title": f"ประชาสัมพันธ์ชุดทดสอบที่ {n}",
+                         "category": "ข่าวประชาสัมพันธ์", "provider": person,
+                         "approver": person},
+             "source": {"name": f"seed {n}.xlsx", "sha256": f"{n:064x}"},
+             "signed_pdf": pdf,
+             "files": {pdf: {"sha256": f"{n:064x}", "size": 190000},
+                       "request.xlsx": {"sha256": f"{n:064x}", "size": 8791}},
+             "signatures": [{"role": role, "signer": person["name"],
+                             "cert_sha256": f"{n:064x}", "signed_at": when}
+                            for role in ("provider", "director")],
+             "times": {"received": when, "archived": when},
              "events": []}), encoding="utf-8")
         rows.append((request_id, f"seed {n}.xlsx", f"/inbox/seed {n}.xlsx", f"{n:064x}",
                      "archived", when, when, "", 1))
@@ -93,6 +110,7 @@ def archive(config: Config, count: int) -> None:
         db.executemany("INSERT INTO requests (id, source_name, source_path, source_sha256, "
                        "state, received_at, updated_at, message, taken) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    index_files.refresh(config.workspace, retry_after=None)
 
 
 def processes(root_pid: int) -> dict[str, tuple[int, float]]:
@@ -174,6 +192,7 @@ def drain(made: demo.Demo, staged: list[Path], workers: int, *, settle: float = 
         for path in warm:
             path.rename(ws.inbox / path.name)
         before = _archived(ws.outbox, initial, len(warm), watcher, [], every)
+        _quiet(watcher.pid)  # its start-up (the index checked) is not part of the drain
         samples = [(0, processes(watcher.pid))]
         dropped = time.time()
         for path in staged:
@@ -209,6 +228,23 @@ def _archived(outbox: Path, before: set[str], want: int, watcher: subprocess.Pop
             return names
         samples.append((done, processes(watcher.pid)))
         time.sleep(every)
+
+
+def _quiet(pid: int, *, within: float = 0.02, every: float = 0.5,
+           timeout: float = 600) -> None:
+    """Until the watcher process uses less than ``within`` CPU seconds in ``every``."""
+    def cpu() -> float:
+        return sum(c for key, (_rss, c) in processes(pid).items()
+                   if key == f"watcher {pid}")
+    deadline = time.monotonic() + timeout
+    last = cpu()
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        now = cpu()
+        if now - last < within:
+            return
+        last = now
+    raise TimeoutError(f"the watcher did not settle within {timeout:g} s")
 
 
 def wait_started(lock: Path, watcher: subprocess.Popen) -> None:

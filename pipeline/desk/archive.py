@@ -1,20 +1,21 @@
 """The archive's rows (:func:`pipeline.records.index.gather`, the same rows as the index)
 kept in the desk's memory, for the auditor's search and the webmaster's list.
 
-Gathering reads every manifest and the journal: seconds for 20,000 requests
-(bench/bench_index.py), far beyond a page's budget (150 ms). So the rows are gathered once and
-kept; every page asks first whether anything changed, which costs microseconds: the
-journal's :meth:`~pipeline.records.journal.Journal.changed` (a new request or a change of
-state) and the outbox folder's modification time (a bundle archived, or the index rewritten,
-as every change of a bundle is followed by: ``published``, ``refresh-timestamps``). When
-something changed, the rows are gathered again: before the page when the last gathering took
-less than :data:`SYNC_BELOW` (an office's archive for years: the page is current, so a clerk
-sees the request just handed in), else in a background thread while pages keep showing the
-previous ones, a few seconds old at most; a row the desk itself just changed (a
-publication recorded here) is replaced at once (:meth:`Archive.replace`), so the webmaster
-never sees an item they just published still listed. A minute after the last gathering the
-rows are gathered again anyway, for a change that touched neither (a bundle updated by a
-command killed before it rewrote the index).
+Gathering reads the journal and a stat of every bundle (the manifests that changed are read
+again, the others' rows are kept: index_cache.py, shared with the index and the reports):
+still a fraction of a second for 10,000 requests, beyond a page's budget (150 ms). So the
+rows are gathered once and kept; every page asks first whether anything changed, which costs
+microseconds: the journal's :meth:`~pipeline.records.journal.Journal.changed` (a new request
+or a change of state) and the outbox folder's modification time (a bundle archived, or the
+index rewritten, as every change of a bundle is followed by: ``published``,
+``refresh-timestamps``). When something changed, the rows are gathered again: before the
+page when the last gathering took less than :data:`SYNC_BELOW` (an office's archive for
+years: the page is current, so a clerk sees the request just handed in), else in a
+background thread while pages keep showing the previous ones, a few seconds old at most; a
+row the desk itself just changed (a publication recorded here) is replaced at once
+(:meth:`Archive.replace`), so the webmaster never sees an item they just published still
+listed. A minute after the last gathering the rows are gathered again anyway, for a change
+that touched neither (a bundle updated by a command killed before it rewrote the index).
 """
 
 from __future__ import annotations

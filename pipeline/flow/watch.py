@@ -28,6 +28,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.flow.holds import retry_delay
 from pipeline.flow.outcome import Outcome, Refused
 from pipeline.flow.processing import Processor
+from pipeline.flow.reindex import IndexDebounce
 from pipeline.flow.workers import InlineRunner, PoolRunner, Runner
 from pipeline.intake.rejection import reject_stray
 from pipeline.notify.sender import Background
@@ -48,7 +49,7 @@ class WatchOptions:
     # processes that run requests; 0 runs them in the watcher itself. One more than the cores:
     # a worker waiting for its LibreOffice leaves its core to another (bench/bench_watch.py)
     workers: int = (os.cpu_count() or 1) + 1
-    index_every: float = 5.0  # seconds between index rebuilds during a burst
+    index_every: float = 5.0  # seconds at least between index rewrites during a burst
 
 
 def is_ignored(path: Path) -> bool:
@@ -176,8 +177,9 @@ def watch(processor: Processor, options: WatchOptions,
     """Process the inbox until stopped (or, with ``once``, until nothing more can be done
     now). The inbox is read here; the requests run in ``options.workers`` processes (or in
     this one with ``workers=0``). Requests held by a fault of the set-up or of a service are
-    retried when their back-off time has come; the index is rebuilt when work pauses, or
-    every ``index_every`` seconds during a burst. Notices are sent by a thread of their own
+    retried when their back-off time has come; the index is rewritten when work pauses, and
+    during a burst as often as keeps its cost a small share of a core (reindex.py). Notices
+    are sent by a thread of their own
     (:class:`Background`), woken by each outcome: a slow mail server never holds intake."""
     ws = processor.ws
     try:
@@ -193,8 +195,8 @@ def watch(processor: Processor, options: WatchOptions,
     with _exclusive(processor.ws.state / "watch.lock"), _stop_on_signals(stop, wake):
         runner: Runner = (PoolRunner(processor.config, options.workers, wake.set)
                           if options.workers else InlineRunner(processor))
-        index = _IndexDebounce(processor, options.index_every)
-        index.changed = True  # at start: a run killed before its end may have left it stale
+        index = IndexDebounce(processor, options.index_every)  # checks it first: a run
+        # killed before its end may have left it stale
         observer = None
         if not options.once:
             observer = (PollingObserver if options.polling else Observer)()
@@ -241,7 +243,7 @@ def watch(processor: Processor, options: WatchOptions,
             backoff.guard("index", index.finish)
 
 
-def _intake(processor: Processor, runner: Runner, settle: _Settle, index: _IndexDebounce,
+def _intake(processor: Processor, runner: Runner, settle: _Settle, index: IndexDebounce,
             on_outcome: Callable[[Outcome], None]) -> bool:
     """One look at the inbox: take the sheets that are complete, the attachments now due,
     refuse strays. True while a sheet is still being copied. Nothing is taken while the
@@ -344,63 +346,6 @@ class _Backoff:
             log.info("%s works again", task)
         self._clear(task)
         return result
-
-
-class _IndexDebounce:
-    """The index is derived from every bundle, so during a burst it is rebuilt at most every
-    ``every`` seconds, or four times as long as the last rebuild took (a large archive), rather
-    than once per request; and once more when the watcher stops. A rebuild reads every
-    manifest (minutes for 100,000 bundles), so it runs beside the watcher's loop, in a thread
-    of its own (with its own journal connection, as ``index.gather`` opens one): intake and
-    the workers' outcomes do not wait for it (``bench/bench_archive.py``)."""
-
-    def __init__(self, processor: Processor, every: float) -> None:
-        self._processor = processor
-        self._every = every
-        self._took = 0.0
-        self._last = time.monotonic()
-        self._thread: threading.Thread | None = None
-        self._failed: Exception | None = None
-        self.changed = False
-
-    def maybe_rebuild(self, busy: bool) -> None:
-        """Start a rebuild when one is due; a failure of the last one is raised here (for
-        the watcher's back-off), and what it was to write stays to be written."""
-        if self._thread is not None:
-            if self._thread.is_alive():
-                return
-            self._thread = None
-            failed, self._failed = self._failed, None
-            if failed is not None:
-                self.changed = True
-                raise failed
-        interval = max(self._every, 4 * self._took)
-        if self.changed and (not busy or time.monotonic() - self._last >= interval):
-            self.changed = False
-            self._thread = threading.Thread(target=self._rebuild, name="index", daemon=True)
-            self._thread.start()
-
-    def wait(self) -> None:
-        """Until the rebuild under way, if any, is over."""
-        if self._thread is not None:
-            self._thread.join()
-
-    def finish(self) -> None:
-        """When the watcher stops: wait for a rebuild under way, then write what changed."""
-        self.wait()
-        self.maybe_rebuild(busy=False)
-        if self._thread is not None:
-            self._thread.join()
-            self.maybe_rebuild(busy=False)  # raises its failure
-
-    def _rebuild(self) -> None:
-        start = time.monotonic()
-        try:
-            self._processor.rebuild_index()
-        except Exception as exc:  # noqa: BLE001 - raised in the watcher's loop, by maybe_rebuild
-            self._failed = exc
-        self._last = time.monotonic()
-        self._took = self._last - start
 
 
 def _complete(path: Path, settle: _Settle) -> bool:

@@ -9,7 +9,9 @@ rewritten (``published --sign``, ``refresh-timestamps``, a watcher stopped mid-b
 found by the next check, and every command that changes bundles, and the watcher at start,
 rebuilds an index found stale.
 
-Costs one gathering of the archive: about what a regeneration costs without the writing
+Costs one gathering of the archive (the manifests that changed since the last one are read,
+the others are told unchanged by their files' times: index_cache.py) and a comparison of
+the index.csv: a fraction of a regeneration, whose cost is the workbook's writing
 (bench/bench_index.py).
 """
 
@@ -52,7 +54,7 @@ def stale(ws: Workspace) -> list[str]:
         table = None
         reasons.append(f"{index_files.CSV_NAME} cannot be read ({exc.strerror or exc})")
     try:
-        stamp = index_files.read_index(xlsx)[1]
+        stamp = index_files.read_stamp(xlsx)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises anything on a damaged file
         stamp = None
         reasons.append(f"{index_files.INDEX_NAME} cannot be read ({type(exc).__name__})")

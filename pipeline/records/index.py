@@ -8,11 +8,13 @@ in place: it is generated from them and swapped in atomically, a reader never se
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +24,7 @@ from pipeline.bundles import bundle, proof, publish
 from pipeline.core import thai, workfolder
 from pipeline.core.folders import Workspace
 from pipeline.core.request import request_id_key
+from pipeline.records import index_cache
 from pipeline.records.journal import Entry, Journal, State
 
 log = logging.getLogger(__name__)
@@ -106,16 +109,14 @@ class Row:
 
 # -- gathering ---------------------------------------------------------------------------------
 def gather(ws: Workspace) -> list[Row]:
-    """Every request, from the manifests and the journal, sorted by request ID."""
+    """Every request, from the manifests and the journal, sorted by request ID. Only the
+    manifests that changed since the last gathering are read (index_cache.py)."""
     rows: dict[str, Row] = {}
     outbox = ws.outbox
     if outbox.is_dir():
-        for folder in outbox.iterdir():
-            if folder.name.startswith(".") or not bundle.is_bundle(folder):
-                continue
-            row = bundle_row(outbox, folder)
-            if row is not None:
-                rows[row.request_id] = row
+        for row in index_cache.rows(outbox, ws.state, _cache_version(),
+                                    functools.partial(bundle_row, outbox), encode, decode):
+            rows[row.request_id] = row
     for entry in _journal_entries(ws):
         known = rows.get(entry.id)
         if known is not None:
@@ -126,13 +127,53 @@ def gather(ws: Workspace) -> list[Row]:
     return sorted(rows.values(), key=lambda r: request_id_key(r.request_id))
 
 
+# -- a bundle's row kept between gatherings (index_cache.py) -----------------------------------
+_TIMES = ("received_at", "provider_signed_at", "director_signed_at", "closed_at")
+_DAYS = ("request_date", "published_on", "checked_on")
+
+
+def encode(row: Row) -> str:
+    """A row as JSON text; :func:`decode` gives back an equal row."""
+    data = {f.name: getattr(row, f.name) for f in fields(Row)}
+    for name in (*_TIMES, *_DAYS):
+        if data[name] is not None:
+            data[name] = data[name].isoformat()
+    return json.dumps(data, ensure_ascii=False)
+
+
+def decode(text: str) -> Row:
+    data = json.loads(text)
+    for name in _TIMES:
+        if data[name] is not None:
+            data[name] = datetime.fromisoformat(data[name])
+    for name in _DAYS:
+        if data[name] is not None:
+            data[name] = date.fromisoformat(data[name])
+    data["status"] = Status(data["status"])
+    data["reasons"] = tuple(data["reasons"])
+    if data["check_verdict"] is not None:
+        data["check_verdict"] = proof.Verdict(data["check_verdict"])
+    return Row(**data)
+
+
+@functools.cache
+def _cache_version() -> str:
+    """A hash of the code that makes a bundle's row: kept rows made by other code are not
+    used (a change to how a row is read must not be hidden by rows read before it)."""
+    digest = hashlib.sha256()
+    for module in (__name__, bundle.__name__, publish.__name__, proof.__name__,
+                   index_cache.__name__):
+        digest.update(Path(sys.modules[module].__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
 def _with(row: Row, **changes: Any) -> Row:
     return replace(row, **changes)
 
 
 def bundle_row(outbox: Path, folder: Path) -> Row | None:
-    """One bundle's row (None when its manifest cannot be read), as :func:`gather` reads it:
-    for a reader that keeps the rows and knows which bundle it just changed."""
+    """One bundle's row (None when its manifest cannot be read), as :func:`gather` reads it
+    (also for a reader that keeps the rows and knows which bundle it just changed)."""
     bundle.recover(folder)  # finish an update a crash interrupted, before reading
     try:
         raw = (folder / bundle.MANIFEST).read_bytes()  # read once: hashed as parsed

@@ -2,9 +2,9 @@
 index.py), written, swapped in and read back.
 
 The index is generated from the manifests and the journal and swapped in atomically, a reader
-never sees half a file. The watcher regenerates it at most every few seconds during a burst
-(watch.py), so its cost, which grows with the archive, is paid once per burst rather than once
-per request.
+never sees half a file. Gathering reads only the manifests that changed (index_cache.py); the
+workbook's writing is what grows with the archive, so the watcher rewrites the index when work
+pauses and, during a burst, only as often as keeps it a small share of a core (reindex.py).
 
 When the swap fails, typically because the file is open in Excel on a Windows share (Samba
 then refuses to replace it), nothing is lost: the truth is elsewhere. A warning says so, a
@@ -370,11 +370,23 @@ def read_index(path: Path) -> tuple[list[tuple[object, ...]], Stamp | None]:
     wb = load_workbook(path, read_only=True)
     try:
         rows = [tuple(r) for r in wb.active.iter_rows(min_row=HEADER_ROWS + 1, values_only=True)]
-        props = {p.name: p.value for p in wb.custom_doc_props}
+        return rows, _stamp(wb)
     finally:
         wb.close()
+
+
+def read_stamp(path: Path) -> Stamp | None:
+    """An index workbook's stamp alone: its rows are not read (seconds for a large archive)."""
+    wb = load_workbook(path, read_only=True)
     try:
-        stamp = Stamp(datetime.fromisoformat(props[_BUILT_AT]), str(props[_CSV_SHA256]))
+        return _stamp(wb)
+    finally:
+        wb.close()
+
+
+def _stamp(wb: Workbook) -> Stamp | None:
+    props = {p.name: p.value for p in wb.custom_doc_props}
+    try:
+        return Stamp(datetime.fromisoformat(props[_BUILT_AT]), str(props[_CSV_SHA256]))
     except (KeyError, ValueError, TypeError):
-        stamp = None
-    return rows, stamp
+        return None
