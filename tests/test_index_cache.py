@@ -27,12 +27,8 @@ MARGIN = 0.05  # the racy margin in these tests: seconds, instead of two
 
 
 @pytest.fixture(autouse=True)
-def fresh_process(monkeypatch):
-    """Each test starts as a new process would: nothing kept in memory."""
+def short_margin(monkeypatch):
     monkeypatch.setattr(index_cache, "RACY_SECONDS", MARGIN)
-    index_cache.forget()
-    yield
-    index_cache.forget()
 
 
 def _archive(config, tmp: Path) -> list[str]:
@@ -81,8 +77,6 @@ def test_kept_rows_equal_rows_read_afresh(demo_ws, tmp_path, monkeypatch):
     _settle(ws.outbox)
     read = _reads(monkeypatch)
     assert index.gather(ws) == afresh and len(read) == len(ids)  # read, and kept now
-    assert index.gather(ws) == afresh and len(read) == len(ids)  # from memory
-    index_cache.forget()
     assert index.gather(ws) == afresh and len(read) == len(ids)  # from .pipeline's file
     assert all(index.decode(index.encode(row)) == row for row in afresh)
     assert {r.status for r in afresh} == set(index.Status)  # every kind of row went through
@@ -150,13 +144,10 @@ def test_a_damaged_or_foreign_cache_file_is_made_again(demo_ws, tmp_path, monkey
     expected = index.gather(ws)
     cache = ws.state / index_cache.CACHE_NAME
     cache.write_bytes(b"not a database" * 100)
-    index_cache.forget()
     read = _reads(monkeypatch)
     assert index.gather(ws) == expected and len(read) == len(ids)
-    index_cache.forget()
     assert index.gather(ws) == expected and len(read) == len(ids)  # the file works again
     monkeypatch.setattr(index, "_cache_version", lambda: "another version's code")
-    index_cache.forget()
     assert index.gather(ws) == expected and len(read) == 2 * len(ids)
 
 

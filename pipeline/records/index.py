@@ -69,7 +69,7 @@ _WAITING_FOR = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One request as the index and the reports show it."""
 
@@ -130,6 +130,8 @@ def gather(ws: Workspace) -> list[Row]:
 # -- a bundle's row kept between gatherings (index_cache.py) -----------------------------------
 _TIMES = ("received_at", "provider_signed_at", "director_signed_at", "closed_at")
 _DAYS = ("request_date", "published_on", "checked_on")
+# the same few values in every row: one string each in a gathering's memory
+_SHARED = ("work_group", "category", "provider", "approver", "journal_state")
 
 
 def encode(row: Row) -> str:
@@ -149,6 +151,8 @@ def decode(text: str) -> Row:
     for name in _DAYS:
         if data[name] is not None:
             data[name] = date.fromisoformat(data[name])
+    for name in _SHARED:
+        data[name] = sys.intern(data[name])
     data["status"] = Status(data["status"])
     data["reasons"] = tuple(data["reasons"])
     if data["check_verdict"] is not None:

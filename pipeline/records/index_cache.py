@@ -13,12 +13,13 @@ time is then set back still shows, because no one but the clock sets the change 
 file system's time granularity a second change could keep every time (git's "racy"
 entries), so it is read again next time. A bundle that cannot be read is never kept.
 
-The rows live in the process's memory (the watcher and the desk gather often) and in
-``.pipeline/index-rows.sqlite``, for the next process: each gathering writes only the
-entries that changed, in one SQLite transaction (a reader sees the old entries or all the
-new ones). The file is derived data: one that cannot be read, or written by another version
-of the code that makes rows (``version``: a hash of its source), is dropped and made again;
-one that cannot be written only costs the next process its reading.
+The rows live in ``.pipeline/index-rows.sqlite``, shared by every process (the watcher, the
+desk, the commands), not in a process's memory: 1.5 KB a bundle, so a long-lived process
+would grow with the archive. Each gathering reads the file and writes only the entries that
+changed, in one SQLite transaction (a reader sees the old entries or all the new ones). The
+file is derived data: one that cannot be read, or written by another version of the code
+that makes rows (``version``: a hash of its source), is dropped and made again; one that
+cannot be written only costs the next process its reading.
 """
 
 from __future__ import annotations
@@ -28,10 +29,8 @@ import logging
 import os
 import sqlite3
 import stat
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +40,7 @@ CACHE_NAME = "index-rows.sqlite"
 RACY_SECONDS = 2.0  # files younger than this are read again next time (coarse file times)
 MANIFEST = "manifest.json"
 
-Key = tuple[int, ...]
-
-
-@dataclass
-class _Kept:
-    """What one process keeps of one cache file."""
-
-    version: str
-    entries: dict[str, tuple[Key, Any]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_KEPT: dict[Path, _Kept] = {}
-_KEPT_LOCK = threading.Lock()
+Key = str  # the numbers of :func:`key`, joined
 
 
 def key(folder: str) -> Key | None:
@@ -67,63 +53,52 @@ def key(folder: str) -> Key | None:
         return None
     if not stat.S_ISDIR(d.st_mode) or not stat.S_ISREG(m.st_mode):
         return None
-    return (d.st_dev, d.st_ino, d.st_mtime_ns, d.st_ctime_ns,
-            m.st_dev, m.st_ino, m.st_size, m.st_mtime_ns, m.st_ctime_ns)
+    return (f"{d.st_dev},{d.st_ino},{d.st_mtime_ns},{d.st_ctime_ns},"
+            f"{m.st_dev},{m.st_ino},{m.st_size},{m.st_mtime_ns},{m.st_ctime_ns}")
 
 
 def _settled(k: Key, before_ns: int) -> bool:
     """Every time in the key older than the racy margin before the scan began."""
-    return max(k[2], k[3], k[7], k[8]) < before_ns - int(RACY_SECONDS * 1e9)
+    n = k.split(",")
+    return max(int(n[i]) for i in (2, 3, 7, 8)) < before_ns - int(RACY_SECONDS * 1e9)
 
 
 def rows(outbox: Path, state: Path, version: str, read: Callable[[Path], Any | None],
          encode: Callable[[Any], str], decode: Callable[[str], Any]) -> list[Any]:
     """``read(folder)`` of every bundle in ``outbox`` (those it returns None for left out),
     from the kept rows where the files are unchanged, in no particular order."""
-    kept = _kept(state, version, decode)
-    with kept.lock:
-        began = time.time_ns()
-        out: list[Any] = []
-        seen: set[str] = set()
-        changed: dict[str, tuple[Key, str]] = {}
-        dropped: set[str] = set()
-        with os.scandir(outbox) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
+    path = state / CACHE_NAME
+    kept = _load(path, version)
+    began = time.time_ns()
+    out: list[Any] = []
+    seen: set[str] = set()
+    changed: dict[str, tuple[Key, str]] = {}
+    dropped: set[str] = set()  # kept entries no longer true, not replaced
+    with os.scandir(outbox) as entries:
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            k = key(entry.path)
+            if k is None:
+                continue
+            seen.add(name)
+            held = kept.get(name)
+            if held is not None and held[0] == k:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    out.append(decode(held[1]))
                     continue
-                k = key(entry.path)
-                if k is None:
-                    continue
-                seen.add(name)
-                held = kept.entries.get(name)
-                if held is not None and held[0] == k:
-                    out.append(held[1])
-                    continue
-                value = read(Path(entry.path))
-                if value is None or not _settled(k, began):
-                    if kept.entries.pop(name, None) is not None:
-                        dropped.add(name)
-                else:
-                    kept.entries[name] = (k, value)
-                    changed[name] = (k, encode(value))
-                if value is not None:
-                    out.append(value)
-        for name in set(kept.entries) - seen:
-            del kept.entries[name]
-            dropped.add(name)
-        if (changed or dropped) and state.is_dir():
-            _store(state / CACHE_NAME, version, changed, dropped)
-        return out
-
-
-def _kept(state: Path, version: str, decode: Callable[[str], Any]) -> _Kept:
-    """This process's rows of ``state``'s cache, read from its file the first time."""
-    with _KEPT_LOCK:
-        kept = _KEPT.get(state)
-        if kept is None or kept.version != version:
-            kept = _KEPT[state] = _Kept(version, _load(state / CACHE_NAME, version, decode))
-        return kept
+            value = read(Path(entry.path))
+            if value is not None:
+                out.append(value)
+            if value is not None and _settled(k, began):
+                changed[name] = (k, encode(value))
+            elif held is not None:
+                dropped.add(name)
+    dropped |= kept.keys() - seen
+    if (changed or dropped) and state.is_dir():
+        _store(path, version, changed, dropped)
+    return out
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -136,7 +111,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _load(path: Path, version: str, decode: Callable[[str], Any]) -> dict[str, tuple[Key, Any]]:
+def _load(path: Path, version: str) -> dict[str, tuple[Key, str]]:
     if not path.is_file():
         return {}
     try:
@@ -145,7 +120,7 @@ def _load(path: Path, version: str, decode: Callable[[str], Any]) -> dict[str, t
             found = db.execute("SELECT version FROM meta").fetchone()
             if found is None or found[0] != version:
                 return {}  # another version's rows: replaced at the first write
-            return {name: (tuple(int(x) for x in k.split(",")), decode(value))
+            return {name: (k, value)
                     for name, k, value in db.execute("SELECT name, key, value FROM rows")}
         finally:
             db.close()
@@ -170,7 +145,7 @@ def _store(path: Path, version: str, changed: dict[str, tuple[Key, str]],
                     db.execute("INSERT INTO meta (version) VALUES (?)", (version,))
                 db.executemany("DELETE FROM rows WHERE name = ?", ((n,) for n in dropped))
                 db.executemany("INSERT OR REPLACE INTO rows (name, key, value) VALUES (?, ?, ?)",
-                               ((n, ",".join(map(str, k)), v) for n, (k, v) in changed.items()))
+                               ((n, k, v) for n, (k, v) in changed.items()))
         finally:
             db.close()
     except sqlite3.Error as exc:  # the rows stay in memory; the next process reads again
@@ -178,9 +153,3 @@ def _store(path: Path, version: str, changed: dict[str, tuple[Key, str]],
         if not isinstance(exc, sqlite3.OperationalError):  # not a database: made again
             with contextlib.suppress(OSError):
                 path.unlink()
-
-
-def forget() -> None:
-    """Drop every process-kept row (tests: a fresh process)."""
-    with _KEPT_LOCK:
-        _KEPT.clear()
