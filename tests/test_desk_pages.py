@@ -39,3 +39,23 @@ def test_every_page_answers_its_roles_only(desk, language):
             if answer.headers["content-type"].startswith("text/html"):
                 assert f'<html lang="{language}">' in answer.text
                 assert "<script" not in answer.text
+
+
+def test_the_webmaster_sees_published_pages_that_are_gone(desk, desk_ws, tmp_path):
+    """`pipeline check-published` finds the address gone; the webmaster's page says so."""
+    import subprocess
+    from datetime import UTC, datetime, timedelta
+
+    from desk_support import PIPELINE
+    from seeding import archived, request
+
+    gone = "http://127.0.0.1:9/gone"  # the discard port: nothing answers
+    when = datetime.now(UTC) - timedelta(days=3)
+    rid = archived(desk_ws, tmp_path, request(desk_ws, "ประกาศที่หายไป <b>"), when,
+                   published=((when + timedelta(days=1)).date(), gone))
+    run = subprocess.run([*PIPELINE, "--workspace", str(desk.root), "check-published",
+                          "--timeout", "5"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    page = desk.session("webmaster").get(f"{desk.url}webmaster").text
+    assert 'id="broken"' in page and rid in page and gone in page
+    assert "ประกาศที่หายไป &lt;b&gt;" in page and "เข้าเว็บไม่ได้" in page

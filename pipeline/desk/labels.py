@@ -169,6 +169,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "INDETERMINATE": ("ยังสรุปไม่ได้", "Indeterminate"),
     "TOTAL_FAILED": ("ไม่ผ่าน: อย่าอนุมัติ ตรวจสอบกับผู้ให้ข้อมูล",
                      "Failed: do not approve; ask the provider"),
+    "pages_broken": ("หน้าที่เผยแพร่แล้วแต่หายไปหรือไม่ตรงกับที่อนุมัติ",
+                     "Published pages gone or not what was approved"),
     "obligations": ("ภาระการเผยแพร่ตามกำหนด", "Publication obligations"),
     "month": ("เดือน (พ.ศ.)", "Month (BE)"),
     "show": ("แสดง", "Show"),

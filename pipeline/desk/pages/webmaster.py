@@ -56,8 +56,10 @@ async def listing(request: Request) -> Response:
     desk = request.app.state.desk
     snapshot = await run_in_threadpool(archive.of(desk.config.workspace).snapshot)
     rows = snapshot.to_publish
+    # published addresses the daily check (pipeline check-published) found gone or changed
+    broken = [r for r in snapshot.rows if r.check_verdict is not None and not r.check_verdict.ok]
     return views.render(request, "webmaster.html", rows=rows[:SHOWN], total=len(rows),
-                        csrf=visitor.session.csrf)
+                        broken=broken[:SHOWN], csrf=visitor.session.csrf)
 
 
 async def show(request: Request) -> Response:
