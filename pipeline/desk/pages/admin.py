@@ -47,7 +47,7 @@ def _status(config: Config) -> dict[str, Any]:
 
 
 async def status(request: Request) -> Response:
-    access.need(request, *ADMIN)
+    await access.need(request, *ADMIN)
     found = await run_in_threadpool(_status, request.app.state.desk.config)
     return views.render(request, "admin.html", **found)
 
@@ -60,7 +60,7 @@ def _people(config: Config) -> list[str]:
 
 
 async def accounts(request: Request) -> Response:
-    visitor = access.need(request, *ADMIN)
+    visitor = await access.need(request, *ADMIN)
     desk = request.app.state.desk
     return views.render(request, "accounts.html", accounts=desk.accounts.all(),
                         roles=list(Role), people=_people(desk.config),
@@ -70,7 +70,7 @@ async def accounts(request: Request) -> Response:
 async def change(request: Request) -> Response:
     """Add an account, set a password or disable one: each audit-logged, none undoable
     from a crafted request of another role (checked here, on the server)."""
-    visitor = access.need(request, *ADMIN)
+    visitor = await access.need(request, *ADMIN)
     desk = request.app.state.desk
     data = await access.form(request, visitor)
     what = request.path_params["what"]
