@@ -238,3 +238,25 @@ def test_an_unforeseen_failure_is_a_page_with_the_headers(desk, desk_ws, convert
     assert answer.status_code in (404, 500)
     assert "default-src 'none'" in answer.headers["content-security-policy"]
     assert "Traceback" not in answer.text
+
+
+def test_the_admin_cannot_become_a_signer(desk):
+    """Setting the director's password, or adding a director, would let the admin sign in
+    as the one who signs: refused at the desk (it is done at the server)."""
+    http = desk.session("admin")
+    token = csrf_of(http.get(f"{desk.url}admin/accounts").text)
+    answer = http.post(f"{desk.url}admin/accounts/password", data={
+        "csrf": token, "login": "director", "password": "taken over by the admin"})
+    assert answer.status_code == 400 and "pipeline user" in answer.text
+    answer = http.post(f"{desk.url}admin/accounts/add", data={
+        "csrf": token, "login": "boss2", "role": "director", "password": "another one here",
+        "person": ""})
+    assert answer.status_code == 400
+    desk.session("director")  # the director's own password still opens it
+    import requests
+    tried = requests.Session()
+    page = tried.get(f"{desk.url}signin")
+    refused = tried.post(f"{desk.url}signin", data={
+        "csrf": csrf_of(page.text), "login": "boss2", "password": "another one here"},
+        allow_redirects=False)
+    assert refused.status_code == 403

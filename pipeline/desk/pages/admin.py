@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from pipeline.core.errors import PipelineError
 from pipeline.desk import access, actions, views
-from pipeline.desk.accounts import Role
+from pipeline.desk.accounts import AccountError, Role
 from pipeline.external import tools
 from pipeline.flow import health
 from pipeline.notify import queue as notify_queue
@@ -78,6 +78,15 @@ async def change(request: Request) -> Response:
     by = actions.Actor(visitor.login, visitor.address)
     now = access.now()
     try:  # the same operations as `pipeline user`, each with its audit entry
+        target = desk.accounts.get(login)
+        if what in ("add", "password") and (
+                access.text(data, "role", 20) == Role.DIRECTOR
+                or (target is not None and desk.accounts.can_sign(target))):
+            # an admin who could set a signer's password could sign in as the signer:
+            # signing accounts are made and changed only at the server (`pipeline user`)
+            raise AccountError("บัญชีที่ลงนามได้ ให้เพิ่มหรือตั้งรหัสผ่านที่เครื่องแม่ข่ายด้วยคำสั่ง "
+                               "pipeline user / an account that signs is added or given a "
+                               "password only at the server, with `pipeline user`")
         if what == "add":
             role = access.text(data, "role", 20)
             if role not in set(Role):
