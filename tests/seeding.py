@@ -150,14 +150,16 @@ def power_cut_after_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(bundle, "_roll_forward", real)
 
 
-def with_webmaster_key(cfg: Config) -> Config:
-    """The demo office with the webmaster's key in [publisher]: publication signs the
-    form's third block."""
-    text = cfg.workspace.config_file.read_text(encoding="utf-8")
-    text = text.replace("[publisher]\n", "[publisher]\n"
-                        f'pkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n'
-                        f'passphrase_file = "{demo.PKI_DIR}/passphrase.txt"\n', 1)
-    cfg.workspace.config_file.write_text(text, encoding="utf-8")
+def without_webmaster_key(cfg: Config) -> Config:
+    """The demo office with no key in [publisher] (as a real office may run): publication
+    records events and signs nothing, which is what bundles seeded with a fake PDF need."""
+    path = cfg.workspace.config_file
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("[publisher]\n")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    kept = [line for line in lines[start:end]
+            if not line.startswith(("pkcs12 ", "passphrase_file "))]
+    path.write_text("".join(lines[:start] + kept + lines[end:]), encoding="utf-8")
     return config_mod.load(cfg.workspace.root)
 
 
