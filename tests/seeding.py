@@ -58,10 +58,13 @@ def _advance(config: Config, request_id: str, state: State, when: datetime,
 
 def archived(config: Config, tmp: Path, req: Request, received: datetime,
              approved: datetime | None = None, *, published: tuple[date, str] | None = None,
-             pdf: Path | None = None, attachments: dict[str, bytes] | None = None) -> str:
-    """An archived request (a bundle) signed by the director at ``approved``."""
+             pdf: Path | None = None, attachments: dict[str, bytes] | None = None,
+             name: str | None = None) -> str:
+    """An archived request (a bundle) signed by the director at ``approved``, its sheet
+    dropped as ``name`` (default: the title)."""
     approved = approved or received + timedelta(minutes=3)
-    request_id = _claim(config, f"{req.title}.xlsx", received)
+    name = name or f"{req.title}.xlsx"
+    request_id = _claim(config, name, received)
     work = tmp / f"seed-{request_id}"
     work.mkdir(parents=True)
     if pdf is None:
@@ -80,7 +83,7 @@ def archived(config: Config, tmp: Path, req: Request, received: datetime,
     )
     folder = bundle.write_bundle(config.workspace.outbox, bundle.BundleContent(
         request_id=request_id, request=req, signed_pdf=pdf, sheet=source,
-        sheet_name=f"{req.title}.xlsx", attachments=tuple(files), signatures=signatures,
+        sheet_name=name, attachments=tuple(files), signatures=signatures,
         received_at=received, archived_at=approved, status="approved"))
     _advance(config, request_id, State.ARCHIVED, approved)
     if published is not None:
@@ -93,10 +96,12 @@ def archived(config: Config, tmp: Path, req: Request, received: datetime,
 
 
 def returned(config: Config, tmp: Path, received: datetime, *, values: dict[str, object],
-             thai: str, english: str, refused: bool = False, cell: str = "") -> str:
+             thai: str, english: str, refused: bool = False, cell: str = "",
+             name: str | None = None) -> str:
     """A request whose sheet was returned (or, with ``refused``, that the director did not
-    approve): the journal entry, and the report and kept sheet in inbox/rejected/."""
-    name = f"{values.get('title') or 'ไม่มีหัวข้อ'}.xlsx"
+    approve): the journal entry, and the report and kept sheet in inbox/rejected/; its sheet
+    dropped as ``name`` (default: the title)."""
+    name = name or f"{values.get('title') or 'ไม่มีหัวข้อ'}.xlsx"
     request_id = _claim(config, name, received)
     sheet_path = tmp / f"returned-{request_id}.xlsx"
     blank_sheet.new_request(sheet_path, config)

@@ -4,6 +4,8 @@ beside a report in Thai then English and a copy with the offending cells highlig
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +77,24 @@ def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem,
                        refused=refused)
     fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
     return Rejection(target if give_back else source, report, annotated)
+
+
+_COPY_MARK = re.compile(r"(?:\s*\(\d+\)|\.corrected|\s+-\s+copy|\s+-\s+สำเนา)$",
+                        re.IGNORECASE)
+
+
+def sheet_key(name: str) -> str:
+    """The name a sheet keeps through its corrections: ``ข่าว.xlsx``, the highlighted copy
+    ``ข่าว.corrected.xlsx`` a clerk fixes and drops back, ``ข่าว (2).xlsx`` or
+    ``ข่าว.corrected (2).xlsx`` (names made unique) and a Windows ``ข่าว - Copy.xlsx`` all give
+    ``ข่าว``: how a resubmission is matched with the sheet it replaces."""
+    stem = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    if stem.lower().endswith(".xlsx"):
+        stem = stem[:-5]
+    stem = " ".join(stem.split())
+    while (shorter := _COPY_MARK.sub("", stem)) != stem:
+        stem = shorter
+    return stem.casefold()
 
 
 SPREADSHEET_SUFFIXES = (".xls", ".xlsm", ".xlsb", ".ods", ".csv")
