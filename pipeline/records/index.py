@@ -102,6 +102,22 @@ class Row:
         return self.status in (Status.RETURNED, Status.NOT_APPROVED)
 
     @property
+    def resubmission(self) -> str:
+        """The links between a sheet sent again and the one it replaces, in Thai: what the
+        index's note and the report show beside the request."""
+        return "; ".join(
+            [f"ส่งใหม่แทนคำขอ {self.replaces}"] * bool(self.replaces)
+            + [f"ส่งใหม่แล้วเป็นคำขอ {self.replaced_by}"] * bool(self.replaced_by))
+
+    @property
+    def remarks(self) -> str:
+        """The index's note: the row's own, then the resubmission links (Thai / English)."""
+        english = "; ".join([f"resubmission of {self.replaces}"] * bool(self.replaces)
+                            + [f"sent again as {self.replaced_by}"] * bool(self.replaced_by))
+        return "; ".join(p for p in (self.note, self.resubmission and
+                                     f"{self.resubmission} / {english}") if p)
+
+    @property
     def approved_at(self) -> datetime | None:
         return self.director_signed_at if self.status in (Status.APPROVED,
                                                           Status.PUBLISHED) else None

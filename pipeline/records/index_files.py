@@ -249,7 +249,7 @@ def cells(row: Row) -> tuple[object, ...]:
         row.bundle,
         row.signed_pdf,
         row.source_name,
-        row.note,
+        row.remarks,
         row.manifest_sha256,
     )
 

@@ -85,7 +85,7 @@ def write_xlsx(report: Report, path: Path) -> None:
         return (r.request_id, _local(when), r.work_group, r.category, r.title,
                 r.published_url, note)
 
-    items("ขอเผยแพร่", [item(r, r.received_at) for r in report.requested])
+    items("ขอเผยแพร่", [item(r, r.received_at, r.resubmission) for r in report.requested])
     items("อนุมัติ", [item(r, r.approved_at) for r in report.approved])
     items("เผยแพร่แล้ว", [item(r, r.published_on) for r in report.published])
     items("ไม่ผ่าน", [item(r, r.closed_at, _why(r)) for r in report.not_passed])
@@ -206,7 +206,7 @@ def context(report: Report, director_name: str, director_position: str) -> dict:
         "months": counts(report.months),
         "month_totals": dict(zip(("requested", "approved", "published", "not_passed"),
                                  map(_n, _totals(report.months)), strict=True)),
-        "requested": items([(r, r.received_at, ()) for r in report.requested]),
+        "requested": items([(r, r.received_at, (r.resubmission,)) for r in report.requested]),
         "approved": items([(r, r.approved_at, ()) for r in report.approved]),
         "published": items([(r, r.published_on, (r.published_url,)) for r in report.published]),
         "not_passed": items([(r, r.closed_at, (_why(r),))
