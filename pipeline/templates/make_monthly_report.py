@@ -9,7 +9,7 @@ It keeps the form's conventions (make_approval_form.py, whose helpers it uses): 
 only ``{%tr for ... %}``, the repeated row, a row holding only ``{%tr endfor %}``; a list that
 may be empty sits between ``{%p if ... %}`` and ``{%p endif %}`` paragraphs. The director's
 acknowledgement box is an empty paragraph exactly ``STAMP_HEIGHT`` high carrying the bookmark
-``SigAcknowledged``, in a column wider than the 210 pt signature field: keep it when editing.
+``SigAcknowledged``, in a column wider than the 226 pt signature field: keep it when editing.
 
 Two rules of its own: Latin text is English (``w:lang w:val``; Thai stays th-TH as the
 complex script), so a request ID breaks only where English breaks, and the report's
