@@ -92,7 +92,9 @@ def make_archive(root: Path, bundles: int, rejected: int, waiting: int) -> Works
         rows.append((request_id, f"คำขอ {n}.xlsx", f"/inbox/คำขอ {n}.xlsx", f"{n:064x}", state,
                      received.isoformat(), received.isoformat(), message, 1))
     with sqlite3.connect(ws.journal_file) as db:
-        db.executemany("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO requests (id, source_name, source_path, source_sha256, "
+                       "state, received_at, updated_at, message, taken) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return ws
 
 

@@ -138,3 +138,27 @@ def test_status_counts_states_and_shows_problems(demo_ws, tmp_path):
     run = _run("status", ws=root)
     assert run.returncode == 0
     assert "rejected" in run.stdout and "ว่าง.xlsx" in run.stdout and "title" in run.stdout
+
+
+def test_each_command_is_found_in_the_module_commands_names() -> None:
+    """common.COMMANDS lists every command of pipeline/cli/ with its module (only that one
+    is imported to run it), and a process verifying a file loads none of the signing,
+    LibreOffice or docxtpl code (openpyxl it needs: a bundle's index is a workbook)."""
+    import importlib
+    import pkgutil
+
+    import pipeline.cli
+    from pipeline.cli import common
+
+    for module in pkgutil.iter_modules(pipeline.cli.__path__):
+        importlib.import_module(f"pipeline.cli.{module.name}")
+    registered = {name: command.callback.__module__.rsplit(".", 1)[-1]
+                  for name, command in common.main.commands.items()}
+    assert registered == common.COMMANDS
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom pipeline.cli import main\n"
+         "main.get_command(None, 'verify')\nprint(' '.join(sys.modules))"],
+        capture_output=True, text=True, check=True).stdout.split()
+    heavy = {"pipeline.signatures.signing", "pipeline.external.office", "docxtpl",
+             "pipeline.flow.processing", "fontTools.subset"}
+    assert heavy.isdisjoint(loaded), heavy & set(loaded)

@@ -84,3 +84,20 @@ def test_the_director_approves_one_and_refuses_another(desk, desk_ws, converter,
     assert len(reports) == 1 and reason in reports[0].read_text(encoding="utf-8-sig")
     browser.get(f"{desk.url}director")
     wait_for(browser, "#empty")
+
+
+def test_the_director_reads_the_months_obligations_in_thai_then_in_english(desk, browser):
+    sign_in(browser, desk, "director")
+    wait_for(browser, "#empty")
+    browser.find_element(By.LINK_TEXT, "ภาระการเผยแพร่ตามกำหนด").click()
+    wait_for(browser, "table.obligations")
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "กลุ่มงานบริหารทั่วไป" in page and "สขร" in page
+    assert "เลยกำหนด" in page or "ถึงกำหนด" in page or "เผยแพร่แล้ว" in page
+    browser.find_element(By.LINK_TEXT, "English").click()  # the switch on every page
+    wait_for(browser, "table.obligations")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Publication obligations")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    browser.find_element(By.LINK_TEXT, "ภาษาไทย").click()
+    wait_for(browser, "table.obligations")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("ภาระการเผยแพร่")

@@ -141,3 +141,28 @@ def test_a_body_beyond_the_bound_is_refused_unread(desk):
                           f"{token}\r\n".encode())
     assert connection.getresponse().status == 413
     assert not any(desk.root.joinpath("inbox").glob("*.xlsx"))
+
+
+def test_over_tls_the_session_cookie_is_secure(desk_ws):
+    """`serve --certfile --keyfile` with the demo's self-signed certificate: HTTPS, and the
+    session cookie is sent only over it."""
+    import requests
+    from desk_support import start_desk, stop_desk
+
+    from pipeline.desk import demo_tls
+
+    cert, key = demo_tls.create(desk_ws)
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    served = start_desk(desk_ws.workspace.root, "--certfile", str(cert), "--keyfile", str(key))
+    try:
+        assert served.url.startswith("https://")
+        http = requests.Session()  # verify= on each call: REQUESTS_CA_BUNDLE beats a session's
+        token = csrf_of(http.get(f"{served.url}signin", verify=str(cert)).text)
+        answer = http.post(f"{served.url}signin", data={"csrf": token, "login": "director",
+                                                         "password": PASSWORD},
+                           allow_redirects=False, verify=str(cert))
+        assert answer.status_code == 303
+        cookie = next(c for c in http.cookies if c.name == "desk_session")
+        assert cookie.secure and cookie.has_nonstandard_attr("HttpOnly")
+    finally:
+        stop_desk(served)

@@ -109,7 +109,7 @@ def test_the_workbook_is_frozen_filterable_linked_and_in_buddhist_era(demo_ws, t
     assert result.written and result.rows == 1
     ws = load_workbook(result.xlsx).active
     assert ws.freeze_panes == "B3"
-    assert ws.auto_filter.ref == "A2:S3"
+    assert ws.auto_filter.ref == "A2:T3"
     assert [ws.cell(1, c).value for c in (1, 9)] == ["เลขที่คำขอ", "สถานะ"]
     assert [ws.cell(2, c).value for c in (1, 9)] == ["Request ID", "Status"]
     assert ws.cell(3, 3).value == datetime(2026, 11, 3, 9, 30)  # Bangkok wall time

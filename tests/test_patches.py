@@ -4,19 +4,25 @@ replaces does; install() runs once and only on the releases it was written for."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asn1crypto import core, x509
+from freezegun import freeze_time
 from hypothesis import given
 from hypothesis import strategies as st
 from pyhanko.pdf_utils import misc
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.misc import PdfStreamError
+from pyhanko.pdf_utils.writer import PdfFileWriter
 
 from pipeline import patches
-from pipeline.patches import speedups
+from pipeline.patches import font_subsets, speedups
+from pipeline.settings.config import DEFAULT_FONT
 
 _pyhanko = speedups._pyhanko_reader
 
@@ -225,3 +231,35 @@ def test_the_cli_installs_the_patches_and_importing_does_not(tmp_path: Path) -> 
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split()[-2:] == ["False", "True"]
+
+
+def _embedded_font(text: str, subset: Callable[[Any], None] | None = None) -> bytes:
+    """The font program pyHanko embeds for a stamp showing ``text``, the subset made by
+    ``subset`` (pyHanko's own) or, when None, by the installed code."""
+    writer = PdfFileWriter()
+    factory = GlyphAccumulatorFactory(str(DEFAULT_FONT), ot_script_tag="thai",
+                                      ot_language_tag="THA ", bcp47_lang_code="th")
+    accumulator = factory.create_font_engine(writer)
+    accumulator.shape(text)
+    if subset is not None:
+        subset(accumulator)
+        accumulator._subset_created = True
+    accumulator.prepare_write()
+    return accumulator.cidfont_obj._font_descriptor["/FontFile2"].get_object().data
+
+
+@freeze_time("2026-12-08 04:30:00")
+def test_a_kept_font_subset_is_byte_for_byte_pyhankos() -> None:
+    """Made (kept), then served from what was kept, the embedded font is the one pyHanko's
+    subsetter writes; another glyph set is never served another's subset."""
+    from pyhanko.pdf_utils.font import opentype
+
+    # installed at the session's start, put in place when pyHanko's module was imported
+    assert opentype.GlyphAccumulator._extract_subset is font_subsets.extract_subset
+    pyhanko = font_subsets.pyhanko_extract_subset()
+    for text in ("นายอับดุลรอแม สาและ ผู้อนุมัติรับรอง ๘ ธันวาคม ๒๕๖๙ เวลา ๑๑:๐๘ น.",
+                 "นางสาวนูรีซัน หะยีมะ ผู้รับผิดชอบการให้ข้อมูล ๙ ธันวาคม ๒๕๖๙"):
+        expected = _embedded_font(text, pyhanko)
+        assert _embedded_font(text) == expected  # made now, and kept
+        assert _embedded_font(text) == expected  # served from what was kept
+    assert _embedded_font("ก") == _embedded_font("ก", pyhanko) != _embedded_font("ข", pyhanko)

@@ -143,9 +143,11 @@ def test_the_report_pdf_has_the_thai_text_and_the_signed_acknowledgement_validat
     written = report_files.write_reports(demo_ws, report.month("2569-11"), converter,
                                          sign=True, now=NOW)
     folder = demo_ws.workspace.outbox / "reports" / "2569-11"
-    # the work groups with something in November: 1 (c published), 2 (e waiting), 3
+    # the work groups with something in November: 1 (c published), 2 (e waiting), 3, and 6,
+    # whose yearly obligations (due 31 October) are overdue; not 4 and 5, whose only
+    # obligation (the monthly activities news, due on the month's last day) is merely due
     assert [w.pdf.name for w in written] == ["2569-11-office.pdf"] + [
-        f"2569-11-group{i:02d}.pdf" for i in (1, 2, 3)]
+        f"2569-11-group{i:02d}.pdf" for i in (1, 2, 3, 6)]
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [w.pdf.name for w in written] + [w.xlsx.name for w in written])
     assert all(w.pdf.parent == folder and w.xlsx.is_file() for w in written)
@@ -170,7 +172,7 @@ def test_the_report_pdf_has_the_thai_text_and_the_signed_acknowledgement_validat
 
     wb = load_workbook(office.xlsx)
     assert wb.sheetnames == ["สรุป", "ขอเผยแพร่", "อนุมัติ", "เผยแพร่แล้ว", "ไม่ผ่าน",
-                             "รอดำเนินการ", "ปัญหาอุปสรรค"]
+                             "รอดำเนินการ", "ปัญหาอุปสรรค", "ภาระการเผยแพร่"]
     published = [r for r in wb["เผยแพร่แล้ว"].iter_rows(min_row=2, values_only=True)]
     assert [(r[0], r[1], r[5]) for r in published] == [
         (s.c, datetime(2026, 11, 2), "https://example.go.th/c"),

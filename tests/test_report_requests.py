@@ -104,7 +104,10 @@ def test_the_report_files_show_each_request_once_and_only_groups_with_work(
     seeded = _seed_month(demo_ws, tmp_path)
     written = report_files.write_reports(demo_ws, NOV, converter, now=NOW)
     group = demo_ws.work_groups.index(request(demo_ws, "x").work_group) + 1
-    assert [w.pdf.name for w in written] == ["2569-11-office.pdf", f"2569-11-group{group:02d}.pdf"]
+    # and the groups with obligations overdue in November (the demo's: 1, the quarter's
+    # complaints and the month's procurement; 6, the yearly ones due 31 October)
+    assert [w.pdf.name for w in written] == ["2569-11-office.pdf"] + [
+        f"2569-11-group{i:02d}.pdf" for i in sorted({1, group, 6})]
     wb = load_workbook(written[0].xlsx)
     listed = [r[0] for r in wb["ขอเผยแพร่"].iter_rows(min_row=2, values_only=True)]
     assert sorted(listed) == sorted(chain[-1] for chain in seeded.values())
@@ -152,7 +155,7 @@ def test_ids_never_break_and_the_signature_block_stays_with_its_text(demo_ws, tm
                                 director_name=director.name, director_position=director.position)
         converter.convert(docx, pdf)
         words = _words(pdf)
-        heading = next(p for p, _, w in words if w.startswith("๙."))
+        heading = next(p for p, _, w in words if w.startswith("๑๐."))
         acknowledged = [p for p, _, w in words if w == "ทราบ"]
         name_page = [p for p, _, w in words if w == director.name.split()[-1]]
         assert acknowledged == [heading] and name_page[-1] == heading, (problems, heading)

@@ -22,7 +22,7 @@ from pipeline.core.request import Person
 from pipeline.demo.pki import DemoPKI, add_signer, create_pki
 from pipeline.settings.config import DEFAULT_FONT, KeySource
 from pipeline.signatures.fields import FieldBox, TemplateError, add_signature_fields
-from pipeline.signatures.keys import LoadedSigner, load_signer
+from pipeline.signatures.keys import LoadedSigner, holder_name, load_signer
 from pipeline.signatures.model import SigningError
 from pipeline.signatures.signing import ROLE_TITLES, SignatureInfo, sign
 
@@ -152,6 +152,31 @@ def test_wrong_passphrase_is_refused_without_revealing_it(
                                     caught.value.__context__) if e)
     assert "hunter2-wrong" not in told
     assert pki.passphrase_file.read_text().strip() not in told
+
+
+def test_holder_name_follows_the_key_file_and_passphrase_as_they_are_now(
+    pki: DemoPKI, tmp_path: Path
+) -> None:
+    """Kept per exact input (file bytes and passphrase), never past a change of either: a
+    passphrase broken after a good check is refused, a key file swapped for another
+    gives the other holder's name."""
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_bytes(pki.passphrase_file.read_bytes())
+    key = tmp_path / "key.p12"
+    key.write_bytes(pki.pkcs12["provider"].read_bytes())
+    source = KeySource(key, passphrase_file=passphrase)
+    assert holder_name(source) == PROVIDER.name == load_signer(source).name
+    assert holder_name(source) == PROVIDER.name  # kept
+    passphrase.write_bytes(b"not-the-passphrase")
+    for _ in range(2):  # a failure is never kept
+        with pytest.raises(SigningError, match="wrong passphrase"):
+            holder_name(source)
+    passphrase.write_bytes(pki.passphrase_file.read_bytes())
+    key.write_bytes(pki.pkcs12["director"].read_bytes())
+    assert holder_name(source) == DIRECTOR.name
+    key.write_bytes(b"not a key file")
+    with pytest.raises(SigningError, match="wrong passphrase, or not a PKCS#12"):
+        holder_name(source)
 
 
 def test_missing_key_file(tmp_path: Path) -> None:

@@ -356,7 +356,8 @@ CASES = [
                  "1; " + GET_TEMPLATE)]),
     Case("old-template", old_template,
          [P("", "this is not the current request sheet: the named cells "
-                 + ", ".join(FIELD_BY_NAME) + " are missing or were deleted. Version 1 "
+                 + ", ".join(f.name for f in FIELDS if not f.cell_optional)
+                 + " are missing or were deleted. Version 1 "
                  "is expected: " + GET_TEMPLATE)]),
     Case("names-removed", without_names("title", "detail"),
          [P("", "this is not the current request sheet (this file is version 1): the named "

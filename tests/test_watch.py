@@ -16,7 +16,7 @@ import pytest
 from pipeline import demo
 from pipeline.bundles import bundle
 from pipeline.flow.processing import Processor
-from pipeline.flow.watch import drain
+from pipeline.flow.watch import WatchOptions, _complete, _Settle, drain, watch
 from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 
@@ -137,7 +137,7 @@ from pathlib import Path
 
 from pipeline import demo
 from pipeline.flow.processing import Processor
-from pipeline.flow.watch import drain
+from pipeline.flow.watch import WatchOptions, _complete, _Settle, drain, watch
 
 
 def main() -> None:
@@ -167,3 +167,57 @@ def test_a_program_that_converted_itself_can_still_start_workers(demo_template, 
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.split() == ["archived", "archived"], run.stderr[-3000:]
+
+
+def test_a_sheet_closed_by_its_writer_is_taken_without_the_settle_wait(processor, demo_ws,
+                                                                      tmp_path):
+    """Local disk: inotify reports the writer's close, so a whole sheet unchanged since is
+    taken at once; with a settle time of ten minutes, only that can archive it now."""
+    form = tmp_path / "ปิดแล้ว.xlsx"
+    blank_sheet.new_request(form, demo_ws)
+    blank_sheet.fill(form, demo.sample_values(date.today()))
+    stop = threading.Event()
+    outcomes = []
+
+    def clerk() -> None:
+        """Copies the sheet once the watcher observes the inbox (its first index is
+        written after the observer started)."""
+        while not (demo_ws.workspace.outbox / "index.xlsx").exists() and not stop.is_set():
+            time.sleep(0.05)
+        shutil.copyfile(form, demo_ws.workspace.inbox / form.name)
+
+    def done(outcome) -> None:
+        outcomes.append(outcome)
+        stop.set()
+
+    copying = threading.Thread(target=clerk)
+    give_up = threading.Timer(120, stop.set)  # long before the ten minutes' settle
+    copying.start()
+    give_up.start()
+    try:
+        watch(processor, WatchOptions(settle=600, rescan=600, workers=0), done, stop)
+    finally:
+        stop.set()
+        give_up.cancel()
+        copying.join()
+    assert [o.state for o in outcomes] == [State.ARCHIVED]
+
+
+def test_only_a_whole_zip_unchanged_since_its_close_skips_the_settle_wait(demo_ws, tmp_path):
+    """Without a close (polling, network shares), after a write following the close, or
+    when the closed file is not a whole zip, the settle time still applies."""
+    sheet = tmp_path / "sheet.xlsx"
+    blank_sheet.new_request(sheet, demo_ws)
+    cases = {"closed": sheet.read_bytes(), "no-close": sheet.read_bytes(),
+             "written-after": sheet.read_bytes(), "not-a-zip": sheet.read_bytes()[:-30]}
+    settle = _Settle(600)
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.xlsx"
+        path.write_bytes(data)
+        if name != "no-close":
+            settle.note_closed(path)
+        if name == "written-after":
+            with path.open("ab") as f:
+                f.write(b"\0")
+    assert {name: _complete(tmp_path / f"{name}.xlsx", settle) for name in cases} == {
+        "closed": True, "no-close": False, "written-after": False, "not-a-zip": False}

@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from pipeline.audit.model import Indication, Report, SignatureStatus, Trust, exit_code
 from pipeline.core import inputs, thai
-from pipeline.signatures.signing import ROLE_TITLES
+from pipeline.signatures.model import ROLE_TITLES
 
 SCHEMA = "pipeline.verify/1"
 

@@ -41,7 +41,7 @@ from pipeline.audit.model import (
 from pipeline.audit.trust import parse_crls, read_input, validation_spec
 from pipeline.core import thai
 from pipeline.patches import integrity
-from pipeline.signatures.signing import ROLE_TITLES
+from pipeline.signatures.model import ROLE_TITLES
 
 # pyHanko logs every failed path or revocation check with a traceback; the report carries the
 # finding, and an auditor's terminal must not fill with stack traces.

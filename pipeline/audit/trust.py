@@ -29,8 +29,7 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 from pipeline.audit.model import Trust, VerificationError
 from pipeline.core import guard
-from pipeline.settings.config import MB, Config
-from pipeline.signatures import evidence
+from pipeline.settings.config import MB
 
 MAX_CERT_BYTES = 50 * MB  # a trust root or a CRL given on the command line
 
@@ -109,13 +108,3 @@ def crl_der(data: bytes, where: str) -> bytes:
         raise VerificationError(f"{where} is not a CRL (PEM or DER): {exc}") from None
     return der
 
-
-def office_trust(config: Config) -> Trust:
-    """What the office itself trusts and holds for checking a signature now, on its own
-    server (the director's view of a provider's signature, the desk's status): its trust
-    roots and the revocation data its signing uses (the demo's current CRLs, or online
-    when ``[signing] revocation = "online"``). An outside auditor brings a trust kit
-    instead; this never replaces that."""
-    found = evidence.gather(config)
-    return Trust(config.trust_roots, tuple(c.dump() for c in found.crls), found.online,
-                 config.verify_max_mb * MB)

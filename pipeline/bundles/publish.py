@@ -23,7 +23,6 @@ from pipeline.core import fsutil, inputs, scratch, thai
 from pipeline.core.errors import PipelineError
 from pipeline.core.request import Person, from_dict
 from pipeline.settings.config import Config
-from pipeline.signatures import evidence, keys, signing
 
 EVENT_PUBLISHED = "published"
 ROLE = "publisher"
@@ -171,6 +170,10 @@ def _record(config: Config, folder: Path, url: str, published_on: date | None,
         return publication
 
     assert key is not None
+    # here, not at the top: the index and verify read publications (this module) on every
+    # run, and the signing code costs a process ~0.2 s to import
+    from pipeline.signatures import evidence, keys, signing
+
     request = from_dict(manifest["request"])
     person = _publisher_person(request.publisher, publisher)
     with scratch.folder(config.workspace, "published-") as tmp:
@@ -245,6 +248,16 @@ def upload_name(request_id: str, n: int, name: str) -> str:
     return ascii_name(f"{prefix}-{own}", prefix)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """What goes on the website for one request: ``files`` under ``folder`` (both ASCII
+    names), each an archived file to copy or, for ``info.txt``, its content."""
+
+    request_id: str
+    folder: str
+    files: tuple[tuple[str, Path | bytes], ...]
+
+
 def collect(config: Config, dest: Path, since: date | None = None) -> list[Collected]:
     """Copy every approved, not yet published bundle (approved on or after ``since``) into
     ``dest/<request id>/`` for upload: the signed form, the attachments under ASCII names
@@ -257,43 +270,60 @@ def collect(config: Config, dest: Path, since: date | None = None) -> list[Colle
         return found
     for folder in sorted(p for p in outbox.iterdir()
                          if not p.name.startswith(".") and bundle.is_bundle(p)):
-        bundle.recover(folder)
         try:
-            manifest = bundle.read_manifest(folder)
-            if publications(manifest) or manifest.get("status") != "approved":
-                continue
-        except bundle.ManifestError as exc:
+            upload = _to_upload(folder, since)
+        except PublishError as exc:
             found.append(Collected(folder.name, None, problem=str(exc)))
             continue
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            found.append(Collected(folder.name, None, problem=f"manifest.json unreadable: "
-                                                              f"{type(exc).__name__}: {exc}"))
-            continue
-        approved = _approved_on(manifest)
-        if since is not None and (approved is None or approved < since):
-            continue
-        problems = bundle.check_bundle(folder)
-        if problems:
-            found.append(Collected(folder.name, None, problem="; ".join(problems)))
-            continue
-        found.append(_copy_for_upload(folder, manifest, dest))
+        if upload is not None:
+            found.append(_copy_for_upload(upload, dest))
     return found
 
 
-def _copy_for_upload(folder: Path, manifest: dict, dest: Path) -> Collected:
+def upload_of(config: Config, request_id: str) -> Upload:
+    """What ``collect`` copies for one request (the desk's download of it), after the same
+    checks: approved, not yet published, its files matching its manifest."""
+    try:
+        folder = inputs.bundle_folder(request_id, config.workspace, config.id_prefix)
+    except inputs.InputError as exc:
+        raise PublishError(str(exc)) from None
+    upload = _to_upload(folder, None)
+    if upload is None:
+        raise PublishError(f"{folder.name} ไม่ได้รอเผยแพร่ / {folder.name} is not waiting to "
+                           f"be published (already published, or not approved)")
+    return upload
+
+
+def _to_upload(folder: Path, since: date | None) -> Upload | None:
+    """The bundle's upload when it is approved, unpublished and approved on or after
+    ``since``; None when it is not one to upload; PublishError when it is damaged."""
+    bundle.recover(folder)
+    try:
+        manifest = bundle.read_manifest(folder)
+        if publications(manifest) or manifest.get("status") != "approved":
+            return None
+    except bundle.ManifestError as exc:
+        raise PublishError(str(exc)) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PublishError(f"manifest.json unreadable: {type(exc).__name__}: {exc}") from None
+    approved = _approved_on(manifest)
+    if since is not None and (approved is None or approved < since):
+        return None
+    problems = bundle.check_bundle(folder)
+    if problems:
+        raise PublishError("; ".join(problems))
+    return _upload(folder, manifest)
+
+
+def _upload(folder: Path, manifest: dict) -> Upload:
     request_id = manifest["request_id"]
-    target = dest / ascii_name(request_id, "request")
-    target.mkdir(parents=True, exist_ok=True)
-    copied = []
-    form = target / ascii_name(manifest["signed_pdf"], request_id)
-    fsutil.copy_file(folder / manifest["signed_pdf"], form)
-    copied.append(form)
+    form = ascii_name(manifest["signed_pdf"], request_id)
+    files: list[tuple[str, Path | bytes]] = [(form, folder / manifest["signed_pdf"])]
     request = from_dict(manifest["request"])
     names = []
     for n, name in enumerate(request.attachments, start=1):
         safe = upload_name(request_id, n, name)
-        fsutil.copy_file(folder / bundle.ATTACHMENTS / name, target / safe)
-        copied.append(target / safe)
+        files.append((safe, folder / bundle.ATTACHMENTS / name))
         names.append(f"  {safe}  <-  {name}")
     lines = [
         f"เลขที่คำขอ / request ID: {request_id}",
@@ -306,13 +336,24 @@ def _copy_for_upload(folder: Path, manifest: dict, dest: Path) -> Collected:
         request.detail,
         "",
         "ไฟล์ / files:",
-        f"  {form.name}  (แบบฟอร์มที่ลงนามแล้ว / the signed form)",
+        f"  {form}  (แบบฟอร์มที่ลงนามแล้ว / the signed form)",
         *names,
         "",
         f"เมื่อเผยแพร่แล้ว / when published: pipeline published {request_id} --url URL",
         "",
     ]
-    info = target / INFO_NAME
-    fsutil.write_bytes(info, b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8"))
-    copied.append(info)
-    return Collected(request_id, target, tuple(copied))
+    files.append((INFO_NAME, b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8")))
+    return Upload(request_id, ascii_name(request_id, "request"), tuple(files))
+
+
+def _copy_for_upload(upload: Upload, dest: Path) -> Collected:
+    target = dest / upload.folder
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name, source in upload.files:
+        if isinstance(source, bytes):
+            fsutil.write_bytes(target / name, source)
+        else:
+            fsutil.copy_file(source, target / name)
+        copied.append(target / name)
+    return Collected(upload.request_id, target, tuple(copied))

@@ -3,6 +3,7 @@ loading the workspace, and the lines commands print."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -81,11 +82,35 @@ class Unusable(_Failed):
     exit_code = 2
 
 
+# The module of pipeline/cli/ that defines each command. Only the module of the command
+# being run is imported: a process that verifies one file need not load the signing code,
+# LibreOffice's bridge, openpyxl and docxtpl (tests/test_cli.py checks this list).
+COMMANDS = {
+    "init": "office", "new-request": "office", "process": "office", "watch": "office",
+    "status": "office", "demo": "office", "index": "office", "refresh-timestamps": "office",
+    "pending": "director", "approve": "director", "reject": "director", "report": "director",
+    "obligations": "director",
+    "published": "webmaster", "collect": "webmaster", "check-published": "webmaster",
+    "verify": "auditor", "trust-kit": "auditor",
+    "notify": "notices",
+    "user": "desk", "audit-log": "desk", "serve": "serve",
+}
+
+
 class _Commands(click.Group):
     """Every command ends an error a person can act on (:class:`PipelineError`: a wrong
     pipeline.toml, input refused by :mod:`pipeline.core.inputs`, a program missing from
     the installation…) with its one line and its exit code, wherever in the library it was
-    raised: the one place the command line maps them."""
+    raised: the one place the command line maps them. A command is loaded when asked for
+    (:data:`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"pipeline.cli.{COMMANDS[cmd_name]}")  # registers it
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:

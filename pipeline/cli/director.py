@@ -21,6 +21,7 @@ from pipeline.core import inputs, thai
 from pipeline.external.office import Converter
 from pipeline.flow import decisions
 from pipeline.flow.processing import Processor
+from pipeline.records import obligations as obligations_mod
 from pipeline.records import report as report_mod
 from pipeline.records import report_files
 
@@ -140,3 +141,50 @@ def report_cmd(ctx: click.Context, month: str | None, fiscal_year: str | None,
     for item in written:
         click.echo(f"{item.scope}: {item.pdf}  {item.xlsx.name}"
                    + ("  (signed)" if item.signature else ""))
+
+
+@main.command("obligations")
+@workspace_option
+@click.option("--month", help="The month: 2569-12 (Buddhist Era) or 2026-12; default: this "
+                              "month.")
+@click.option("--work-group", help="Only this work group (its name or number).")
+@click.pass_context
+def obligations_cmd(ctx: click.Context, month: str | None, work_group: str | None) -> None:
+    """What the office must publish this month (or --month), per work group: met (with the
+    requests and their publication dates), due, or overdue."""
+    period = report_mod.month(month or f"{thai.today():%Y-%m}")  # a typo is refused first
+    config = load(ctx)
+    group = None
+    if work_group is not None:
+        group = report_mod.match_group(work_group, config.work_groups)
+        if group is None:
+            raise click.ClickException(f"ไม่มีกลุ่มงานนี้ / {work_group!r} is not a work group: "
+                                       + "; ".join(f"{i}. {g}" for i, g in
+                                                   enumerate(config.work_groups, start=1)))
+    if not config.obligations.items:
+        click.echo("ยังไม่ได้กำหนดภาระการเผยแพร่ / no obligations configured: add "
+                   "[[obligations]] to pipeline.toml")
+        return
+    today = thai.today()
+    found = obligations_mod.of_office(config, period.start, period.last_day, today=today,
+                                      work_group=group)
+    as_of = min(period.last_day, today)
+    click.echo(f"ภาระการเผยแพร่ประจำ{period.label} (ข้อมูล ณ {thai.short_date(as_of)}) / "
+               f"publication obligations, {period.start:%Y-%m} (as of {as_of:%Y-%m-%d})")
+    counts = dict.fromkeys(obligations_mod.State, 0)
+    width = max(thai.display_width(f"{s} / {s.english}") for s in obligations_mod.State) + 2
+    for block in found:
+        echo_safe(f"\n{block.work_group}")
+        for o in block.occurrences:
+            counts[o.state] += 1
+            state = f"{o.state} / {o.state.english}"
+            due = thai.pad(thai.short_date(o.window.due), 14)
+            echo_safe(f"  {thai.pad(state, width)}{due}{o.obligation.label()}")
+            for e in o.evidence:
+                echo_safe(f"  {' ' * (width + 14)}{e.request_id}  เผยแพร่ / published "
+                          f"{thai.short_date(e.published_on)}  {e.url}")
+            if o.waiting:
+                echo_safe(f"  {' ' * (width + 14)}รอดำเนินการ / in progress: "
+                          f"{', '.join(o.waiting)}")
+    click.echo("\n" + ", ".join(f"{s} {n}" for s, n in counts.items()) + " / "
+               + ", ".join(f"{s.english} {n}" for s, n in counts.items()))

@@ -21,13 +21,14 @@ from pipeline.cli.common import (
     workspace_option,
 )
 from pipeline.core import logs, thai
-from pipeline.desk import demo_accounts
+from pipeline.desk import demo_accounts, demo_tls
 from pipeline.flow import archive as archive_mod
 from pipeline.flow import health
 from pipeline.flow.processing import Processor
 from pipeline.flow.watch import WatchOptions, drain, watch
 from pipeline.intake import blank_sheet
-from pipeline.records import freshness, index_files
+from pipeline.notify import queue as notify_queue
+from pipeline.records import freshness, index, index_files, obligations
 from pipeline.records.journal import Journal, State
 from pipeline.settings import workspace
 from pipeline.settings.config import Config
@@ -61,8 +62,14 @@ def new_request(ctx: click.Context, file: Path) -> None:
     """Write a blank request sheet (.xlsx) for staff to fill in."""
     if file.suffix.lower() != ".xlsx":
         raise click.BadParameter("the file name must end in .xlsx", param_hint="FILE")
-    blank_sheet.new_request(file, load(ctx))
-    click.echo(f"blank request sheet written: {file}")
+    config = load(ctx)
+    rows = index.gather(config.workspace)
+    listed = obligations.open_obligations(config.obligations, config.work_groups, rows,
+                                          thai.today())
+    blank_sheet.new_request(file, config, listed)
+    click.echo(f"blank request sheet written: {file}"
+               + (f" (ภาระการเผยแพร่ที่ยังเปิดอยู่ / open obligations: "
+                  f"{', '.join(o.id for o in listed)})" if listed else ""))
 
 
 @main.command()
@@ -130,6 +137,11 @@ def status(ctx: click.Context) -> None:
         counts = journal.counts()
         for state in State:
             click.echo(f"{state:<18} {counts.get(state, 0):>6}")
+        waiting = notify_queue.status(journal)
+        if waiting:
+            failing = sum(w.failing for w in waiting)
+            click.echo(f"\nแจ้งเตือนรอส่ง / notices waiting: {len(waiting)} "
+                       f"(ส่งไม่สำเร็จ / failing: {failing})")
         oldest = journal.oldest_open()
         if oldest:
             echo_safe(f"\nwaiting longest: {oldest.id} {oldest.source_name} ({oldest.state}) "
@@ -145,7 +157,10 @@ def status(ctx: click.Context) -> None:
 
 def _show_demo_accounts(config: Config) -> None:
     accounts = demo_accounts.create(config)
+    cert, key = demo_tls.create(config)
     click.echo(f"บัญชีทดลองของโต๊ะงานบนเว็บ / the web desk's demo accounts: {accounts}")
+    click.echo(f"เปิดโต๊ะงาน / start the desk: pipeline --workspace {config.workspace.root} "
+               f"serve  (HTTPS: --certfile {cert} --keyfile {key})")
 
 
 @main.command("demo")

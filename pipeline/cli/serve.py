@@ -38,7 +38,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
     host = host or config.web.host
     port = config.web.port if port is None else port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets that say so, and
+    # without it a small page on a kept-alive connection waits 40 ms for a delayed ACK
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -46,9 +48,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
     except OSError as exc:
         raise click.ClickException(f"เปิดพอร์ต {host}:{port} ไม่ได้ / cannot listen on "
                                    f"{host}:{port}: {exc.strerror}") from None
+    sock.listen(128)  # connections made once the address is printed wait in the backlog
     bound = sock.getsockname()[1]
-    secure = certfile is not None
-    scheme = "https" if secure else "http"
+    scheme = "https" if certfile is not None else "http"
+    # behind a proxy that terminates TLS (base_url https), cookies are Secure as well
+    secure = certfile is not None or config.web.base_url.startswith("https://")
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     server = uvicorn.Server(uvicorn.Config(
         make_app(config, secure=secure), log_config=None, access_log=False,

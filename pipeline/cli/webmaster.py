@@ -1,22 +1,27 @@
-"""The webmaster's commands: recording what went online, collecting what is to upload."""
+"""The webmaster's commands: recording what went online, collecting what is to upload,
+checking that what went online is still there."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from pipeline.bundles import proof
 from pipeline.bundles import publish as publish_mod
 from pipeline.cli.common import (
     cannot_write,
     date_option,
+    echo_safe,
     load,
     main,
     workspace_option,
 )
 from pipeline.core import inputs, thai
 from pipeline.core.errors import PipelineError
+from pipeline.external import web
 from pipeline.records import freshness, index_files
 
 
@@ -77,3 +82,29 @@ def collect(ctx: click.Context, directory: Path, since: str | None) -> None:
             click.echo(f"{item.request_id}  -> {item.folder}")
     click.echo(f"{sum(not i.problem for i in found)} request(s) to upload in {directory}")
     sys.exit(1 if any(i.problem for i in found) else 0)
+
+
+@main.command("check-published")
+@workspace_option
+@click.option("--since", help="Only items published on or after this day (e.g. 1/11/2569).")
+@click.option("--timeout", type=click.FloatRange(0.1, 120), default=web.DEFAULT.timeout,
+              show_default=True, help="Seconds each address may take, redirects included.")
+@click.pass_context
+def check_published(ctx: click.Context, since: str | None, timeout: float) -> None:
+    """Fetch every published address and record whether it still serves the signed PDF (or
+    a page naming the request). Exit 1 when any is gone or changed."""
+    config = load(ctx)
+    day = date_option(since, "--since")
+    limits = replace(web.DEFAULT, timeout=timeout)
+    checks = proof.check_published(config, day, limits)
+    for check in checks:
+        echo_safe(check.line())
+    bad = proof.problems(checks)
+    click.echo(f"ตรวจ {len(checks)} รายการ มีปัญหา {len(bad)} / {len(checks)} checked, "
+               f"{len(bad)} gone or changed")
+    if any(c.recorded for c in checks):
+        result = index_files.refresh(config.workspace)
+        if not result.written:
+            click.echo(f"the index is stale ({result.problem}); it is written at the next "
+                       f"update", err=True)
+    sys.exit(1 if bad else 0)

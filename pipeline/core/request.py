@@ -22,6 +22,9 @@ class Field:
     hint: str = ""
     max_length: int = 200  # characters, unless pipeline.toml [sheet.max_length] says otherwise
     multiline: bool = False  # line breaks are kept (else they become spaces)
+    # added after sheets were in use: a sheet made before it lacks the cell, which reads as
+    # empty (the sheet is not refused as an old template)
+    cell_optional: bool = False
 
 
 FIELDS: tuple[Field, ...] = (
@@ -49,6 +52,10 @@ FIELDS: tuple[Field, ...] = (
           required=False, max_length=120),
     Field("publisher_position", "ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่: ตำแหน่ง",
           "publisher's position", required=False),
+    Field("obligation", "ภาระการเผยแพร่ที่ตอบ (ถ้ามี)", "publication obligation", required=False,
+          max_length=400, cell_optional=True,
+          hint="เลือกจากรายการ ถ้าคำขอนี้เป็นรายการที่ต้องเผยแพร่ตามกำหนด / "
+               "choose one if this is a scheduled publication"),
 )
 FIELD_BY_NAME: Mapping[str, Field] = MappingProxyType({f.name: f for f in FIELDS})
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
@@ -76,6 +83,7 @@ class Request:
     link: str = ""
     note: str = ""
     attachments: tuple[str, ...] = ()
+    obligation: str = ""  # the ID of the [[obligations]] entry the clerk picked, if any
 
 
 @dataclass(frozen=True)

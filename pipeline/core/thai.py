@@ -217,3 +217,18 @@ def parse_date(text: str, reference: date | None = None) -> date | None:
         return date(gregorian_year(year, reference), month, day)
     except ValueError:
         return None
+
+
+# -- columns on a terminal -------------------------------------------------------------------
+
+def display_width(text: str) -> int:
+    """How many terminal columns ``text`` takes: Thai vowels and tone marks above and below
+    the line (combining marks) take none, wide East Asian characters two."""
+    return sum(0 if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf")
+               else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` columns (:func:`display_width`), for
+    columns that line up whatever the Thai marks; a longer text is left whole."""
+    return text + " " * max(0, width - display_width(text))

@@ -35,6 +35,23 @@ PEOPLE = {
     "director": Person("นายอับดุลรอแม สาและ", "สาธารณสุขอำเภอเมืองปัตตานี"),
     "webmaster": Person("นายธนพล แก้วมณี", "นักวิชาการคอมพิวเตอร์ปฏิบัติการ"),
 }
+# The publication framework's section 2ก: who answers for what must be published. The
+# indicators are examples: match them to the numbering of the year's ITA manual.
+OBLIGATIONS: tuple[dict[str, str | int], ...] = (
+    {"id": "basic-info", "title": "ข้อมูลพื้นฐานและข้อมูลสถิติของหน่วยงาน",
+     "category": "ข้อมูลหน่วยงาน", "work_group": WORK_GROUPS[5], "every": "year", "day": 31,
+     "indicator": "O1"},
+    {"id": "action-plan", "title": "แผนปฏิบัติการประจำปีงบประมาณ",
+     "category": "ข้อมูลข่าวสารตาม พ.ร.บ.ข้อมูลข่าวสารของราชการ พ.ศ.๒๕๔๐",
+     "work_group": WORK_GROUPS[5], "every": "year", "day": 31, "indicator": "O10"},
+    {"id": "complaints", "title": "รายงานผลการดำเนินการเรื่องร้องเรียน",
+     "category": "ข้อมูลหน่วยงาน", "work_group": WORK_GROUPS[0], "every": "quarter", "day": 15},
+    {"id": "procurement", "title": "สรุปผลการจัดซื้อจัดจ้างประจำเดือน (แบบ สขร. ๑)",
+     "category": "ข้อมูลข่าวสารตาม พ.ร.บ.ข้อมูลข่าวสารของราชการ พ.ศ.๒๕๔๐",
+     "work_group": WORK_GROUPS[0], "every": "month", "day": 10, "indicator": "O15"},
+    {"id": "activities", "title": "ข่าวกิจกรรมของกลุ่มงาน", "category": "ข่าวประชาสัมพันธ์",
+     "work_group": "all", "every": "month", "day": 0},
+)
 PKI_DIR = "demo-pki"
 SAMPLE = Path("samples") / "sample_request.xlsx"
 
@@ -64,10 +81,11 @@ def _demo_config(pki_files: pki.DemoPKI, root: Path) -> str:
         publisher={"name": PEOPLE["webmaster"].name, "position": PEOPLE["webmaster"].position,
                    **key("webmaster")},  # `published` signs the form's third block
         providers=[{"name": PEOPLE["provider"].name, "position": PEOPLE["provider"].position,
-                    **key("provider")}],
+                    "work_group": WORK_GROUPS[2], **key("provider")}],
         trust_roots=[rel(pki_files.root_pem)],
         tsa="demo",
         revocation="demo",
+        obligations=OBLIGATIONS,
     )
 
 

@@ -9,11 +9,14 @@ so there is one implementation of approving, refusing, publishing and verifying.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -26,13 +29,22 @@ from pipeline.desk.access import SignInNeeded
 from pipeline.desk.accounts import Accounts
 from pipeline.desk.audit_log import AuditLog
 from pipeline.desk.jobs import Jobs
-from pipeline.desk.pages import admin, director, signin, staff
+from pipeline.desk.pages import (
+    admin,
+    auditor,
+    director,
+    obligations,
+    signin,
+    staff,
+    webmaster,
+)
 from pipeline.desk.sessions import Sessions
 from pipeline.settings.config import Config
 
 # script-src 'none': the pages have no script at all; styles and pictures from the desk only
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+STOP_WAIT = 50.0  # seconds the jobs in hand get to finish when the desk stops
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -164,9 +176,19 @@ def make_app(config: Config, *, secure: bool = False) -> Starlette:
         *director.routes,
         *staff.routes,
         *admin.routes,
+        *obligations.routes,
+        *webmaster.routes, *auditor.routes,
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _refused,
-                                                       SignInNeeded: _sign_in_first})
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        # stopping (SIGTERM): approvals in hand are signed to the end, then the tables close
+        await run_in_threadpool(desk.jobs.wait, STOP_WAIT)
+        for tables in (desk.accounts, desk.sessions, desk.audit):
+            tables.disconnect()
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: _refused, SignInNeeded: _sign_in_first})
     app.state.desk = desk
     app.add_middleware(BodyLimit, limit=desk.max_body)
     app.add_middleware(SecurityHeaders)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class Job:
 class Jobs:
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     def start(self, owner: str, total: int, work: Callable[[Job], None]) -> str:
@@ -52,8 +54,20 @@ class Jobs:
             finally:
                 job.finished = True
 
-        threading.Thread(target=run, name=f"desk-job-{job_id}", daemon=True).start()
+        thread = threading.Thread(target=run, name=f"desk-job-{job_id}", daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
         return job_id
+
+    def wait(self, timeout: float) -> None:
+        """Let the running jobs finish (the desk is stopping): an approval being signed is
+        completed rather than cut, within ``timeout`` seconds in all."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def get(self, job_id: str, owner: str) -> Job | None:
         with self._lock:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.core import faults, thai
+from pipeline.notify import queue
 from pipeline.records.journal import Entry, Journal
 from pipeline.settings.config import Config
 
@@ -49,13 +50,25 @@ def held_problems(journal: Journal) -> list[Problem]:
 
 
 def _held(entry: Entry) -> Problem:
-    when = (f"; ลองใหม่ {thai.long_datetime(entry.retry_at, digits=False)} / next try "
-            f"{entry.retry_at.astimezone(thai.BANGKOK):%Y-%m-%d %H:%M:%S}"
-            if entry.retry_at else "")
+    when = f"; {_next_try(entry.retry_at)}" if entry.retry_at else ""
     return Problem(f"{entry.id} {entry.source_name} ({entry.state}) พักไว้ / held: "
                    f"{entry.message}{when}", entry.id, entry.retry_at)
 
 
+def _next_try(when: datetime) -> str:
+    return (f"ลองใหม่ {thai.long_datetime(when, digits=False)} / next try "
+            f"{when.astimezone(thai.BANGKOK):%Y-%m-%d %H:%M:%S}")
+
+
+def notice_problems(journal: Journal) -> list[Problem]:
+    """Notices that could not be sent yet: what, to where, the last error, the next try."""
+    return [Problem(f"แจ้งเตือนยังส่งไม่ได้ / notice not sent: {w.kind} ({w.channel})"
+                    f"{' ' + w.request_id if w.request_id else ''}, {w.attempts} ครั้ง / "
+                    f"attempts: {w.last_error}; {_next_try(w.next_try)}",
+                    w.request_id, w.next_try)
+            for w in queue.status(journal) if w.failing]
+
+
 def problems(config: Config, journal: Journal) -> list[Problem]:
-    """Everything that holds work, the machine's faults first."""
-    return machine_problems(config) + held_problems(journal)
+    """Everything that holds work, the machine's faults first, then failing notices."""
+    return machine_problems(config) + held_problems(journal) + notice_problems(journal)

@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,9 +27,11 @@ from pipeline.flow.attachments import AwaitingAttachments
 from pipeline.flow.outcome import Outcome, PendingRequest, Refused
 from pipeline.form.render import RenderError
 from pipeline.intake import receipt
-from pipeline.intake.rejection import not_a_file_problem, reject_entry, tidy
+from pipeline.intake.rejection import Rejection, not_a_file_problem, reject_entry, tidy
+from pipeline.notify import build, events
 from pipeline.records import index_files
 from pipeline.records.journal import FINAL_STATES, Entry, Journal, State
+from pipeline.records.notices import NoticeRow
 from pipeline.settings.config import Config, ConfigError
 from pipeline.signatures.signing import SigningError
 
@@ -232,7 +234,8 @@ class Processor:
         if state == State.PROVIDER_SIGNED:
             if not self.config.auto_approve:
                 steps.show_director(entry, request, work, self.ws.pending)
-                self._advance(entry, State.AWAITING_DIRECTOR)
+                self._advance(entry, State.AWAITING_DIRECTOR, notice=build.awaiting_director(
+                    self.config, entry.id, request))
                 return Outcome(entry.source_path, request_id, State.AWAITING_DIRECTOR)
             state = self._sign_director(entry)
         if state == State.AWAITING_DIRECTOR:
@@ -293,7 +296,7 @@ class Processor:
         (not empty, bounded: inputs.reason, checked before anything is written)."""
         reason = inputs.reason(reason)
         entry = self._awaiting(request_id)
-        return self._reject(entry, (steps.refusal_problem(reason),), by_director=True)
+        return self._reject(entry, (steps.refusal_problem(reason),), refusal=reason)
 
     def _awaiting(self, request_id: str) -> Entry:
         entry = self.journal.get(request_id)
@@ -316,7 +319,7 @@ class Processor:
         if os.path.lexists(entry.source_path):
             rejection = reject_entry(entry.source_path, self.ws.rejected, (problem,), _now(),
                                      request_id=entry.id)
-        self._record_rejection(entry, Rejected(False, (problem,)))
+        self._record_rejection(entry, Rejected(False, (problem,)), rejection)
         shutil.rmtree(self._work(entry.id), ignore_errors=True)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
                        problems=(problem,))
@@ -324,37 +327,55 @@ class Processor:
     def _vanished(self, entry: Entry) -> Outcome:
         """The sheet was removed from the inbox after the claim, before the pipeline took it."""
         problem = steps.vanished_problem()
-        self._record_rejection(entry, Rejected(False, (problem,)))
+        self._record_rejection(entry, Rejected(False, (problem,)), None)
         return Outcome(entry.source_path, entry.id, State.REJECTED, problems=(problem,))
 
     def _archive(self, entry: Entry, request: Request) -> Outcome:
         work = self._work(entry.id)
         folder = steps.write_bundle(entry, request, work, self.ws.outbox)
-        self._advance(entry, State.ARCHIVED)
+        self._advance(entry, State.ARCHIVED,
+                      notice=build.approved(self.config, entry.id, request, folder))
         steps.discard(self.ws, entry.id)
         return Outcome(entry.source_path, entry.id, State.ARCHIVED, bundle=folder)
 
     def _reject(self, entry: Entry, problems: tuple[Problem, ...], *,
-                by_director: bool = False) -> Outcome:
+                refusal: str = "") -> Outcome:
         """Give the clerk's files back: a sheet (and any attachments) the pipeline took go to
-        inbox/rejected/ beside the report. Copies first, then the journal, then the work
-        folder goes: a crash anywhere in between repeats the rejection, never loses it."""
+        inbox/rejected/ beside the report. Copies first, then the journal (and the notice to
+        the provider, in its transaction), then the work folder goes: a crash anywhere in
+        between repeats the rejection, never loses it. ``refusal``: the director's reason."""
         work = self._work(entry.id)
         held = work / SOURCE if entry.taken else entry.source_path
         rejection = steps.give_back(entry, work, held, self.ws.rejected, problems,
-                                    refused=by_director)
-        self._record_rejection(entry, Rejected(by_director, problems, steps.said(work, held)))
+                                    refused=bool(refusal))
+        said = steps.said(work, held)
+        self._record_rejection(entry, Rejected(bool(refusal), problems, said), rejection,
+                               refusal=refusal)
         steps.discard(self.ws, entry.id)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
                        problems=problems)
 
-    def _record_rejection(self, entry: Entry, rejected: Rejected) -> None:
-        self.journal.reject(entry.id, _now(), rejected)
+    def _record_rejection(self, entry: Entry, rejected: Rejected, rejection: Rejection | None,
+                          *, refusal: str = "") -> None:
+        """The journal records the rejection and queues, in the same transaction, the notice
+        to the provider: the director's reason, or the problems with the report and the
+        highlighted copy attached."""
+        notice = (build.rejected_by_director(self.config, entry.id, rejected.values, refusal)
+                  if refusal else build.refused_at_intake(
+                      self.config, entry.id, entry.source_name, rejected.problems,
+                      rejected.values, [p for p in (rejection.report, rejection.annotated)
+                                        if p is not None] if rejection else []))
+        self.journal.reject(entry.id, _now(), rejected, notices=self._rows(notice))
         log.info("%s %s %s: %s", entry.id, State.REJECTED, entry.source_name,
                  "; ".join(p.english for p in rejected.problems))
 
-    def _advance(self, entry: Entry, state: State, message: str = "") -> State:
-        self.journal.advance(entry.id, state, _now(), message)
+    def _rows(self, notice: events.Notice | None) -> Sequence[NoticeRow]:
+        return events.rows(self.config, notice) if notice is not None else ()
+
+    def _advance(self, entry: Entry, state: State, message: str = "",
+                 notice: events.Notice | None = None) -> State:
+        """The journal records ``state``, and queues ``notice`` in the same transaction."""
+        self.journal.advance(entry.id, state, _now(), message, notices=self._rows(notice))
         log.info("%s %s %s%s", entry.id, state, entry.source_name,
                  f": {message}" if message else "")
         return state

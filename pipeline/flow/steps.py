@@ -103,14 +103,12 @@ def validate_sheet(entry: Entry, work: Path, config: Config,
     key_errors: list[Exception] = []
 
     def certificate_name(provider: SignerConfig) -> str | None:
-        """The name in the provider's certificate. A PKCS#12 key is opened afresh (its
-        passphrase may change before signing); a token's session is kept for signing."""
+        """The name in the provider's certificate. A PKCS#12 key is checked as it is now
+        (its file or passphrase may change before signing); a token's session is kept for
+        signing."""
         try:
             if isinstance(provider.key, KeySource):
-                loaded = keys.load_signer(provider.key)
-                name = loaded.name
-                loaded.close()
-                return name
+                return keys.holder_name(provider.key)
             return signers.signer(provider).name
         except (SigningError, ConfigError) as exc:
             key_errors.append(exc)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import EVENT_TYPE_CLOSED, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
@@ -30,11 +30,13 @@ from pipeline.flow.outcome import Outcome, Refused
 from pipeline.flow.processing import Processor
 from pipeline.flow.workers import InlineRunner, PoolRunner, Runner
 from pipeline.intake.rejection import reject_stray
+from pipeline.notify.sender import Background
 
 log = logging.getLogger(__name__)
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
 INCOMPLETE_GRACE = 10  # a settled .xlsx that is not yet a valid zip waits this many settles
+_KEPT_CLOSES = 10_000  # close events remembered at most (each is forgotten when taken)
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,29 @@ def is_candidate(path: Path) -> bool:
 
 
 class _Settle:
-    """Remembers each file's (size, mtime) to tell when it has stopped changing."""
+    """Remembers each file's (size, mtime) to tell when it has stopped changing, and, from
+    local change notification (inotify), its (size, mtime) when a writer closed it."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._seen: dict[Path, tuple[int, int, float]] = {}
+        self._closed: dict[Path, tuple[int, int]] = {}  # written by the observer's thread
+
+    def note_closed(self, path: Path) -> None:
+        """A writer closed ``path`` (an inotify close-after-write event)."""
+        if len(self._closed) >= _KEPT_CLOSES:  # names that never became requests
+            self._closed.clear()
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        self._closed[path] = (st.st_size, st.st_mtime_ns)
+
+    def closed_unchanged(self, path: Path, st: os.stat_result) -> bool:
+        """Whether ``path``, whose ``fstat`` is ``st``, has not changed since a writer
+        closed it: nothing is writing it any more. Never true under polling (network
+        shares), which sees no close."""
+        return self._closed.get(path) == (st.st_size, st.st_mtime_ns)
 
     def ready(self, path: Path, st: os.stat_result, interval: float | None = None) -> bool:
         """Whether ``path``, whose ``fstat`` is ``st``, has stopped changing."""
@@ -87,13 +107,17 @@ class _Settle:
 
     def forget(self, path: Path) -> None:
         self._seen.pop(path, None)
+        self._closed.pop(path, None)
 
 
 class _Wake(FileSystemEventHandler):
-    def __init__(self, event: threading.Event) -> None:
+    def __init__(self, event: threading.Event, settle: _Settle) -> None:
         self.event = event
+        self.settle = settle
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type == EVENT_TYPE_CLOSED and not event.is_directory:
+            self.settle.note_closed(Path(os.fsdecode(event.src_path)))
         self.event.set()
 
 
@@ -153,7 +177,8 @@ def watch(processor: Processor, options: WatchOptions,
     now). The inbox is read here; the requests run in ``options.workers`` processes (or in
     this one with ``workers=0``). Requests held by a fault of the set-up or of a service are
     retried when their back-off time has come; the index is rebuilt when work pauses, or
-    every ``index_every`` seconds during a burst."""
+    every ``index_every`` seconds during a burst. Notices are sent by a thread of their own
+    (:class:`Background`), woken by each outcome: a slow mail server never holds intake."""
     ws = processor.ws
     try:
         for folder in (ws.inbox, ws.rejected, ws.received, ws.outbox, ws.pending, ws.state):
@@ -173,9 +198,10 @@ def watch(processor: Processor, options: WatchOptions,
         observer = None
         if not options.once:
             observer = (PollingObserver if options.polling else Observer)()
-            observer.schedule(_Wake(wake), str(inbox), recursive=False)
+            observer.schedule(_Wake(wake, settle), str(inbox), recursive=False)
             observer.start()
         backoff = _Backoff(processor.config.retry_first)
+        notices = None if options.once else Background(processor.config).start()
         try:
             processor.clear_leftovers()
             for request_id in processor.open_requests():  # held ones too: it is a restart
@@ -185,6 +211,8 @@ def watch(processor: Processor, options: WatchOptions,
                     index.changed = True  # the index lists every request, whatever its state
                     backoff.note(outcome)
                     on_outcome(outcome)
+                    if notices is not None:
+                        notices.wake()
                 backoff.failed(runner.failures())
                 if stop.is_set():
                     break
@@ -204,10 +232,13 @@ def watch(processor: Processor, options: WatchOptions,
                 observer.stop()
                 observer.join()
             runner.close()
+            if notices is not None:
+                notices.stop()
             for outcome in runner.completed():
                 index.changed = True
                 on_outcome(outcome)
-            backoff.guard("index", lambda: index.maybe_rebuild(busy=False))
+            index.wait()  # whatever the back-off says: no rebuild outlives the watcher
+            backoff.guard("index", index.finish)
 
 
 def _intake(processor: Processor, runner: Runner, settle: _Settle, index: _IndexDebounce,
@@ -318,32 +349,69 @@ class _Backoff:
 class _IndexDebounce:
     """The index is derived from every bundle, so during a burst it is rebuilt at most every
     ``every`` seconds, or four times as long as the last rebuild took (a large archive), rather
-    than once per request; and once more when the burst is over."""
+    than once per request; and once more when the watcher stops. A rebuild reads every
+    manifest (minutes for 100,000 bundles), so it runs beside the watcher's loop, in a thread
+    of its own (with its own journal connection, as ``index.gather`` opens one): intake and
+    the workers' outcomes do not wait for it (``bench/bench_archive.py``)."""
 
     def __init__(self, processor: Processor, every: float) -> None:
         self._processor = processor
         self._every = every
         self._took = 0.0
         self._last = time.monotonic()
+        self._thread: threading.Thread | None = None
+        self._failed: Exception | None = None
         self.changed = False
 
     def maybe_rebuild(self, busy: bool) -> None:
+        """Start a rebuild when one is due; a failure of the last one is raised here (for
+        the watcher's back-off), and what it was to write stays to be written."""
+        if self._thread is not None:
+            if self._thread.is_alive():
+                return
+            self._thread = None
+            failed, self._failed = self._failed, None
+            if failed is not None:
+                self.changed = True
+                raise failed
         interval = max(self._every, 4 * self._took)
         if self.changed and (not busy or time.monotonic() - self._last >= interval):
-            start = time.monotonic()
-            self._processor.rebuild_index()
-            self._last = time.monotonic()
-            self._took = self._last - start
             self.changed = False
+            self._thread = threading.Thread(target=self._rebuild, name="index", daemon=True)
+            self._thread.start()
+
+    def wait(self) -> None:
+        """Until the rebuild under way, if any, is over."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def finish(self) -> None:
+        """When the watcher stops: wait for a rebuild under way, then write what changed."""
+        self.wait()
+        self.maybe_rebuild(busy=False)
+        if self._thread is not None:
+            self._thread.join()
+            self.maybe_rebuild(busy=False)  # raises its failure
+
+    def _rebuild(self) -> None:
+        start = time.monotonic()
+        try:
+            self._processor.rebuild_index()
+        except Exception as exc:  # noqa: BLE001 - raised in the watcher's loop, by maybe_rebuild
+            self._failed = exc
+        self._last = time.monotonic()
+        self._took = self._last - start
 
 
 def _complete(path: Path, settle: _Settle) -> bool:
-    """Unchanged for the settle interval and a whole .xlsx (zip) file. A settled file that is
-    not a zip yet gets a longer grace, then is taken anyway (and rejected as unreadable).
-    What is not a regular file is "complete" at once, to be refused without being opened."""
+    """Unchanged for the settle interval and a whole .xlsx (zip) file; or, at once, a whole
+    zip that has not changed since its writer closed it (local disks: the close is seen).
+    A settled file that is not a zip yet gets a longer grace, then is taken anyway (and
+    rejected as unreadable). What is not a regular file is "complete" at once, to be
+    refused without being opened."""
     try:
         with guard.open_regular(path) as (fd, st):
-            if not settle.ready(path, st):
+            if not settle.closed_unchanged(path, st) and not settle.ready(path, st):
                 return False
             with os.fdopen(os.dup(fd), "rb") as f:
                 whole = zipfile.is_zipfile(f)

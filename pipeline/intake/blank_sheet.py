@@ -2,14 +2,15 @@
 
 The blank sheet carries a workbook-level defined name per field, so that reading finds each
 cell by name, never by address (``sheet.py``); drop-down lists of the office's work groups,
-categories (or their numbers, as the hint allows) and providers (whose names must match the
-settings exactly); a date check on the request date; rows high enough for 16 pt text; the
-office's own values (unit, approver, publisher) already filled in; and it prints on one A4
-page.
+categories (or their numbers, as the hint allows), the open publication obligations and
+providers (whose names must match the settings exactly); a date check on the request date;
+rows high enough for 16 pt text; the office's own values (unit, approver, publisher) already
+filled in; and it prints on one A4 page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -22,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from pipeline.core import fsutil
 from pipeline.core.request import FIELDS
 from pipeline.settings.config import Config
+from pipeline.settings.obligations import Obligation
 
 SHEET_TITLE = "คำขอ"
 LISTS_TITLE = "รายการ"
@@ -40,9 +42,13 @@ LABEL_CHARS, HINT_CHARS = 28, 44
 _THIN = Side(style="thin", color="999999")
 
 
-def new_request(path: Path, config: Config) -> None:
+def new_request(path: Path, config: Config,
+                obligations: Sequence[Obligation] | None = None) -> None:
     """Write a blank request sheet: labels, instructions, drop-down lists, defined names,
-    and the office's own values (unit, approver, publisher) already filled in."""
+    and the office's own values (unit, approver, publisher) already filled in. The
+    obligation cell's drop-down lists ``obligations`` (the open ones, which the caller
+    works out from the archive: ``records/obligations.open_obligations``), by default every
+    obligation of the config."""
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_TITLE
@@ -91,7 +97,9 @@ def new_request(path: Path, config: Config) -> None:
     _add_list(wb, lists, ws, "work_group", 1, config.work_groups)
     # the hint allows the category's number (1-10): Excel warns, and keeps it if asked to
     _add_list(wb, lists, ws, "category", 2, config.categories, number_allowed=True)
-    _add_list(wb, lists, ws, "provider_name", 3, tuple(p.person.name for p in config.providers))
+    listed = config.obligations.items if obligations is None else obligations
+    _add_list(wb, lists, ws, "obligation", 3, tuple(o.label() for o in listed))
+    _add_list(wb, lists, ws, "provider_name", 4, tuple(p.person.name for p in config.providers))
     _add_date_check(ws)
     for letter, width in zip("ABC", COLUMN_WIDTHS, strict=True):
         ws.column_dimensions[letter].width = width
@@ -131,7 +139,7 @@ def _one_a4_page(ws, last_row: int) -> None:
 
 def _add_list(wb: Workbook, lists, ws, name: str, column: int, values: tuple[str, ...], *,
               number_allowed: bool = False) -> None:
-    if not values:  # an office without providers yet: nothing to choose from
+    if not values:  # an office without providers or obligations yet: nothing to choose from
         return
     for i, value in enumerate(values, start=1):
         lists.cell(i, column, value).data_type = "s"

@@ -68,15 +68,17 @@ def _named_cells(wb: Workbook, path: Path) -> dict[str, validate.RawCell] | Prob
     missing = []
     for spec in FIELDS:
         where = _locate(wb, spec.name)
-        if where is None:
-            missing.append(spec.name)
-        else:
+        if where is not None:
             located[spec.name] = where
+        elif not spec.cell_optional:
+            missing.append(spec.name)
     if missing:
         return _version_problem(wb, missing)
     formulas = _formula_cells(path, located.values())
-    return {name: _raw_cell(wb, title, coord, formulas, name == "request_date")
-            for name, (title, coord) in located.items()}
+    cells = {name: _raw_cell(wb, title, coord, formulas, name == "request_date")
+             for name, (title, coord) in located.items()}
+    # a cell added later (Field.cell_optional), absent from a sheet made before it: empty
+    return {spec.name: cells.get(spec.name, validate.RawCell(None, "")) for spec in FIELDS}
 
 
 def _locate(wb: Workbook, name: str) -> tuple[str, str] | None:
@@ -99,7 +101,7 @@ def _locate(wb: Workbook, name: str) -> tuple[str, str] | None:
 def _version_problem(wb: Workbook, missing: list[str]) -> Problem:
     version = next((str(p.value) for p in wb.custom_doc_props if p.name == VERSION_PROPERTY),
                    None)
-    if len(missing) == len(FIELDS) and not any(
+    if len(missing) == sum(not f.cell_optional for f in FIELDS) and not any(
             cell.value is not None for ws in wb.worksheets for row in ws.iter_rows()
             for cell in row):
         return file_problem(f"ไฟล์ Excel นี้ว่างเปล่า ไม่ใช่แบบคำขอ: ใช้แบบคำขอรุ่นที่ {TEMPLATE_VERSION} "

@@ -111,6 +111,7 @@ def validate(cells: Mapping[str, RawCell], config: Config, *, today: date | None
     if usable("approver_name"):
         _approver(problems, text["approver_name"], text["approver_position"],
                   "approver_position" not in problems.fields, config)
+    obligation = _obligation(problems, text["obligation"], config) if usable("obligation") else ""
 
     if problems.items or request_date is None or work_group is None or category is None:
         order = {spec.name: i for i, spec in enumerate(FIELDS)}  # as they are on the sheet
@@ -130,6 +131,7 @@ def validate(cells: Mapping[str, RawCell], config: Config, *, today: date | None
         approver=Person(text["approver_name"], text["approver_position"]),
         publisher=Person(text["publisher_name"] or config.publisher.name,
                          text["publisher_position"] or config.publisher.position),
+        obligation=obligation,
     ), (), _addresses(cells))
 
 
@@ -228,6 +230,38 @@ def _choice(problems: _Problems, name: str, value: str, allowed: tuple[str, ...]
     problems.add(name, f"'{value}' ไม่อยู่ในรายการ{what_th}: {how_th} ({hint_th})",
                  f"'{value}' is not one of the {what_en}: {how_en} ({hint_en})")
     return None
+
+
+def obligation_for(value: str, config: Config) -> str | None:
+    """The ID of the configured obligation ``value`` names: as the drop-down shows it
+    (``id: title``), its ID alone or its title alone, whatever the spacing."""
+    key = thai.compact_key(value)
+    for item in config.obligations.items:
+        if key in (thai.compact_key(item.id), thai.compact_key(item.label()),
+                   thai.compact_key(item.title)):
+            return item.id
+    head = value.split(":", 1)[0].strip()
+    return head if config.obligations.by_id(head) is not None and ":" in value else None
+
+
+def _obligation(problems: _Problems, value: str, config: Config) -> str:
+    found = obligation_for(value, config)
+    if found is not None:
+        return found
+    items = config.obligations.items
+    near = closest(value, tuple(o.label() for o in items)) if items else None
+    if near is not None:
+        hint_th, hint_en = f"ใกล้เคียงที่สุด: '{near}'", f"closest: '{near}'"
+    elif items:
+        listed = "; ".join(o.id for o in items)
+        hint_th, hint_en = f"ที่มี: {listed}", f"valid: {listed}"
+    else:
+        hint_th, hint_en = "สำนักงานยังไม่ได้กำหนดไว้", "the office lists none"
+    problems.add("obligation", f"'{value}' ไม่อยู่ในรายการภาระการเผยแพร่: เลือกจากรายการในช่อง "
+                               f"หรือเว้นว่างไว้ ({hint_th})",
+                 f"'{value}' is not one of the office's publication obligations: choose from "
+                 f"the cell's drop-down list or leave it empty ({hint_en})")
+    return ""
 
 
 # -- dates ---------------------------------------------------------------------------------

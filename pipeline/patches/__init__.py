@@ -15,6 +15,7 @@ Installed process-wide by :func:`install`:
 
 - :mod:`.speedups`: faster readers and caches in pyHanko's PDF parser, asn1crypto's name
   comparison and pyHanko's AdES validation (an auditor's verify);
+- :mod:`.font_subsets`: each stamp's font subset made once per glyph set (signing);
 - :mod:`.certvalidator_path`: a pyhanko-certvalidator bug that made year-old signatures
   under an intermediate CA INDETERMINATE;
 - :mod:`.log_filters`: one pyHanko warning, recognised by its text, kept out of the log.
@@ -29,7 +30,7 @@ import threading
 from importlib import metadata
 
 from pipeline.core.errors import InstallationError
-from pipeline.patches import certvalidator_path, log_filters, speedups
+from pipeline.patches import certvalidator_path, font_subsets, log_filters, speedups
 
 # Distribution name -> the one version every patch here was written and tested for.
 WRITTEN_FOR = {
@@ -68,6 +69,7 @@ def install() -> None:
             return
         check_versions()
         speedups.install()
+        font_subsets.install()
         certvalidator_path.install()
         log_filters.install()
         _installed = True

@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pipeline.bundles import bundle, publish
+from pipeline.bundles import bundle, proof, publish
 from pipeline.core import inputs, thai, workfolder
 from pipeline.core.folders import Workspace
 from pipeline.core.request import request_id_key
@@ -96,6 +96,10 @@ class Row:
     sheet_note: str = ""  # the sheet's own note (หมายเหตุ): it may name the request replaced
     replaces: str = ""  # the returned or refused request this one is a resubmission of
     replaced_by: str = ""  # the resubmission that replaces this returned or refused request
+    obligation: str = ""  # the obligation the clerk picked on the sheet (its ID), if any
+    # the newest check of the published address (bundles/proof.py), and its day
+    check_verdict: proof.Verdict | None = None
+    checked_on: date | None = None
 
     @property
     def rejected(self) -> bool:
@@ -133,7 +137,7 @@ def gather(ws: Workspace) -> list[Row]:
         for folder in outbox.iterdir():
             if folder.name.startswith(".") or not bundle.is_bundle(folder):
                 continue
-            row = _bundle_row(outbox, folder)
+            row = bundle_row(outbox, folder)
             if row is not None:
                 rows[row.request_id] = row
     for entry in _journal_entries(ws):
@@ -179,7 +183,9 @@ def _with(row: Row, **changes: Any) -> Row:
     return replace(row, **changes)
 
 
-def _bundle_row(outbox: Path, folder: Path) -> Row | None:
+def bundle_row(outbox: Path, folder: Path) -> Row | None:
+    """One bundle's row (None when its manifest cannot be read), as :func:`gather` reads it:
+    for a reader that keeps the rows and knows which bundle it just changed."""
     bundle.recover(folder)  # finish an update a crash interrupted, before reading
     try:
         raw = (folder / bundle.MANIFEST).read_bytes()  # read once: hashed as parsed
@@ -191,6 +197,7 @@ def _bundle_row(outbox: Path, folder: Path) -> Row | None:
         status = (Status.PUBLISHED if publications
                   else _MANIFEST_STATUS.get(m.get("status", ""), Status.APPROVED))
         last = publications[-1] if publications else None
+        checked = proof.last_check(m, last.url) if last else None
         pdf = m["signed_pdf"]
         return Row(
             request_id=m["request_id"],
@@ -212,6 +219,9 @@ def _bundle_row(outbox: Path, folder: Path) -> Row | None:
             signed_pdf=f"{folder.name}/{pdf}",
             manifest_sha256=hashlib.sha256(raw).hexdigest(),
             sheet_note=req.get("note") or "",
+            obligation=req.get("obligation", ""),
+            check_verdict=checked[0] if checked else None,
+            checked_on=checked[1].astimezone(thai.BANGKOK).date() if checked else None,
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         # the journal still lists the request; its row will say the bundle is damaged
@@ -250,7 +260,7 @@ def _journal_row(ws: Workspace, entry: Entry) -> Row:
     return _with(row, request_date=request.request_date, work_group=request.work_group,
                  category=request.category, title=request.title,
                  provider=request.provider.name, approver=request.approver.name,
-                 sheet_note=request.note or "")
+                 sheet_note=request.note or "", obligation=request.obligation)
 
 
 def _rejected_row(base: Row, entry: Entry) -> Row:

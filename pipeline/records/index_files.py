@@ -82,6 +82,7 @@ COLUMNS = (
     Column("PDF ที่ลงนาม", "Signed PDF", 22),
     Column("ไฟล์ที่ส่ง", "Sheet as sent", 24),
     Column("หมายเหตุ", "Note", 50),
+    Column("ตรวจหน้าที่เผยแพร่", "Publication check", 30),
     Column("SHA-256 ของ manifest.json", "SHA-256 of manifest.json", 24),
 )
 MANIFEST_COLUMN = "SHA-256 of manifest.json"
@@ -250,8 +251,17 @@ def cells(row: Row) -> tuple[object, ...]:
         row.signed_pdf,
         row.source_name,
         row.remarks,
+        publication_check(row),
         row.manifest_sha256,
     )
+
+
+def publication_check(row: Row) -> str:
+    """The newest check of the published address, in Thai with its day: ``ไม่พบหน้า (ตรวจ
+    3 ธ.ค. 2569)``; "" when never checked."""
+    if row.check_verdict is None or row.checked_on is None:
+        return ""
+    return f"{row.check_verdict.thai} (ตรวจ {thai.short_date(row.checked_on)})"
 
 
 def _local(moment: datetime | None) -> datetime | None:

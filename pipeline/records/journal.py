@@ -8,7 +8,7 @@ resuming from the recorded state gives the same result.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pipeline.core import thai
 from pipeline.core.request import Rejected
+from pipeline.records import notices as notices_mod
+from pipeline.records.notices import NoticeQueue, NoticeRow
 
 
 class State(StrEnum):
@@ -45,17 +47,20 @@ CREATE TABLE IF NOT EXISTS requests (
     taken INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
     retry_at TEXT NOT NULL DEFAULT '',
-    rejected TEXT NOT NULL DEFAULT ''
+    rejected TEXT NOT NULL DEFAULT '',
+    held_since TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS requests_sha ON requests(source_sha256);
 CREATE INDEX IF NOT EXISTS requests_state ON requests(state);
+CREATE INDEX IF NOT EXISTS requests_updated ON requests(updated_at);
 CREATE TABLE IF NOT EXISTS counters (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
 """
 _ADDED_COLUMNS = (("attempts", "INTEGER NOT NULL DEFAULT 0"),
                   ("retry_at", "TEXT NOT NULL DEFAULT ''"),
-                  ("rejected", "TEXT NOT NULL DEFAULT ''"))
+                  ("rejected", "TEXT NOT NULL DEFAULT ''"),
+                  ("held_since", "TEXT NOT NULL DEFAULT ''"))
 _COLUMNS = ("id, source_name, source_path, source_sha256, state, received_at, updated_at, "
-            "message, taken, attempts, retry_at, rejected")
+            "message, taken, attempts, retry_at, rejected, held_since")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Entry:
     attempts: int = 0  # failed tries of the current step (see Journal.hold)
     retry_at: datetime | None = None  # when a held request is to be tried again
     rejected: Rejected | None = None  # why, once rejected
+    held_since: datetime | None = None  # the first hold of the current step
 
 
 class Journal:
@@ -82,10 +88,12 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._db.executescript(notices_mod.SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(requests)")}
         for column, kind in _ADDED_COLUMNS:  # journals made by an earlier version
             if column not in columns:
                 self._db.execute(f"ALTER TABLE requests ADD COLUMN {column} {kind}")
+        self.notices = NoticeQueue(self._db, self._transaction)
 
     def close(self) -> None:
         self._db.close()
@@ -120,29 +128,40 @@ class Journal:
         assert entry is not None
         return entry
 
-    def advance(self, request_id: str, state: State, now: datetime, message: str = "") -> None:
-        self._db.execute(
-            "UPDATE requests SET state = ?, updated_at = ?, message = ?, attempts = 0, "
-            "retry_at = '' WHERE id = ?",
-            (state, now.isoformat(), message, request_id),
-        )
+    def advance(self, request_id: str, state: State, now: datetime, message: str = "",
+                notices: Sequence[NoticeRow] = ()) -> None:
+        """The request reached ``state``; ``notices`` (who is told of it) are queued in the
+        same transaction, so that a crash loses neither or both."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE requests SET state = ?, updated_at = ?, message = ?, attempts = 0, "
+                "retry_at = '', held_since = '' WHERE id = ?",
+                (state, now.isoformat(), message, request_id),
+            )
+            notices_mod.insert(db, notices, now)
 
-    def reject(self, request_id: str, now: datetime, rejected: Rejected) -> None:
-        """The request ends rejected; ``rejected`` says why, for the index and the reports."""
-        self._db.execute(
-            "UPDATE requests SET state = ?, updated_at = ?, message = ?, attempts = 0, "
-            "retry_at = '', rejected = ? WHERE id = ?",
-            (State.REJECTED, now.isoformat(),
-             "; ".join(p.english for p in rejected.problems), rejected.to_json(), request_id),
-        )
+    def reject(self, request_id: str, now: datetime, rejected: Rejected,
+               notices: Sequence[NoticeRow] = ()) -> None:
+        """The request ends rejected; ``rejected`` says why, for the index and the reports;
+        ``notices`` are queued in the same transaction."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE requests SET state = ?, updated_at = ?, message = ?, attempts = 0, "
+                "retry_at = '', held_since = '', rejected = ? WHERE id = ?",
+                (State.REJECTED, now.isoformat(),
+                 "; ".join(p.english for p in rejected.problems), rejected.to_json(),
+                 request_id),
+            )
+            notices_mod.insert(db, notices, now)
 
     def hold(self, request_id: str, now: datetime, message: str, retry_at: datetime) -> None:
         """A step failed for a reason outside the request (a set-up fault, a timestamp
         authority that does not answer): it stays in its state, to be tried at ``retry_at``."""
         self._db.execute(
             "UPDATE requests SET updated_at = ?, message = ?, attempts = attempts + 1, "
+            "held_since = CASE WHEN held_since = '' THEN ? ELSE held_since END, "
             "retry_at = ? WHERE id = ?",
-            (now.isoformat(), message, retry_at.isoformat(), request_id),
+            (now.isoformat(), message, now.isoformat(), retry_at.isoformat(), request_id),
         )
 
     def get(self, request_id: str) -> Entry | None:
@@ -193,6 +212,15 @@ class Journal:
             "ORDER BY retry_at, id", FINAL_STATES).fetchall()
         return [_entry(r) for r in rows]
 
+    def changed(self) -> tuple[int, str]:
+        """What changes whenever a request is claimed or changes (every write stamps
+        ``updated_at`` with its time): a reader that keeps rows compares it, in microseconds
+        (``requests_updated``), instead of reading every request again."""
+        count, last = self._db.execute(
+            "SELECT (SELECT COUNT(*) FROM requests), (SELECT MAX(updated_at) FROM requests)"
+        ).fetchone()
+        return count, last or ""
+
     def latest_with(self, sha256: str, since: datetime) -> Entry | None:
         """The newest request made from a sheet with these exact bytes, received at
         ``since`` or later (a sheet handed in through the desk, followed by its hash)."""
@@ -221,4 +249,5 @@ def _entry(row: tuple) -> Entry:
         attempts=row[9],
         retry_at=datetime.fromisoformat(row[10]) if row[10] else None,
         rejected=Rejected.from_json(row[11]) if row[11] else None,
+        held_since=datetime.fromisoformat(row[12]) if row[12] else None,
     )

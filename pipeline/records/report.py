@@ -36,8 +36,10 @@ from pipeline.core import inputs, thai
 from pipeline.core.errors import PipelineError
 from pipeline.core.request import request_id_key
 from pipeline.records import index
+from pipeline.records import obligations as obligations_mod
 from pipeline.records.index import Row, Status
 from pipeline.settings.config import Config
+from pipeline.settings.obligations import Obligations
 
 TITLE = "รายงานผลการเผยแพร่ข้อมูลต่อสาธารณะผ่านเว็บไซต์ และสรุปปัญหาอุปสรรค"
 WHOLE_OFFICE = "ทุกกลุ่มงาน"
@@ -152,6 +154,9 @@ class Report:
     categories: tuple[Counts, ...]
     months: tuple[Counts, ...]  # fiscal-year reports only
     problems: tuple[str, ...]
+    obligations: tuple[obligations_mod.GroupObligations, ...] = ()
+    evidence: tuple[obligations_mod.IndicatorEvidence, ...] = ()  # fiscal-year reports only
+    checks: tuple[Row, ...] = ()  # published items whose address is gone or changed
 
     @property
     def whole_office(self) -> bool:
@@ -159,10 +164,14 @@ class Report:
 
     @property
     def empty(self) -> bool:
-        """Nothing to report: no request in any list (a work group's report is then not
-        written)."""
+        """Nothing to report: no request in any list, no published address gone or changed,
+        no obligation overdue (a work group's report is then not written). An obligation
+        merely due is not enough: one every group shares each month would make every group's
+        report every month."""
+        overdue = any(o.state == obligations_mod.State.OVERDUE
+                      for group in self.obligations for o in group.occurrences)
         return not (self.requested or self.approved or self.published or self.not_passed
-                    or self.waiting)
+                    or self.waiting or self.checks or overdue)
 
 
 def match_group(value: str, groups: Sequence[str]) -> str | None:
@@ -194,8 +203,9 @@ def _not_passed(row: Row) -> bool:
 
 def build(rows: Sequence[Row], *, unit: str, categories: Sequence[str], period: Period,
           work_group: str | None = None, groups: Sequence[str] = (),
-          now: datetime | None = None) -> Report:
-    """The report of ``period`` for ``work_group`` (None: the whole office)."""
+          now: datetime | None = None, obligations: Obligations | None = None) -> Report:
+    """The report of ``period`` for ``work_group`` (None: the whole office), with the
+    state of ``obligations`` (records/obligations.py) at its end."""
     now = now or datetime.now(UTC)
     end = datetime.combine(period.end, time(), thai.BANGKOK)
     cutoff = min(end, now.astimezone(thai.BANGKOK))
@@ -217,6 +227,11 @@ def build(rows: Sequence[Row], *, unit: str, categories: Sequence[str], period: 
                    for name in categories)
     months = tuple(_counts(m.label.removeprefix("เดือน"), m, rows) for m in months_of(period)
                    ) if period.fiscal else ()
+    as_of = min(period.last_day, cutoff.date())
+    obligations = obligations or Obligations()
+    every_group = groups or tuple(dict.fromkeys(g for o in obligations.items
+                                                for g in o.work_groups))
+    checks = tuple(r for r in rows if r.check_verdict is not None and not r.check_verdict.ok)
     return Report(
         unit=unit,
         scope=work_group or WHOLE_OFFICE,
@@ -229,7 +244,13 @@ def build(rows: Sequence[Row], *, unit: str, categories: Sequence[str], period: 
         waiting=waiting,
         categories=counts,
         months=months,
-        problems=_problems(not_passed, waiting, published),
+        problems=_problems(not_passed, waiting, published, checks),
+        obligations=obligations_mod.for_period(obligations, every_group, rows, period.start,
+                                               period.last_day, as_of, work_group),
+        evidence=obligations_mod.evidence_by_indicator(obligations, rows, period.start,
+                                                       period.last_day, work_group)
+        if period.fiscal else (),
+        checks=checks,
     )
 
 
@@ -264,10 +285,11 @@ def _waiting(row: Row, cutoff: datetime) -> Waiting | None:
 
 
 def _problems(not_passed: Sequence[Row], waiting: Sequence[Waiting],
-              published: Sequence[Row]) -> tuple[str, ...]:
+              published: Sequence[Row], checks: Sequence[Row]) -> tuple[str, ...]:
     """Pre-filled problems and obstacles: each refusal once, with the director's reason;
-    the returns (the same reasons once, with the requests they hit); and the delays. Reasons
-    are the plain Thai of the problems as recorded (Problem.plain_thai), never split."""
+    the returns (the same reasons once, with the requests they hit); the delays; and the
+    published addresses gone or changed. Reasons are the plain Thai of the problems as
+    recorded (Problem.plain_thai), never split."""
     found = []
     for row in not_passed:
         if row.status == Status.NOT_APPROVED:
@@ -303,6 +325,10 @@ def _problems(not_passed: Sequence[Row], waiting: Sequence[Waiting],
         found.append(f"นำขึ้นเผยแพร่หลังอนุมัติเกิน {thai.thai_digits(PUBLISH_DAYS)} วัน "
                      f"{thai.thai_digits(len(late))} เรื่อง: "
                      + ", ".join(f"{r.request_id} ({thai.thai_digits(d)} วัน)" for r, d in late))
+    if checks:
+        found.append(f"หน้าที่เผยแพร่หายไปหรือไม่ตรงกับที่อนุมัติ {thai.thai_digits(len(checks))} "
+                     f"เรื่อง: " + ", ".join(f"{r.request_id} ({r.check_verdict.thai})"
+                                           for r in checks if r.check_verdict))
     return tuple(found)
 
 
@@ -318,7 +344,8 @@ def reports(config: Config, period: Period, work_group: str | None = None,
                               + "; ".join(f"{i}. {g}" for i, g in enumerate(groups, start=1)))
     rows = index.gather(config.workspace)
     one = functools.partial(build, rows, unit=config.unit, categories=config.categories,
-                            period=period, groups=groups, now=now)
+                            period=period, groups=groups, now=now,
+                            obligations=config.obligations)
     if work_group is not None:
         return [one(work_group=chosen)]
     return [one()] + [r for r in (one(work_group=g) for g in groups) if not r.empty]

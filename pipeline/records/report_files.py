@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from pipeline.core import fsutil, inputs, scratch, thai
 from pipeline.external.office import Converter
 from pipeline.form import render
-from pipeline.records import index_files
+from pipeline.records import index_files, report_obligations
 from pipeline.records.index import Row
 from pipeline.records.report import TITLE, Counts, Period, Report, ReportError, reports
 from pipeline.settings import workspace
@@ -96,6 +96,7 @@ def write_xlsx(report: Report, path: Path) -> None:
            [(i, p) for i, p in enumerate(report.problems, start=1)])
     ws.column_dimensions["A"].width = 6
     ws.column_dimensions["B"].width = 120
+    report_obligations.add_sheets(wb, report, _table)
     fsutil.write_via(path, lambda partial: wb.save(partial))
 
 
@@ -208,7 +209,9 @@ def context(report: Report, director_name: str, director_position: str) -> dict:
                                  map(_n, _totals(report.months)), strict=True)),
         "requested": items([(r, r.received_at, (r.resubmission,)) for r in report.requested]),
         "approved": items([(r, r.approved_at, ()) for r in report.approved]),
-        "published": items([(r, r.published_on, (r.published_url,)) for r in report.published]),
+        "published": items([(r, r.published_on, (r.published_url, index_files.publication_check(r)
+                                                  if r in report.checks else ""))
+                            for r in report.published]),
         "not_passed": items([(r, r.closed_at, (_why(r),))
                              for r in report.not_passed]),
         "waiting": items([(w.row, w.since, (f"{w.waiting_for} {thai.thai_digits(w.days)} วัน",))
@@ -216,6 +219,7 @@ def context(report: Report, director_name: str, director_position: str) -> dict:
         "problems": [_text(p) for p in report.problems],
         "director_name": render.text(director_name),
         "director_position": render.text(director_position),
+        **report_obligations.context(report, _day),
     }
 
 

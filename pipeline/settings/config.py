@@ -15,6 +15,8 @@ from typing import TypeVar
 from pipeline.core.errors import PipelineError
 from pipeline.core.folders import Workspace
 from pipeline.core.request import FIELD_NAMES, Person
+from pipeline.settings import notify as notify_settings
+from pipeline.settings import obligations as obligations_mod
 from pipeline.settings import web as web_settings
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/tlwg/Laksaman.ttf")
@@ -201,6 +203,10 @@ class Config:
     publisher_key: KeySource | TokenSource | None = None
     # [verify] max_mb: the largest PDF (or manifest) `pipeline verify` reads
     verify_max_mb: int = 100
+    # [notify]: notices by e-mail, webhook and LINE (pipeline.settings.notify)
+    notify: notify_settings.NotifySettings = notify_settings.NotifySettings()
+    # [[obligations]]: what must be published, by whom, when (settings/obligations.py)
+    obligations: obligations_mod.Obligations = obligations_mod.Obligations()
     web: web_settings.WebSettings = web_settings.WebSettings()  # [web]: the web desk
 
 
@@ -390,11 +396,12 @@ class _Reader:
         work_groups = tuple(unit.get("work_groups", ()))
         if not work_groups:
             raise self.fail("unit.work_groups must list at least one work group")
+        categories = tuple(unit.get("categories", DEFAULT_CATEGORIES))
         return Config(
             workspace=ws,
             unit=self.need(unit, "name", "unit"),
             work_groups=work_groups,
-            categories=tuple(unit.get("categories", DEFAULT_CATEGORIES)),
+            categories=categories,
             director=self.signer(director, "director"),
             auto_approve=bool(director.get("auto_approve", False)),
             publisher=Person(self.need(publisher, "name", "publisher"),
@@ -413,5 +420,8 @@ class _Reader:
             publisher_key=(self.key_source(publisher, "publisher")
                            if "pkcs12" in publisher or "pkcs11_module" in publisher else None),
             verify_max_mb=_positive_int(ws, self.section("verify"), "verify.max_mb", 100),
+            notify=notify_settings.read(self.data, self.fail, ws.root),
+            obligations=obligations_mod.read(self.data, work_groups=work_groups,
+                                             categories=categories, fail=self.fail),
             web=web_settings.read(self.section("web"), self.fail),
         )

@@ -39,15 +39,28 @@ def _toml_list(values: list[str] | tuple[str, ...]) -> str:
     return "[\n" + "".join(f"    {_toml_str(v)},\n" for v in values) + "]"
 
 
+def _toml_value(value: str | int) -> str:
+    return str(value) if isinstance(value, int) else _toml_str(value)
+
+
+OBLIGATIONS_HELP = (
+    "# What the office must publish, by whom and when (pipeline obligations; reminders):\n"
+    "# id, title, category (or its number), work_group (or \"all\", or work_groups = [...]),\n"
+    "# every = \"month\" | \"quarter\" | \"year\" (fiscal, from October) with day (of the\n"
+    "# period; 0 = its last day), or dates = [...]; optional indicator (ITA) and remind_days.\n"
+    "# A provider's work_group in [[providers]] says who is reminded.\n")
+
+
 def config_text(*, unit: str, work_groups: list[str], director: dict[str, str],
                 auto_approve: bool, publisher: dict[str, str],
                 providers: list[dict[str, str]], trust_roots: list[str], tsa: str,
-                revocation: str, header: str = "") -> str:
+                revocation: str, header: str = "",
+                obligations: tuple[dict[str, str | int], ...] = ()) -> str:
     """A commented ``pipeline.toml``. Signing keys are named here, passphrases never are:
     only the environment variable or file that holds each one."""
 
-    def table(values: dict[str, str]) -> str:
-        return "".join(f"{k} = {_toml_str(v)}\n" for k, v in values.items())
+    def table(values: dict[str, str] | dict[str, str | int]) -> str:
+        return "".join(f"{k} = {_toml_value(v)}\n" for k, v in values.items())
 
     parts = [
         header,
@@ -95,8 +108,15 @@ def config_text(*, unit: str, work_groups: list[str], director: dict[str, str],
         '# "name on sheets" = "name in the certificate"; [[sheet.acting_directors]] with\n',
         "# name, position, title = \"รักษาราชการแทน\" or \"ปฏิบัติราชการแทน\" (and pkcs12...).\n",
         "max_days_past = 365\nmax_days_future = 60\nmax_sheet_mb = 20\n",
-        "max_attachment_mb = 50\nmax_request_mb = 200\n",
+        "max_attachment_mb = 50\nmax_request_mb = 200\n\n",
+        OBLIGATIONS_HELP,
     ]
+    if not obligations:
+        parts.append("# [[obligations]]\n# id = \"procurement\"\n# title = \"...\"\n"
+                     "# category = 5\n# work_group = \"...\"\n# every = \"month\"\n"
+                     "# day = 10\n")
+    for item in obligations:
+        parts += ["[[obligations]]\n", table(item), "\n"]
     return "".join(parts)
 
 

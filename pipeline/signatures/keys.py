@@ -7,6 +7,7 @@ one logged-in session, kept open likewise: one PIN entry signs a whole batch.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,12 +86,40 @@ def load_signer(source: KeySource | TokenSource) -> LoadedSigner:
     parsed; a token is logged in to (one PIN entry) until :meth:`LoadedSigner.close`."""
     if isinstance(source, TokenSource):
         return _load_token_signer(source)
+    return _load_pkcs12(source, _read_key_file(source), source.passphrase())
+
+
+_KEPT_NAMES = 64
+_names: dict[bytes, str] = {}  # SHA-256 of (passphrase, key file) -> certificate holder
+
+
+def holder_name(source: KeySource) -> str:
+    """The name in a PKCS#12 key file's certificate, checked as :func:`load_signer` checks
+    it, on the file and passphrase as they are now (either may change between requests).
+    Opening the file costs ~45 ms (the PKCS#12 decryption and RSA key validation), so the
+    name is kept per exact input: the same bytes with the same passphrase open the same
+    way. A wrong passphrase or a damaged file is never kept: it raises every time."""
+    data, passphrase = _read_key_file(source), source.passphrase()
+    digest = hashlib.sha256(len(passphrase or b"").to_bytes(8, "big") + (passphrase or b"")
+                            + (b"\1" if passphrase is None else b"\0") + data).digest()
+    if digest not in _names:
+        name = _load_pkcs12(source, data, passphrase).name
+        if len(_names) >= _KEPT_NAMES:
+            _names.clear()
+        _names[digest] = name
+    return _names[digest]
+
+
+def _read_key_file(source: KeySource) -> bytes:
     try:
-        data = source.pkcs12.read_bytes()
+        return source.pkcs12.read_bytes()
     except OSError as exc:
         raise SigningError(f"cannot read key file {source.pkcs12}: {exc.strerror}") from None
+
+
+def _load_pkcs12(source: KeySource, data: bytes, passphrase: bytes | None) -> LoadedSigner:
     try:
-        key, cert, extra = pkcs12.load_key_and_certificates(data, source.passphrase())
+        key, cert, extra = pkcs12.load_key_and_certificates(data, passphrase)
     except ValueError:
         raise SigningError(f"cannot open key file {source.pkcs12}: wrong passphrase, "
                            f"or not a PKCS#12 file") from None

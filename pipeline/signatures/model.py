@@ -21,6 +21,14 @@ from pyhanko_certvalidator import ValidationContext
 
 from pipeline.core.errors import PipelineError
 
+# The signature fields, named after the roles, and what a role is called on the form (here,
+# where verify finds them without loading the signing code).
+ROLE_TITLES = {
+    "provider": "ผู้รับผิดชอบการให้ข้อมูล",
+    "director": "ผู้อนุมัติรับรอง",
+    "publisher": "ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่",
+}
+
 
 class SigningError(PipelineError):
     """A document could not be signed; the message says why (never with a passphrase or PIN)."""

@@ -37,14 +37,14 @@ from pipeline.core.request import Person
 from pipeline.signatures import datefield
 from pipeline.signatures.fields import FIELD_HEIGHT, FIELD_WIDTH, TemplateError, field_box
 from pipeline.signatures.keys import LoadedSigner, pkcs11_reason
-from pipeline.signatures.model import B_B_ONLY, Evidence, Level, SigningError, open_incremental
-
-# The signature fields, named after the roles, and what a role is called on the form.
-ROLE_TITLES = {
-    "provider": "ผู้รับผิดชอบการให้ข้อมูล",
-    "director": "ผู้อนุมัติรับรอง",
-    "publisher": "ผู้รับผิดชอบการนำข้อมูลขึ้นเผยแพร่",
-}
+from pipeline.signatures.model import (
+    B_B_ONLY,
+    ROLE_TITLES,
+    Evidence,
+    Level,
+    SigningError,
+    open_incremental,
+)
 
 # The stamp's text is as large as its box allows (fields.FIELD_WIDTH x FIELD_HEIGHT, the
 # stamp area the form leaves between a block's heading and its signature line): its four

@@ -99,7 +99,25 @@ def build() -> DocxDocument:
         _paragraph(doc.add_paragraph(), "- ไม่มี -", align=center)
         _paragraph(doc.add_paragraph(), "{%p endif %}")
 
-    _heading(doc, "๘. ปัญหาอุปสรรค")
+    _heading(doc, "๘. ภาระการเผยแพร่ตามกำหนด (ผู้รับผิดชอบตามแนวทางการเผยแพร่ ข้อ ๒ ก)")
+    _paragraph(doc.add_paragraph(), "{%p if obligations %}")
+    _obligations_table(doc, width)
+    _paragraph(doc.add_paragraph(), "{%p else %}")
+    _paragraph(doc.add_paragraph(), "- ไม่ได้กำหนดไว้ -", align=center)
+    _paragraph(doc.add_paragraph(), "{%p endif %}")
+    _paragraph(doc.add_paragraph(), "{%p if evidence %}")
+    _heading(doc, "๘.๑ หลักฐานตามตัวชี้วัด ITA")
+    _paragraph(doc.add_paragraph(), "{%p for ind in evidence %}")
+    _paragraph(doc.add_paragraph(), "ตัวชี้วัด {{ ind.indicator }}: {{ ind.titles }}", bold=True)
+    _paragraph(doc.add_paragraph(), "{%p if ind.entries %}")
+    _items_table(doc, width, "ind.entries", "วันที่เผยแพร่")
+    _paragraph(doc.add_paragraph(), "{%p else %}")
+    _paragraph(doc.add_paragraph(), "- ไม่มีหลักฐานในช่วงนี้ -", align=center)
+    _paragraph(doc.add_paragraph(), "{%p endif %}")
+    _paragraph(doc.add_paragraph(), "{%p endfor %}")
+    _paragraph(doc.add_paragraph(), "{%p endif %}")
+
+    _heading(doc, "๙. ปัญหาอุปสรรค")
     _paragraph(doc.add_paragraph(), "{%p for p in problems %}")
     _paragraph(doc.add_paragraph(), "- {{ p }}")
     _paragraph(doc.add_paragraph(), "{%p endfor %}")
@@ -172,6 +190,17 @@ def _items_table(doc: DocxDocument, width: int, name: str, date_head: str) -> No
     _loop(table, 3, "{%tr endfor %}")
 
 
+def _obligations_table(doc: DocxDocument, width: int) -> None:
+    fixed = Mm(10) + Mm(28) + Mm(24) + Mm(52)
+    table = _grid(doc, rows=4, widths=(Mm(10), width - fixed, Mm(28), Mm(24), Mm(52)))
+    _row(table, 0, ("ที่", "รายการที่ต้องเผยแพร่", "กำหนด", "สถานะ", "เลขที่คำขอ (วันที่เผยแพร่)"),
+         bold=True)
+    _loop(table, 1, "{%tr for o in obligations %}")
+    _row(table, 2, ("{{ o.no }}", "{{ o.subject }}", "{{ o.due }}", "{{ o.state }}",
+                    "{{ o.evidence }}"))
+    _loop(table, 3, "{%tr endfor %}")
+
+
 def _closing(doc: DocxDocument, width: int) -> None:
     """The last section and the signatures, in one borderless table row that cannot split:
     LibreOffice does not keep a paragraph with the table after it, so the block never
@@ -179,7 +208,7 @@ def _closing(doc: DocxDocument, width: int) -> None:
     outer = _table(doc, rows=1, widths=(width,))
     outer.rows[0]._tr.get_or_add_trPr().append(_element("w:cantSplit"))
     cell = outer.rows[0].cells[0]
-    heading = _paragraph(cell.paragraphs[0], "๙. ข้อเสนอแนะ / แนวทางแก้ไข", bold=True)
+    heading = _paragraph(cell.paragraphs[0], "๑๐. ข้อเสนอแนะ / แนวทางแก้ไข", bold=True)
     heading.paragraph_format.space_before = Pt(8)
     for _ in range(2):
         _paragraph(cell.add_paragraph(), DOTS * 3)

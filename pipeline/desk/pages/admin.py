@@ -13,11 +13,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pipeline.core.errors import PipelineError
-from pipeline.desk import access, views
+from pipeline.desk import access, actions, views
 from pipeline.desk.accounts import Role
-from pipeline.desk.audit_log import Action
 from pipeline.external import tools
 from pipeline.flow import health
+from pipeline.notify import queue as notify_queue
 from pipeline.records import freshness
 from pipeline.records.journal import Journal, State
 from pipeline.settings.config import Config
@@ -32,6 +32,7 @@ def _status(config: Config) -> dict[str, Any]:
         problems = health.problems(config, journal)
         counts = journal.counts()
         oldest = journal.oldest_open()
+        notices = notify_queue.status(journal)
     finally:
         journal.close()
     try:
@@ -41,7 +42,8 @@ def _status(config: Config) -> dict[str, Any]:
         office = str(exc)
     return {"problems": problems, "counts": [(s, counts.get(s, 0)) for s in State],
             "oldest": oldest, "stale": freshness.stale(config.workspace), "office": office,
-            "tsa": evidence.probe_tsa(config), "level": config.signing.level}
+            "tsa": evidence.probe_tsa(config), "level": config.signing.level,
+            "notices": notices}
 
 
 async def status(request: Request) -> Response:
@@ -73,30 +75,29 @@ async def change(request: Request) -> Response:
     data = await access.form(request, visitor)
     what = request.path_params["what"]
     login = access.text(data, "login", 100).strip()
-    store = desk.accounts
-    try:
+    by = actions.Actor(visitor.login, visitor.address)
+    now = access.now()
+    try:  # the same operations as `pipeline user`, each with its audit entry
         if what == "add":
             role = access.text(data, "role", 20)
             if role not in set(Role):
                 raise HTTPException(400, "bad_form")
-            store.add(login, Role(role), access.text(data, "password", 1000),
-                      person=access.text(data, "person", 200),
-                      email=access.text(data, "email", 200).strip())
-            action = Action.ACCOUNT_ADD
+            actions.add(desk.accounts, desk.audit, by, now, login, Role(role),
+                        access.text(data, "password", 1000),
+                        person=access.text(data, "person", 200),
+                        email=access.text(data, "email", 200).strip())
         elif what == "password":
-            store.set_password(login, access.text(data, "password", 1000))
-            action = Action.ACCOUNT_PASSWD
+            actions.set_password(desk.accounts, desk.audit, by, now, login,
+                                 access.text(data, "password", 1000))
         elif what == "disable":
-            store.disable(login)
-            action = Action.ACCOUNT_DISABLE
+            actions.disable(desk.accounts, desk.audit, by, now, login)
         else:
             raise HTTPException(404, "not_found")
     except PipelineError as exc:
-        return views.render(request, "accounts.html", status_code=400, accounts=store.all(),
-                            roles=list(Role), people=_people(desk.config),
-                            csrf=visitor.session.csrf, error=str(exc))
-    desk.audit.append(access.now(), visitor.login, visitor.address, action,
-                                       "", login)
+        return views.render(request, "accounts.html", status_code=400,
+                            accounts=desk.accounts.all(), roles=list(Role),
+                            people=_people(desk.config), csrf=visitor.session.csrf,
+                            error=str(exc))
     return RedirectResponse("/admin/accounts", status_code=303)
 
 

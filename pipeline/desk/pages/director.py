@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.audit import trust, verify
+from pipeline.audit import verify
+from pipeline.audit.model import Trust
 from pipeline.core import inputs
 from pipeline.desk import access, files, views
 from pipeline.desk.accounts import Role
@@ -31,7 +32,8 @@ from pipeline.external import page_images
 from pipeline.flow import decisions
 from pipeline.flow.outcome import PendingRequest
 from pipeline.records.journal import State
-from pipeline.settings.config import Config
+from pipeline.settings.config import MB, Config
+from pipeline.signatures import evidence
 
 DECIDERS = (Role.DIRECTOR,)
 _IMAGES: OrderedDict[tuple[str, int], bytes] = OrderedDict()  # (PDF SHA-256, page) -> PNG
@@ -66,13 +68,24 @@ async def show(request: Request) -> Response:
     item = await run_in_threadpool(_waiting_one, config, request.path_params["rid"])
     pdf = await run_in_threadpool(files.read, item.pdf)
     pages = page_images.page_count(pdf)
-    verdict = await run_in_threadpool(verify.verify_path, item.pdf, trust.office_trust(config))
+    verdict = await run_in_threadpool(verify.verify_path, item.pdf, _office_trust(config))
     attachments = [(n, path.name, path.stat().st_size)
                    for n, path in enumerate(item.attachments, 1) if path.is_file()]
     return views.render(request, "request.html", item=item, r=item.request,
                         pages=range(1, min(pages, page_images.MAX_PAGES) + 1),
                         verdict=verdict, attachments=attachments, csrf=visitor.session.csrf,
                         secret_needed=config.director.secret_needed())
+
+
+def _office_trust(config: Config) -> Trust:
+    """What the office itself trusts and holds for checking the provider's signature now:
+    its trust roots and the revocation data its signing uses (the demo's current CRLs, or
+    online when ``[signing] revocation = "online"``). The form in pending/ carries no
+    document timestamp yet, so without current revocation data the verdict could only be
+    INDETERMINATE. An outside auditor brings a trust kit instead."""
+    found = evidence.gather(config)
+    return Trust(config.trust_roots, tuple(c.dump() for c in found.crls), found.online,
+                 config.verify_max_mb * MB)
 
 
 def _page_png(pdf: Path, page: int) -> bytes:

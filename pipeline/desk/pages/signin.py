@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.desk import access, views
+from pipeline.desk import access, actions, views
 from pipeline.desk.accounts import Role, SignInRefused
 from pipeline.desk.audit_log import Action
 
@@ -56,15 +56,12 @@ async def sign_in(request: Request) -> Response:
     password = access.text(data, "password", 1000)
     code = access.text(data, "code", 20).strip() or None
     address = access.client_address(request)
-    log = desk.audit
-    try:
-        account = desk.accounts.sign_in(login, password, code, address,
-                                                      access.now())
+    try:  # recorded in the audit log, succeeded or not (never with what was typed)
+        account = actions.sign_in(desk.accounts, desk.audit, login, password, code, address,
+                                  access.now())
     except SignInRefused as exc:
-        log.append(access.now(), login[:100], address, Action.SIGN_IN_FAILED)
         return _form(request, status_code=403, refused=exc)
     session = desk.sessions.open(account, access.now())
-    log.append(access.now(), account.login, address, Action.SIGN_IN)
     target = _safe_next(access.text(data, "next", 500))
     response = RedirectResponse(target if target != "/" else HOME[account.role],
                                 status_code=303)
@@ -77,8 +74,9 @@ async def sign_out(request: Request) -> Response:
     visitor = access.current(request)
     if visitor is not None:
         await access.form(request, visitor)
-        request.app.state.desk.sessions.close(
-            request.cookies[access.SESSION_COOKIE])
+        desk = request.app.state.desk
+        desk.sessions.close(request.cookies[access.SESSION_COOKIE])
+        desk.audit.append(access.now(), visitor.login, visitor.address, Action.SIGN_OUT)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(access.SESSION_COOKIE, path="/")
     return response

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pipeline.core import inputs, scratch, thai
-from pipeline.desk import access, files, views
+from pipeline.desk import access, archive, files, views
 from pipeline.desk.access import Visitor
 from pipeline.desk.accounts import Role
 from pipeline.intake import blank_sheet, rejection, upload
@@ -39,8 +39,8 @@ def _mine(config: Config, visitor: Visitor) -> list[index.Row]:
     me = thai.name_key(visitor.account.person)
     if not me:
         return []
-    rows = [r for r in index.gather(config.workspace) if thai.name_key(r.provider) == me]
-    return rows[::-1]
+    rows = archive.of(config.workspace).snapshot().rows  # kept in memory, as the auditor's
+    return [r for r in reversed(rows) if thai.name_key(r.provider) == me]
 
 
 async def home(request: Request) -> Response:
@@ -102,13 +102,12 @@ def _followed(config: Config, digest: str, stamp: str) -> tuple[str, str, bool]:
 
 async def follow(request: Request) -> Response:
     """The handed-in sheet's progress, refreshed every two seconds until it settles."""
-    visitor = access.need(request, *STAFF)
+    access.need(request, *STAFF)
     request_id, state, done = await run_in_threadpool(
         _followed, request.app.state.desk.config, request.path_params["digest"],
         request.path_params["stamp"])
     return views.render(request, "follow.html", request_id=request_id, state=state,
-                        done=done, name=request.query_params.get("name", "")[:255],
-                        visitor=visitor)
+                        done=done, name=request.query_params.get("name", "")[:255])
 
 
 def _blank(config: Config) -> bytes:
