@@ -11,7 +11,6 @@ import pyotp
 import pytest
 from argon2 import PasswordHasher
 from desk_helpers import NOW, PASSWORD, CountingHasher, accounts
-from seeding import with_webmaster_key
 
 from pipeline.desk import throttle
 from pipeline.desk.accounts import AccountError, Role, SignInRefused
@@ -235,7 +234,7 @@ def test_a_second_factor_is_asked_after_the_password_and_good_once(demo_ws):
 
 
 def test_require_2fa_refuses_a_signer_without_one_and_says_what_to_do(demo_ws):
-    config = replace(with_webmaster_key(demo_ws), web=WebSettings(require_2fa_for_signing=True))
+    config = replace(demo_ws, web=WebSettings(require_2fa_for_signing=True))
     with accounts(config) as accts:
         accts.add("boss", Role.DIRECTOR, PASSWORD, person=config.director.person.name)
         accts.add("web", Role.WEBMASTER, PASSWORD, person=config.publisher.name)
@@ -253,5 +252,5 @@ def test_require_2fa_refuses_a_signer_without_one_and_says_what_to_do(demo_ws):
         assert accts.sign_in("boss", PASSWORD, app.at(later), ADDRESS, later).role == \
             Role.DIRECTOR
     # without a key, the publisher signs nothing: no second factor needed
-    with accounts(replace(demo_ws, web=config.web)) as accts:
+    with accounts(replace(demo_ws, web=config.web, publisher_key=None)) as accts:
         assert accts.sign_in("web", PASSWORD, None, ADDRESS, NOW).login == "web"

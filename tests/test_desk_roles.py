@@ -15,7 +15,7 @@ import pytest
 import requests
 from desk_helpers import state_bytes
 from desk_support import PIPELINE, csrf_of, sign_in, start_desk, stop_desk
-from seeding import archived, archived_sample, request
+from seeding import archived, archived_sample, request, without_webmaster_key
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from test_desk_browser import submit, wait_for
@@ -52,7 +52,7 @@ def webmaster_desk(desk_ws, converter, tmp_path):
     """One real archived request; the webmaster's key in [publisher] without a passphrase
     source, so that the page must ask for it."""
     sample = _sample(desk_ws, converter, tmp_path / "seed")
-    cfg = _configure(desk_ws, "[publisher]\n",
+    cfg = _configure(without_webmaster_key(desk_ws), "[publisher]\n",
                      f'[publisher]\npkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n')
     assert cfg.publisher_key is not None and cfg.publisher_key.secret_needed()
     served = start_desk(cfg.workspace.root)

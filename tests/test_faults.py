@@ -25,7 +25,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from seeding import with_webmaster_key
 
 from pipeline import demo
 from pipeline.bundles import bundle
@@ -347,7 +346,6 @@ def test_refresh_timestamps_killed_midway_is_finished_by_its_rerun(
 def test_published_sign_killed_before_and_after_its_commit_is_finished_once(
         demo_ws, archived_bundles):
     root = demo_ws.workspace.root
-    with_webmaster_key(demo_ws)
     first, second = archived_bundles[0], archived_bundles[1]
     url = "https://example.go.th/news/1"
     # killed while the webmaster's signature is staged: the bundle is as it was

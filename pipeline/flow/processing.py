@@ -27,7 +27,7 @@ from pipeline.flow.attachments import AwaitingAttachments
 from pipeline.flow.outcome import Outcome, PendingRequest, Refused
 from pipeline.form.render import RenderError
 from pipeline.intake import receipt
-from pipeline.intake.rejection import Rejection, not_a_file_problem, reject_entry
+from pipeline.intake.rejection import Rejection, not_a_file_problem, reject_entry, tidy
 from pipeline.notify import build, events
 from pipeline.records import index_files
 from pipeline.records.journal import FINAL_STATES, Entry, Journal, State
@@ -218,6 +218,8 @@ class Processor:
                         or steps.validate_sheet(entry, work, self.config, self._signers))
             if problems:
                 return self._reject(entry, problems)
+            if entry.taken:  # the sheet's earlier rejections are superseded: moved aside
+                tidy(self.ws.rejected, entry.source_name, _now())
             self._advance(entry, State.VALIDATED)
         request = steps.read_request(work)
         current = self.journal.get(request_id)
