@@ -54,9 +54,13 @@ def test_a_sheet_fixed_twice_is_one_request_and_the_old_reports_move_aside(proce
     (aside,) = [p for p in ws.rejected.iterdir() if p.is_dir()]
     assert aside.name.startswith(rejection.SUPERSEDED_PREFIX + "25")  # Buddhist-Era day
     assert _top(aside) == ["ข่าว.corrected.xlsx", "ข่าว.xlsx", "ข่าว.xlsx.error.txt"]
-    found = rejection.find(ws.rejected, first.request_id)  # the desk still finds the old one
-    assert found is not None and found.report == aside / "ข่าว.xlsx.error.txt"
-    assert rejection.find(ws.rejected, second.request_id).report.parent == ws.rejected
+    def report_of(request_id: str):  # as the desk finds it: by what the journal recorded
+        entry = processor.journal.get(request_id)
+        wanted = next(f for f in entry.rejected.files if f[0].endswith(".error.txt"))
+        return rejection.find(ws.rejected, wanted)
+
+    assert report_of(first.request_id) == aside / "ข่าว.xlsx.error.txt"  # moved, still found
+    assert report_of(second.request_id).parent == ws.rejected
 
     blank_sheet.fill(ws.rejected / "ข่าว.corrected.xlsx", {"title": "ข่าวที่แก้แล้ว"})
     _resend(processor, "ข่าว.corrected.xlsx")

@@ -27,7 +27,13 @@ from pipeline.flow.attachments import AwaitingAttachments
 from pipeline.flow.outcome import Outcome, PendingRequest, Refused
 from pipeline.form.render import RenderError
 from pipeline.intake import receipt
-from pipeline.intake.rejection import Rejection, not_a_file_problem, reject_entry, tidy
+from pipeline.intake.rejection import (
+    Rejection,
+    not_a_file_problem,
+    recorded,
+    reject_entry,
+    tidy,
+)
 from pipeline.notify import build, events
 from pipeline.records import index_files
 from pipeline.records.journal import FINAL_STATES, Entry, Journal, State
@@ -349,8 +355,9 @@ class Processor:
         rejection = steps.give_back(entry, work, held, self.ws.rejected, problems,
                                     refused=bool(refusal))
         said = steps.said(work, held)
-        self._record_rejection(entry, Rejected(bool(refusal), problems, said), rejection,
-                               refusal=refusal)
+        self._record_rejection(
+            entry, Rejected(bool(refusal), problems, said, recorded(rejection)),
+            rejection, refusal=refusal)
         steps.discard(self.ws, entry.id)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
                        problems=problems)

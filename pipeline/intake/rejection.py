@@ -3,6 +3,7 @@ beside a report in Thai then English and a copy with the offending cells highlig
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import unicodedata
@@ -199,16 +200,41 @@ def tidy(rejected_dir: Path, name: str, when: datetime) -> Path | None:
     return moved
 
 
-def find(rejected_dir: Path, request_id: str) -> Rejection | None:
-    """The rejection written for ``request_id`` (its report names the ID in its first
-    lines), for the desk's "my requests": in ``rejected_dir``, else among the superseded
-    ones moved aside by :func:`tidy`; None when there is none (any more)."""
-    wanted = f"เลขที่คำขอ / request ID: {request_id}\r\n".encode()
+def recorded(rejection: Rejection) -> tuple[tuple[str, int, str], ...]:
+    """The report and the highlighted copy as the journal keeps them: (name, size, SHA-256)."""
+    return tuple((path.name, path.stat().st_size, fsutil.sha256_file(path))
+                 for path in (rejection.annotated, rejection.report) if path is not None)
+
+
+def find(rejected_dir: Path, wanted: tuple[str, int, str]) -> Path | None:
+    """The file the pipeline wrote, as ``wanted`` (:func:`recorded`) says it: in
+    ``rejected_dir``, else among the superseded ones :func:`tidy` moved aside (under its name
+    or the ``name (2)`` a move may have given it), a regular file with those exact bytes.
+    A file planted in the shared folder under that name, or the file changed since, is not
+    it: None."""
+    name, size, sha256 = wanted
+    stem, suffix = Path(name).stem, Path(name).suffix
     try:
         older = sorted((p for p in rejected_dir.glob(f"{SUPERSEDED_PREFIX}*")
                         if p.is_dir() and not p.is_symlink()), reverse=True)
     except OSError:
         return None
+    for folder in (rejected_dir, *older):
+        try:
+            candidates = sorted(folder.glob(f"{glob.escape(stem)}*{glob.escape(suffix)}"))
+        except OSError:
+            continue
+        for path in candidates:
+            if path.name != name and not re.fullmatch(
+                    rf"{re.escape(stem)} \(\d+\){re.escape(suffix)}", path.name):
+                continue
+            try:
+                with guard.open_regular(path) as (fd, st):
+                    if st.st_size == size and fsutil.sha256_fd(fd) == sha256:
+                        return path
+            except (OSError, guard.NotAFile):
+                continue
+    return None
     for folder in (rejected_dir, *older):
         for report in _reports(folder):
             try:

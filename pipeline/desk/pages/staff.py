@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -158,14 +159,28 @@ def _own_row(config: Config, visitor: Visitor, value: str) -> index.Row:
     raise HTTPException(404, "not_found")  # not theirs, or no such request: the same answer
 
 
+def _returned_file(config: Config, request_id: str) -> Path:
+    """The highlighted sheet (else the report) the pipeline wrote when it returned the
+    request, found by the name, size and SHA-256 the journal recorded: never a file someone
+    put in the shared folder under that name."""
+    journal = Journal(config.workspace.journal_file, config.id_prefix)
+    try:
+        entry = journal.get(request_id)
+    finally:
+        journal.close()
+    recorded = entry.rejected.files if entry is not None and entry.rejected else ()
+    for wanted in recorded:  # the highlighted copy first, as recorded
+        found = rejection.find(config.workspace.rejected, wanted)
+        if found is not None:
+            return found
+    raise HTTPException(404, "not_found")
+
+
 async def corrected(request: Request) -> Response:
     visitor = await access.need(request, *STAFF)
     config = request.app.state.desk.config
     row = await run_in_threadpool(_own_row, config, visitor, request.path_params["rid"])
-    found = rejection.find(config.workspace.rejected, row.request_id)
-    if found is None:
-        raise HTTPException(404, "not_found")
-    path = found.annotated or found.report
+    path = await run_in_threadpool(_returned_file, config, row.request_id)
     return files.download(request, visitor, path, path.name, row.request_id)
 
 
