@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pipeline.core.errors import PipelineError
-from pipeline.desk import access, actions, views
+from pipeline.desk import access, actions, rules, views
 from pipeline.desk.accounts import AccountError, Role
 from pipeline.external import tools
 from pipeline.flow import health
@@ -92,12 +92,12 @@ async def change(request: Request) -> Response:
             if role not in set(Role):
                 raise HTTPException(400, "bad_form")
             actions.add(desk.accounts, desk.audit, by, now, login, Role(role),
-                        access.text(data, "password", 1000),
+                        access.text(data, "password", rules.MAX_PASSWORD),
                         person=access.text(data, "person", 200),
                         email=access.text(data, "email", 200).strip())
         elif what == "password":
             actions.set_password(desk.accounts, desk.audit, by, now, login,
-                                 access.text(data, "password", 1000))
+                                 access.text(data, "password", rules.MAX_PASSWORD))
         elif what == "disable":
             actions.disable(desk.accounts, desk.audit, by, now, login)
         else:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.desk import access, actions, views
+from pipeline.desk import access, actions, rules, views
 from pipeline.desk.accounts import Role, SignInRefused
 from pipeline.desk.audit_log import Action
 
@@ -57,7 +57,7 @@ async def sign_in(request: Request) -> Response:
     desk = request.app.state.desk
     data = await access.form(request)
     login = access.text(data, "login", 100).strip()
-    password = access.text(data, "password", 1000)
+    password = access.text(data, "password", rules.MAX_PASSWORD)
     code = access.text(data, "code", 20).strip() or None
     address = access.client_address(request)
     try:  # recorded in the audit log, succeeded or not (never with what was typed)
