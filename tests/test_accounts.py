@@ -13,8 +13,9 @@ from argon2 import PasswordHasher
 from desk_helpers import NOW, PASSWORD, CountingHasher, accounts
 from seeding import with_webmaster_key
 
-from pipeline.desk import throttle
+from pipeline.desk import actions, throttle
 from pipeline.desk.accounts import AccountError, Role, SignInRefused
+from pipeline.desk.audit_log import Action, AuditLog
 from pipeline.settings.web import WebSettings
 
 ADDRESS = "192.0.2.10"
@@ -189,10 +190,44 @@ def test_a_disabled_account_cannot_sign_in_and_changes_generation(demo_ws):
         accts.disable("somchai")
         account = accts.get("somchai")
         assert account.disabled and account.generation == first.generation + 2
-        assert "disabled" in str(_refusal(accts, "somchai", PASSWORD + "!"))
         assert str(_refusal(accts, "somchai", PASSWORD)).startswith("ชื่อผู้ใช้หรือรหัสผ่าน")
         with pytest.raises(AccountError, match="no account"):
             accts.disable("nobody")
+
+
+def test_a_disabled_account_with_its_right_password_is_told_only_wrong_login_or_password(
+        demo_ws):
+    """A departed user's old password is not confirmed, nor that the login exists: the same
+    words as a wrong password and as an unknown login, after the same hash check, counted
+    towards the same back-off; only the audit log says what it was."""
+    hasher = CountingHasher()
+    with accounts(demo_ws, hasher) as accts, AuditLog(demo_ws.workspace.journal_file) as log:
+        accts.add("somchai", Role.STAFF, PASSWORD)
+        accts.add("somsri", Role.STAFF, PASSWORD)
+        accts.disable("somchai")
+        hasher.verified.clear()
+        answers = []
+        for login, password in (("somchai", PASSWORD), ("somsri", PASSWORD + "x"),
+                                ("nobody", PASSWORD)):
+            with pytest.raises(SignInRefused) as refused:
+                actions.sign_in(accts, log, login, password, None, ADDRESS, NOW)
+            answers.append(refused.value)
+        assert len(hasher.verified) == 3  # one hash check each, the disabled one included
+        assert len({str(a) for a in answers}) == 1
+        assert "disabled" not in str(answers[0]) and "ระงับ" not in str(answers[0])
+        assert [(a.disabled, a.needs_code, a.retry_at) for a in answers] == [
+            (True, False, None), (False, False, None), (False, False, None)]
+        details = [e.detail for e in log.entries() if e.action == Action.SIGN_IN_FAILED]
+        assert details == ["account disabled (the password was right)", "refused", "refused"]
+        # and the right password of a disabled account is a failure like a wrong one
+        backed_off = {}
+        for login, password in (("somchai", PASSWORD), ("somsri", PASSWORD + "x")):
+            tries = 1
+            while _refusal(accts, login, password).retry_at is None:
+                tries += 1
+                assert tries <= throttle.LOGIN_LIMIT
+            backed_off[login] = tries
+        assert backed_off["somchai"] == backed_off["somsri"]
 
 
 def _enrol(accts, login: str) -> pyotp.TOTP:
