@@ -14,8 +14,9 @@ from desk_helpers import NOW, PASSWORD, CountingHasher, accounts
 from seeding import with_webmaster_key
 
 from pipeline.desk import actions, throttle
-from pipeline.desk.accounts import AccountError, Role, SignInRefused
+from pipeline.desk.accounts import WRONG, AccountError, Role, SignInRefused
 from pipeline.desk.audit_log import Action, AuditLog
+from pipeline.desk.rules import MAX_PASSWORD
 from pipeline.settings.web import WebSettings
 
 ADDRESS = "192.0.2.10"
@@ -180,6 +181,18 @@ def test_a_typed_login_that_is_no_account_is_not_kept(demo_ws):
         keys = [r[0] for r in db.execute("SELECT key FROM sign_in_failures WHERE kind = ?",
                                           ("login",))]
     assert len(keys) == 1 and keys[0].startswith("?") and len(keys[0]) == 5
+
+
+def test_a_password_as_long_as_the_rules_allow_signs_in_and_a_longer_one_is_refused(demo_ws):
+    """rules.MAX_PASSWORD is the one limit: what may be set may be typed to sign in."""
+    longest = "รหัส" * (MAX_PASSWORD // 4)
+    assert len(longest) == MAX_PASSWORD
+    with accounts(demo_ws) as accts:
+        with pytest.raises(AccountError, match=f"longer than {MAX_PASSWORD}"):
+            accts.add("somchai", Role.STAFF, longest + "x")
+        accts.add("somchai", Role.STAFF, longest)
+        assert accts.sign_in("somchai", longest, None, ADDRESS, NOW).login == "somchai"
+        assert str(_refusal(accts, "somchai", longest + "x")) == WRONG
 
 
 def test_a_disabled_account_cannot_sign_in_and_changes_generation(demo_ws):
