@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -73,23 +74,42 @@ def stop_desk(desk: Desk) -> None:
     assert desk.process.wait(timeout=60) == 0  # SIGTERM is a normal end
 
 
-@pytest.fixture
-def desk_ws(demo_ws):
+@pytest.fixture(scope="session")
+def desk_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo workspace with the director's signature not automatic, and one account per
-    role tied to the demo's people."""
+    role tied to the demo's people, made once (Argon2id hashing is slow on purpose);
+    tests take copies. ``pipeline user add`` itself is tested in test_desk_cli.py."""
+    from pipeline.desk import actions
+    from pipeline.desk.accounts import Accounts
+    from pipeline.desk.audit_log import AuditLog
     from pipeline.settings import config
 
-    text = demo_ws.workspace.config_file.read_text(encoding="utf-8")
-    demo_ws.workspace.config_file.write_text(
-        text.replace("auto_approve = true", "auto_approve = false"), encoding="utf-8")
-    cfg = config.load(demo_ws.workspace.root)
-    root = cfg.workspace.root
-    add_user(root, "director", "director", cfg.director.person.name)
-    add_user(root, "webmaster", "webmaster", cfg.publisher.name)
-    add_user(root, "clerk", "staff", cfg.providers[0].person.name)
-    add_user(root, "auditor", "auditor")
-    add_user(root, "admin", "admin")
-    return cfg
+    root = tmp_path_factory.mktemp("desk-template") / "ws"
+    shutil.copytree(demo_template, root)
+    path = root / "pipeline.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "auto_approve = true", "auto_approve = false"), encoding="utf-8")
+    cfg = config.load(root)
+    with Accounts(cfg.workspace.journal_file, cfg) as accounts, \
+            AuditLog(cfg.workspace.journal_file) as log:
+        for login, role, person in (
+                ("director", "director", cfg.director.person.name),
+                ("webmaster", "webmaster", cfg.publisher.name),
+                ("clerk", "staff", cfg.providers[0].person.name),
+                ("auditor", "auditor", ""), ("admin", "admin", "")):
+            actions.add(accounts, log, actions.Actor("tests", "local"), datetime.now(UTC),
+                        login, role, PASSWORD, person)
+    return root
+
+
+@pytest.fixture
+def desk_ws(desk_template: Path, tmp_path: Path):
+    """A private copy of the desk's test workspace for one test."""
+    from pipeline.settings import config
+
+    root = tmp_path / "ws"
+    shutil.copytree(desk_template, root)
+    return config.load(root)
 
 
 @pytest.fixture

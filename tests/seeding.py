@@ -58,10 +58,13 @@ def _advance(config: Config, request_id: str, state: State, when: datetime,
 
 def archived(config: Config, tmp: Path, req: Request, received: datetime,
              approved: datetime | None = None, *, published: tuple[date, str] | None = None,
-             pdf: Path | None = None, attachments: dict[str, bytes] | None = None) -> str:
-    """An archived request (a bundle) signed by the director at ``approved``."""
+             pdf: Path | None = None, attachments: dict[str, bytes] | None = None,
+             name: str | None = None) -> str:
+    """An archived request (a bundle) signed by the director at ``approved``, its sheet
+    dropped as ``name`` (default: the title)."""
     approved = approved or received + timedelta(minutes=3)
-    request_id = _claim(config, f"{req.title}.xlsx", received)
+    name = name or f"{req.title}.xlsx"
+    request_id = _claim(config, name, received)
     work = tmp / f"seed-{request_id}"
     work.mkdir(parents=True)
     if pdf is None:
@@ -80,7 +83,7 @@ def archived(config: Config, tmp: Path, req: Request, received: datetime,
     )
     folder = bundle.write_bundle(config.workspace.outbox, bundle.BundleContent(
         request_id=request_id, request=req, signed_pdf=pdf, sheet=source,
-        sheet_name=f"{req.title}.xlsx", attachments=tuple(files), signatures=signatures,
+        sheet_name=name, attachments=tuple(files), signatures=signatures,
         received_at=received, archived_at=approved, status="approved"))
     _advance(config, request_id, State.ARCHIVED, approved)
     if published is not None:
@@ -93,10 +96,12 @@ def archived(config: Config, tmp: Path, req: Request, received: datetime,
 
 
 def returned(config: Config, tmp: Path, received: datetime, *, values: dict[str, object],
-             thai: str, english: str, refused: bool = False, cell: str = "") -> str:
+             thai: str, english: str, refused: bool = False, cell: str = "",
+             name: str | None = None) -> str:
     """A request whose sheet was returned (or, with ``refused``, that the director did not
-    approve): the journal entry, and the report and kept sheet in inbox/rejected/."""
-    name = f"{values.get('title') or 'ไม่มีหัวข้อ'}.xlsx"
+    approve): the journal entry, and the report and kept sheet in inbox/rejected/; its sheet
+    dropped as ``name`` (default: the title)."""
+    name = name or f"{values.get('title') or 'ไม่มีหัวข้อ'}.xlsx"
     request_id = _claim(config, name, received)
     sheet_path = tmp / f"returned-{request_id}.xlsx"
     blank_sheet.new_request(sheet_path, config)
@@ -150,14 +155,16 @@ def power_cut_after_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(bundle, "_roll_forward", real)
 
 
-def with_webmaster_key(cfg: Config) -> Config:
-    """The demo office with the webmaster's key in [publisher]: publication signs the
-    form's third block."""
-    text = cfg.workspace.config_file.read_text(encoding="utf-8")
-    text = text.replace("[publisher]\n", "[publisher]\n"
-                        f'pkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n'
-                        f'passphrase_file = "{demo.PKI_DIR}/passphrase.txt"\n', 1)
-    cfg.workspace.config_file.write_text(text, encoding="utf-8")
+def without_webmaster_key(cfg: Config) -> Config:
+    """The demo office with no key in [publisher] (as a real office may run): publication
+    records events and signs nothing, which is what bundles seeded with a fake PDF need."""
+    path = cfg.workspace.config_file
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("[publisher]\n")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    kept = [line for line in lines[start:end]
+            if not line.startswith(("pkcs12 ", "passphrase_file "))]
+    path.write_text("".join(lines[:start] + kept + lines[end:]), encoding="utf-8")
     return config_mod.load(cfg.workspace.root)
 
 

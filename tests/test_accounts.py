@@ -11,10 +11,11 @@ import pyotp
 import pytest
 from argon2 import PasswordHasher
 from desk_helpers import NOW, PASSWORD, CountingHasher, accounts
-from seeding import with_webmaster_key
 
-from pipeline.desk import throttle
-from pipeline.desk.accounts import AccountError, Role, SignInRefused
+from pipeline.desk import actions, throttle
+from pipeline.desk.accounts import WRONG, AccountError, Role, SignInRefused
+from pipeline.desk.audit_log import Action, AuditLog
+from pipeline.desk.rules import MAX_PASSWORD
 from pipeline.settings.web import WebSettings
 
 ADDRESS = "192.0.2.10"
@@ -181,6 +182,18 @@ def test_a_typed_login_that_is_no_account_is_not_kept(demo_ws):
     assert len(keys) == 1 and keys[0].startswith("?") and len(keys[0]) == 5
 
 
+def test_a_password_as_long_as_the_rules_allow_signs_in_and_a_longer_one_is_refused(demo_ws):
+    """rules.MAX_PASSWORD is the one limit: what may be set may be typed to sign in."""
+    longest = "รหัส" * (MAX_PASSWORD // 4)
+    assert len(longest) == MAX_PASSWORD
+    with accounts(demo_ws) as accts:
+        with pytest.raises(AccountError, match=f"longer than {MAX_PASSWORD}"):
+            accts.add("somchai", Role.STAFF, longest + "x")
+        accts.add("somchai", Role.STAFF, longest)
+        assert accts.sign_in("somchai", longest, None, ADDRESS, NOW).login == "somchai"
+        assert str(_refusal(accts, "somchai", longest + "x")) == WRONG
+
+
 def test_a_disabled_account_cannot_sign_in_and_changes_generation(demo_ws):
     with accounts(demo_ws) as accts:
         first = accts.add("somchai", Role.STAFF, PASSWORD)
@@ -189,10 +202,44 @@ def test_a_disabled_account_cannot_sign_in_and_changes_generation(demo_ws):
         accts.disable("somchai")
         account = accts.get("somchai")
         assert account.disabled and account.generation == first.generation + 2
-        assert "disabled" in str(_refusal(accts, "somchai", PASSWORD + "!"))
         assert str(_refusal(accts, "somchai", PASSWORD)).startswith("ชื่อผู้ใช้หรือรหัสผ่าน")
         with pytest.raises(AccountError, match="no account"):
             accts.disable("nobody")
+
+
+def test_a_disabled_account_with_its_right_password_is_told_only_wrong_login_or_password(
+        demo_ws):
+    """A departed user's old password is not confirmed, nor that the login exists: the same
+    words as a wrong password and as an unknown login, after the same hash check, counted
+    towards the same back-off; only the audit log says what it was."""
+    hasher = CountingHasher()
+    with accounts(demo_ws, hasher) as accts, AuditLog(demo_ws.workspace.journal_file) as log:
+        accts.add("somchai", Role.STAFF, PASSWORD)
+        accts.add("somsri", Role.STAFF, PASSWORD)
+        accts.disable("somchai")
+        hasher.verified.clear()
+        answers = []
+        for login, password in (("somchai", PASSWORD), ("somsri", PASSWORD + "x"),
+                                ("nobody", PASSWORD)):
+            with pytest.raises(SignInRefused) as refused:
+                actions.sign_in(accts, log, login, password, None, ADDRESS, NOW)
+            answers.append(refused.value)
+        assert len(hasher.verified) == 3  # one hash check each, the disabled one included
+        assert len({str(a) for a in answers}) == 1
+        assert "disabled" not in str(answers[0]) and "ระงับ" not in str(answers[0])
+        assert [(a.disabled, a.needs_code, a.retry_at) for a in answers] == [
+            (True, False, None), (False, False, None), (False, False, None)]
+        details = [e.detail for e in log.entries() if e.action == Action.SIGN_IN_FAILED]
+        assert details == ["account disabled (the password was right)", "refused", "refused"]
+        # and the right password of a disabled account is a failure like a wrong one
+        backed_off = {}
+        for login, password in (("somchai", PASSWORD), ("somsri", PASSWORD + "x")):
+            tries = 1
+            while _refusal(accts, login, password).retry_at is None:
+                tries += 1
+                assert tries <= throttle.LOGIN_LIMIT
+            backed_off[login] = tries
+        assert backed_off["somchai"] == backed_off["somsri"]
 
 
 def _enrol(accts, login: str) -> pyotp.TOTP:
@@ -235,7 +282,7 @@ def test_a_second_factor_is_asked_after_the_password_and_good_once(demo_ws):
 
 
 def test_require_2fa_refuses_a_signer_without_one_and_says_what_to_do(demo_ws):
-    config = replace(with_webmaster_key(demo_ws), web=WebSettings(require_2fa_for_signing=True))
+    config = replace(demo_ws, web=WebSettings(require_2fa_for_signing=True))
     with accounts(config) as accts:
         accts.add("boss", Role.DIRECTOR, PASSWORD, person=config.director.person.name)
         accts.add("web", Role.WEBMASTER, PASSWORD, person=config.publisher.name)
@@ -253,5 +300,5 @@ def test_require_2fa_refuses_a_signer_without_one_and_says_what_to_do(demo_ws):
         assert accts.sign_in("boss", PASSWORD, app.at(later), ADDRESS, later).role == \
             Role.DIRECTOR
     # without a key, the publisher signs nothing: no second factor needed
-    with accounts(replace(demo_ws, web=config.web)) as accts:
+    with accounts(replace(demo_ws, web=config.web, publisher_key=None)) as accts:
         assert accts.sign_in("web", PASSWORD, None, ADDRESS, NOW).login == "web"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import os
 import subprocess
 import sys
 from datetime import date
@@ -13,6 +15,7 @@ from pipeline import demo
 from pipeline.audit import signature
 from pipeline.bundles import bundle
 from pipeline.flow.processing import Processor
+from pipeline.flow.watch import drain
 from pipeline.intake import blank_sheet
 from pipeline.records.journal import State
 from pipeline.settings import config
@@ -186,3 +189,57 @@ def test_the_director_works_by_the_short_number_in_thai(queued, converter):
     assert wrong.returncode == 1 and "ไม่มีคำขอเลขที่ 99" in wrong.stderr
     with Processor(queued, converter) as processor:
         assert [w.request_id for w in processor.pending()] == [ids[2]]
+
+
+def test_the_watcher_leaves_alone_a_request_the_approver_is_archiving(queued, converter):
+    """While the desk (or `pipeline approve`) holds the decision lock, it may be archiving a
+    request it has just signed: the watcher's pass must not archive the same one beside it
+    (two writers of outbox/<ID>, the work folder removed under the other). It finishes the
+    request once the lock is free, when the approver has not."""
+    ws = queued.workspace
+    with Processor(queued, converter) as desk:
+        (rid,) = _submit(desk, queued, 1)
+        with desk.deciding():  # as the desk holds it around approve()
+            desk._sign_director(desk.journal.get(rid))  # signed; its archiving to come
+            with Processor(queued, converter) as watcher:
+                skipped = drain(watcher)
+            assert [(o.request_id, o.state) for o in skipped] == [(rid, State.SIGNED)]
+            entry = desk.journal.get(rid)
+            assert (entry.state, entry.attempts, entry.retry_at) == (State.SIGNED, 0, None)
+            assert (ws.work / rid).is_dir() and not (ws.outbox / rid).exists()
+        with Processor(queued, converter) as watcher:
+            finished = drain(watcher)
+            assert [(o.request_id, o.state) for o in finished] == [(rid, State.ARCHIVED)]
+            assert bundle.is_bundle(finished[0].bundle) and not (ws.work / rid).exists()
+            # a request finished meanwhile (by the approver) is found finished, not held
+            again = watcher.run(rid)
+            assert (again.state, again.bundle) == (State.ARCHIVED, ws.outbox / rid)
+            entry = watcher.journal.get(rid)
+            assert (entry.state, entry.attempts, entry.retry_at) == (State.ARCHIVED, 0, None)
+
+
+def test_the_approver_finishes_what_it_signed_under_its_own_lock(queued, converter):
+    """The approver's own path (finish_approved under the decision lock) is not kept out by
+    the lock it holds itself."""
+    with Processor(queued, converter) as desk:
+        (rid,) = _submit(desk, queued, 1)
+        with desk.deciding():
+            desk._sign_director(desk.journal.get(rid))
+            [done] = desk.finish_approved()
+        assert (done.request_id, done.state) == (rid, State.ARCHIVED)
+
+
+def test_workers_archiving_at_once_do_not_keep_each_other_out(queued, converter):
+    """Another of the watcher's workers archiving its own request holds the decision lock
+    shared: this one archives beside it instead of waiting for the next pass."""
+    with Processor(queued, converter) as desk:
+        (rid,) = _submit(desk, queued, 1)
+        desk._sign_director(desk.journal.get(rid))
+    fd = os.open(queued.workspace.state / "decision.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # as another worker's archiving does
+        with Processor(queued, converter) as watcher:
+            done = drain(watcher)
+    finally:
+        os.close(fd)
+    assert [(o.request_id, o.state) for o in done] == [(rid, State.ARCHIVED)]

@@ -15,7 +15,7 @@ import pytest
 import requests
 from desk_helpers import state_bytes
 from desk_support import PIPELINE, csrf_of, sign_in, start_desk, stop_desk
-from seeding import archived, archived_sample, request
+from seeding import archived, archived_sample, request, without_webmaster_key
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from test_desk_browser import submit, wait_for
@@ -52,7 +52,7 @@ def webmaster_desk(desk_ws, converter, tmp_path):
     """One real archived request; the webmaster's key in [publisher] without a passphrase
     source, so that the page must ask for it."""
     sample = _sample(desk_ws, converter, tmp_path / "seed")
-    cfg = _configure(desk_ws, "[publisher]\n",
+    cfg = _configure(without_webmaster_key(desk_ws), "[publisher]\n",
                      f'[publisher]\npkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n')
     assert cfg.publisher_key is not None and cfg.publisher_key.secret_needed()
     served = start_desk(cfg.workspace.root)
@@ -272,6 +272,38 @@ def test_uploads_to_verify_are_bounded_checked_and_kept_nowhere(archive_desk):
     assert not _scratch_left(cfg)
     log = _audit(cfg)
     assert log.count("verify-upload") == 1
+
+
+def _multipart(token: str, headers: list[str], data: bytes) -> tuple[bytes, dict[str, str]]:
+    """A form with the CSRF token and one file part with ``headers``, as sent by hand."""
+    bound = "b0undary"
+    body = (f"--{bound}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+            f"--{bound}\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n").encode()
+    body += data + f"\r\n--{bound}--\r\n".encode()
+    return body, {"content-type": f"multipart/form-data; boundary={bound}"}
+
+
+def test_an_upload_to_verify_with_endless_part_headers_is_refused(archive_desk):
+    """A part's headers are bounded (a few KB), not read up to the body's limit."""
+    desk, cfg, _, _ = archive_desk
+    http = desk.session("auditor")
+    token = csrf_of(http.get(f"{desk.url}auditor").text)
+    disposition = 'Content-Disposition: form-data; name="pdf"; filename="C:\\docs\\a.pdf"'
+    body, headers = _multipart(token, [disposition, "Content-Type: application/pdf"],
+                               b"%PDF-1.7\n")
+    answer = http.post(f"{desk.url}auditor/verify", data=body, headers=headers)
+    assert answer.status_code == 200 and "UNREADABLE" in answer.text
+    assert "C:" not in answer.text and "docs" not in answer.text  # the plain name only
+    # each line under python-multipart's own bounds (4 KB a line, 8 lines), together not
+    lines = [f"X-Pad{n}: {'p' * 3000}" for n in range(3)]
+    for endless in ([disposition, *lines], [f"X-{'a' * 20_000}: 1", disposition],
+                    [disposition + "; x=" + "b" * 20_000],
+                    [disposition, *(f"X-H{n}: {'c' * 100}" for n in range(100))]):
+        body, headers = _multipart(token, endless, b"%PDF-1.7\n")
+        answer = http.post(f"{desk.url}auditor/verify", data=body, headers=headers)
+        assert answer.status_code == 400, endless[-1][:20]
+    assert not _scratch_left(cfg)
+    assert _audit(cfg).count("verify-upload") == 1
 
 
 def test_ids_that_are_paths_find_nothing_and_titles_stay_text(archive_desk):

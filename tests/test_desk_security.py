@@ -166,3 +166,97 @@ def test_over_tls_the_session_cookie_is_secure(desk_ws):
         assert cookie.secure and cookie.has_nonstandard_attr("HttpOnly")
     finally:
         stop_desk(served)
+
+
+def test_an_acting_directors_account_cannot_approve_what_the_director_was_asked(
+        desk_ws, converter):
+    """The sheet names the director: an acting director's account neither sees it nor gets
+    it signed with the director's key by crafting the POST."""
+    text = desk_ws.workspace.config_file.read_text(encoding="utf-8")
+    desk_ws.workspace.config_file.write_text(text + (
+        '\n[[sheet.acting_directors]]\nname = "นายสมชาย ใจดี"\nposition = "นักวิชาการ"\n'
+        'title = "รักษาราชการแทน"\n'), encoding="utf-8")
+    from desk_support import add_user, start_desk, stop_desk
+
+    (rid,) = submit(desk_ws, converter, ["เรื่องถึงสาธารณสุขอำเภอ"])
+    add_user(desk_ws.workspace.root, "acting", "director", "นายสมชาย ใจดี")
+    served = start_desk(desk_ws.workspace.root)
+    try:
+        http = served.session("acting")
+        queue = http.get(f"{served.url}director").text
+        assert rid not in queue
+        assert http.get(f"{served.url}requests/{rid}", allow_redirects=False).status_code == 404
+        page = http.post(f"{served.url}director/approve",
+                         data={"csrf": csrf_of(queue), "id": rid})
+        while 'id="outcomes"' not in page.text:
+            page = http.get(page.url)
+        assert 'id="job-error"' in page.text
+        answer = http.post(f"{served.url}requests/{rid}/reject",
+                           data={"csrf": csrf_of(queue), "reason": "ไม่อนุมัติ"})
+        assert answer.status_code == 409
+    finally:
+        stop_desk(served)
+    assert _state(desk_ws, rid) == State.AWAITING_DIRECTOR
+
+
+def test_a_follow_link_is_the_uploaders_only_and_small_forms_stay_small(desk, desk_ws):
+    import hashlib
+
+    from pipeline.intake import blank_sheet
+
+    sheet = desk_ws.workspace.root / "ส่ง.xlsx"
+    blank_sheet.new_request(sheet, desk_ws)
+    clerk = desk.session("clerk")
+    token = csrf_of(clerk.get(f"{desk.url}staff").text)
+    answer = clerk.post(f"{desk.url}staff/hand-in", data={"csrf": token},
+                        files=[("sheet", (sheet.name, sheet.read_bytes()))],
+                        allow_redirects=False)
+    assert answer.status_code == 303
+    link = answer.headers["location"]
+    assert hashlib.sha256(sheet.read_bytes()).hexdigest() in link
+    assert clerk.get(f"{desk.url}{link.lstrip('/')}").status_code == 200
+    from desk_support import add_user
+    add_user(desk.root, "otherclerk", "staff")
+    other = desk.session("otherclerk").get(f"{desk.url}{link.lstrip('/')}")
+    assert other.status_code == 404
+    log = subprocess.run([*PIPELINE, "--workspace", str(desk.root), "audit-log"],
+                         capture_output=True, text=True, timeout=60).stdout
+    assert "upload" in log and "sha256=" in log
+    # a form that takes no file takes no megabytes either, signed in or not
+    big = clerk.post(f"{desk.url}signout", data={"csrf": token, "x": "y" * (300 * 1024)},
+                     allow_redirects=False)
+    assert big.status_code == 413
+
+
+def test_an_unforeseen_failure_is_a_page_with_the_headers(desk, desk_ws, converter):
+    """A form in pending/ that poppler cannot draw: 500, said in words, headers on."""
+    (rid,) = submit(desk_ws, converter, ["เรื่องที่ไฟล์เสีย"])
+    pdf = desk_ws.workspace.pending / f"{rid}.pdf"
+    pdf.write_bytes(pdf.read_bytes()[:2000])  # cut short
+    http = desk.session("director")
+    answer = http.get(f"{desk.url}requests/{rid}/page/1.png")
+    assert answer.status_code in (404, 500)
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert "Traceback" not in answer.text
+
+
+def test_the_admin_cannot_become_a_signer(desk):
+    """Setting the director's password, or adding a director, would let the admin sign in
+    as the one who signs: refused at the desk (it is done at the server)."""
+    http = desk.session("admin")
+    token = csrf_of(http.get(f"{desk.url}admin/accounts").text)
+    answer = http.post(f"{desk.url}admin/accounts/password", data={
+        "csrf": token, "login": "director", "password": "taken over by the admin"})
+    assert answer.status_code == 400 and "pipeline user" in answer.text
+    answer = http.post(f"{desk.url}admin/accounts/add", data={
+        "csrf": token, "login": "boss2", "role": "director", "password": "another one here",
+        "person": ""})
+    assert answer.status_code == 400
+    desk.session("director")  # the director's own password still opens it
+    import requests
+    tried = requests.Session()
+    page = tried.get(f"{desk.url}signin")
+    refused = tried.post(f"{desk.url}signin", data={
+        "csrf": csrf_of(page.text), "login": "boss2", "password": "another one here"},
+        allow_redirects=False)
+    assert refused.status_code == 403

@@ -123,3 +123,28 @@ def test_the_admin_sees_the_status_and_manages_accounts(desk, desk_ws, browser):
     log = subprocess.run([*PIPELINE, "--workspace", str(desk.root), "audit-log"],
                          capture_output=True, text=True, timeout=60).stdout
     assert "account-add" in log and "a long enough password" not in log
+
+
+def test_a_sheet_planted_in_the_shared_folder_is_not_handed_out(desk, desk_ws, watcher,
+                                                                browser, tmp_path):
+    """Another clerk writes a report naming this request's ID, and a workbook beside it,
+    into inbox/rejected/ (a shared folder): the desk hands out only the file the pipeline
+    wrote, found by the name, size and SHA-256 the journal recorded."""
+    sheet = _sheet(desk_ws, tmp_path, "ผิดอีก.xlsx", category="หมวดที่ไม่มีจริง")
+    sign_in(browser, desk, "clerk")
+    wait_for(browser, "#hand-in")
+    browser.find_element(By.NAME, "sheet").send_keys(str(sheet))
+    browser.find_element(By.ID, "hand-in").click()
+    assert _follow(browser) == "rejected"
+    request_id = browser.find_element(By.ID, "state").text.split(":")[0]
+    rejected = desk_ws.workspace.rejected
+    (rejected / "aaa.xlsx.error.txt").write_text(
+        f"เลขที่คำขอ / request ID: {request_id}\r\n", encoding="utf-8")
+    (rejected / "aaa.corrected.xlsx").write_bytes(b"PK planted")
+    http = desk.session("clerk")
+    link = f"{desk.url}staff/requests/{request_id}/corrected"
+    got = http.get(link)
+    assert got.status_code == 200 and got.content == (
+        rejected / "ผิดอีก.corrected.xlsx").read_bytes()
+    (rejected / "ผิดอีก.corrected.xlsx").write_bytes(b"PK changed behind the desk")
+    assert http.get(link).content != b"PK changed behind the desk"  # the report, not that

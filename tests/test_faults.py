@@ -25,7 +25,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from seeding import with_webmaster_key
 
 from pipeline import demo
 from pipeline.bundles import bundle
@@ -243,9 +242,16 @@ def test_a_read_only_outbox_holds_the_requests_with_the_reason_and_floods_nothin
 
 
 def _held(root: Path) -> list[str]:
+    """The held requests' messages; none while the journal's file exists but its tables
+    are still being made (the watcher's first connection is a moment ahead of its schema)."""
     with contextlib.closing(sqlite3.connect(root / ".pipeline" / "journal.sqlite")) as db:
-        return [m for (m,) in db.execute(
-            "SELECT message FROM requests WHERE retry_at != '' AND state != 'archived'")]
+        try:
+            return [m for (m,) in db.execute(
+                "SELECT message FROM requests WHERE retry_at != '' AND state != 'archived'")]
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return []
 
 
 def test_below_the_free_space_floor_sheets_wait_in_the_inbox_and_status_says_why(demo_ws):
@@ -340,7 +346,6 @@ def test_refresh_timestamps_killed_midway_is_finished_by_its_rerun(
 def test_published_sign_killed_before_and_after_its_commit_is_finished_once(
         demo_ws, archived_bundles):
     root = demo_ws.workspace.root
-    with_webmaster_key(demo_ws)
     first, second = archived_bundles[0], archived_bundles[1]
     url = "https://example.go.th/news/1"
     # killed while the webmaster's signature is staged: the bundle is as it was

@@ -337,7 +337,7 @@ def test_webhook_and_line_reach_local_servers(demo_ws, recorder, monkeypatch) ->
     assert hook == {"event": "rejected-by-director", "key": notice.key,
                     "request_id": "REQ-2569-00007", "status": "rejected",
                     "subject": notice.subject,
-                    "links": ["https://desk.example.go.th/requests/REQ-2569-00007"]}
+                    "links": ["https://desk.example.go.th/staff"]}
     headers, body = by_path["/v2/bot/message/push"]
     assert headers["Authorization"] == "Bearer line-token-456"
     assert headers["X-Line-Retry-Key"]

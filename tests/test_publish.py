@@ -9,7 +9,13 @@ import sys
 from datetime import date, datetime, timedelta
 
 import pytest
-from seeding import archived, archived_sample, power_cut_after_commit, request, with_webmaster_key
+from seeding import (
+    archived,
+    archived_sample,
+    power_cut_after_commit,
+    request,
+    without_webmaster_key,
+)
 
 from pipeline import demo
 from pipeline.audit import signature, verify
@@ -23,6 +29,7 @@ LATER = datetime(2026, 11, 20, 10, 0, tzinfo=thai.BANGKOK)
 
 
 def test_publication_events_are_appended_and_the_index_shows_the_latest(demo_ws, tmp_path):
+    demo_ws = without_webmaster_key(demo_ws)  # the seeded PDF is not a form to sign
     request_id = archived(demo_ws, tmp_path, request(demo_ws, "ข่าว"), NOV)
     folder = demo_ws.workspace.outbox / request_id
     before = bundle.read_manifest(folder)
@@ -50,6 +57,7 @@ def test_publication_events_are_appended_and_the_index_shows_the_latest(demo_ws,
     ("https://example.go.th/x", date(2026, 11, 2), "before the approval"),
 ])
 def test_a_wrong_publication_is_refused(demo_ws, tmp_path, url, day, message):
+    demo_ws = without_webmaster_key(demo_ws)  # refused before anything is signed, either way
     request_id = archived(demo_ws, tmp_path, request(demo_ws, "ข่าว"), NOV)
     with pytest.raises(publish.PublishError, match=message):
         publish.record(demo_ws, request_id, url, day, now=LATER)
@@ -57,6 +65,7 @@ def test_a_wrong_publication_is_refused(demo_ws, tmp_path, url, day, message):
 
 
 def test_unknown_request_and_missing_key_are_explained(demo_ws, tmp_path):
+    demo_ws = without_webmaster_key(demo_ws)
     with pytest.raises(publish.PublishError, match="no approved request"):
         publish.record(demo_ws, "REQ-2569-09999", "https://example.go.th/x")
     request_id = archived(demo_ws, tmp_path, request(demo_ws, "ข่าว"), NOV)
@@ -66,7 +75,7 @@ def test_unknown_request_and_missing_key_are_explained(demo_ws, tmp_path):
 
 def test_the_webmasters_signature_keeps_the_first_two_valid(processor, demo_ws, tmp_path):
     outcome = archived_sample(processor, demo_ws, tmp_path)
-    cfg = with_webmaster_key(demo_ws)
+    cfg = demo_ws  # the demo names the webmaster's key: `published` signs
     folder = outcome.bundle
     pdf = folder / f"{outcome.request_id}.pdf"
     old_bytes = pdf.read_bytes()
@@ -138,10 +147,13 @@ def test_an_update_interrupted_before_its_commit_leaves_the_bundle_as_it_was(
 
 def test_collect_copies_approved_unpublished_bundles_with_ascii_names(demo_ws, tmp_path):
     poster = "โปสเตอร์ รณรงค์ (ฉบับจริง).pdf"
+    summary = "สรุปผลคัดกรอง ไตรมาส1.pdf"
     wanted = archived(demo_ws, tmp_path, request(demo_ws, "ข่าวไข้เลือดออก",
-                                                 attachments=(poster, "data 2.xlsx")),
+                                                 attachments=(poster, "data 2.xlsx", summary,
+                                                              "poster2.jpg")),
                       LATER - timedelta(days=2),
-                      attachments={poster: b"%PDF poster", "data 2.xlsx": b"xlsx"})
+                      attachments={poster: b"%PDF poster", "data 2.xlsx": b"xlsx",
+                                   summary: b"%PDF summary", "poster2.jpg": b"jpeg"})
     archived(demo_ws, tmp_path, request(demo_ws, "เก่า"), NOV)  # before --since
     archived(demo_ws, tmp_path, request(demo_ws, "เผยแพร่แล้ว"), LATER - timedelta(days=1),
              published=(LATER.date(), "https://example.go.th/x"))
@@ -150,11 +162,12 @@ def test_collect_copies_approved_unpublished_bundles_with_ascii_names(demo_ws, t
     assert [c.request_id for c in found] == [wanted]
     names = sorted(p.name for p in (upload / wanted).iterdir())
     assert names == sorted([f"{wanted}.pdf", f"{wanted}-01.pdf", f"{wanted}-02-data-2.xlsx",
-                            "info.txt"])
+                            f"{wanted}-03-1.pdf", f"{wanted}-04-poster2.jpg", "info.txt"])
     assert all(name.isascii() for name in names)
     assert (upload / wanted / f"{wanted}-01.pdf").read_bytes() == b"%PDF poster"
     info = (upload / wanted / "info.txt").read_text(encoding="utf-8-sig")
     assert "ข่าวไข้เลือดออก" in info and poster in info
+    assert f"{wanted}-03-1.pdf  <-  {summary}" in info  # the original name beside each
 
     run = subprocess.run([*PIPELINE, "-w", str(demo_ws.workspace.root), "collect", "--since",
                           "1/11/2569", str(tmp_path / "all")], capture_output=True, text=True)
@@ -176,9 +189,23 @@ def test_ascii_names():
     assert publish.ascii_name("../../etc/passwd", "x") == "passwd"
     assert publish.ascii_name(".hidden", "x") == "hidden"
     assert publish.ascii_name("ภาพ.ไทย", "x") == "x"
+    assert publish.ascii_name("a -- b__c", "x") == "a-b_c"  # runs of separators are one
+
+
+def test_upload_names_keep_the_ascii_of_the_original_name():
+    """The finding: ``สรุปผลคัดกรอง ไตรมาส1.pdf`` was uploaded as ``REQ-2569-00008-01--1.pdf``."""
+    rid = "REQ-2569-00008"
+    assert publish.upload_name(rid, 1, "สรุปผลคัดกรอง ไตรมาส1.pdf") == f"{rid}-01-1.pdf"
+    assert publish.upload_name(rid, 2, "poster2.jpg") == f"{rid}-02-poster2.jpg"
+    assert publish.upload_name(rid, 3, "Poster (final) v2.JPG") == f"{rid}-03-Poster-final-v2.jpg"
+    assert publish.upload_name(rid, 4, "โปสเตอร์.pdf") == f"{rid}-04.pdf"  # none: ID and number
+    assert publish.upload_name(rid, 5, "ภาพ.ไทย") == f"{rid}-05"
+    names = [publish.upload_name(rid, n, "x.pdf") for n in (1, 2)]
+    assert len(set(names)) == 2 and all(n.isascii() for n in names)
 
 
 def test_published_command(demo_ws, tmp_path):
+    demo_ws = without_webmaster_key(demo_ws)  # the seeded PDF is not a form to sign
     request_id = archived(demo_ws, tmp_path, request(demo_ws, "ข่าว"), NOV)
     root = str(demo_ws.workspace.root)
     run = subprocess.run([*PIPELINE, "-w", root, "published", request_id, "--url",

@@ -93,15 +93,6 @@ def _archive_is_sound(root: Path) -> None:
     assert indexed.returncode == 0, indexed.stdout + indexed.stderr
 
 
-def _with_webmaster_key(root: Path) -> None:
-    path = root / folders.CONFIG_NAME
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("[publisher]\n", "[publisher]\n"
-                                 f'pkcs12 = "{demo.PKI_DIR}/webmaster.p12"\n'
-                                 f'passphrase_file = "{demo.PKI_DIR}/passphrase.txt"\n', 1),
-                    encoding="utf-8")
-
-
 def _submit(processor: Processor, cfg: config.Config, title: str) -> str:
     path = cfg.workspace.root / f"{title}.xlsx"
     blank_sheet.new_request(path, cfg)
@@ -125,11 +116,10 @@ class Office:
 
 @pytest.fixture(scope="module")
 def archived_template(demo_template: Path, converter, tmp_path_factory) -> Office:
-    """One real archived bundle (B-LTA, both signatures) and its index, with a webmaster key
-    for `published --sign`: made once, copied by each test."""
+    """One real archived bundle (B-LTA, both signatures) and its index (the demo's
+    webmaster key signs `published --sign`): made once, copied by each test."""
     root = tmp_path_factory.mktemp("refusals") / "ws"
     shutil.copytree(demo_template, root)
-    _with_webmaster_key(root)
     cfg = config.load(root)
     with Processor(cfg, converter=converter) as processor:
         request_id = _submit(processor, cfg, "ข่าวประชาสัมพันธ์ ฉบับทดสอบ")

@@ -23,10 +23,11 @@ from pipeline.external.office import Converter
 from pipeline.form import render as render_mod
 from pipeline.form.render import RenderError, context, render_docx, render_pdf
 from pipeline.settings.workspace import builtin_template
+from pipeline.signatures.fields import FIELD_HEIGHT, FIELD_WIDTH
 
 TEMPLATE = builtin_template("approval_form.docx")
 STAMP_FIELDS = ("SigProvider", "SigDirector", "SigPublisher")
-FIELD_HALF_WIDTH, FIELD_HEIGHT = 105, 62  # the signing step's field below each destination
+FIELD_HALF_WIDTH = FIELD_WIDTH / 2  # the signing step's field hangs below each destination
 Box = tuple[float, float, float, float]
 
 REQUEST = Request(

@@ -106,8 +106,8 @@ def test_a_seeded_month_holds_exactly_the_expected_rows_and_counts(demo_ws, tmp_
     assert sum(n[0] for n in counts.values()) == 5
     assert office.months == ()
     assert office.problems == (
-        f"ไม่ผ่าน ๑ เรื่อง เพราะ ผู้อนุมัติไม่อนุมัติ เหตุผล: ข้อมูลไม่ครบ ({s.g})",
-        f"ไม่ผ่าน ๑ เรื่อง เพราะ หัวข้อ: ว่าง กรุณากรอก ({s.d})",
+        f"{s.g} เรื่อง ไม่อนุมัติเรื่องนี้: ผู้อนุมัติไม่อนุมัติ เหตุผล: ข้อมูลไม่ครบ",
+        f"ส่งกลับแก้ไขและยังไม่ได้ส่งใหม่ ๑ เรื่อง เพราะ หัวข้อ: ว่าง กรุณากรอก ({s.d})",
         f"คำขอรอผู้อนุมัติลงนามเกิน ๓ วัน ๑ เรื่อง: {s.e} (๕ วัน)",
         f"อนุมัติแล้วแต่ยังไม่ได้นำขึ้นเผยแพร่เกิน ๗ วัน ๒ เรื่อง: {s.h} (๗๑ วัน), {s.b} (๒๐ วัน)",
     )
@@ -143,8 +143,13 @@ def test_the_report_pdf_has_the_thai_text_and_the_signed_acknowledgement_validat
     written = report_files.write_reports(demo_ws, report.month("2569-11"), converter,
                                          sign=True, now=NOW)
     folder = demo_ws.workspace.outbox / "reports" / "2569-11"
+    # the work groups with something in November: 1 (c published), 2 (e waiting), 3, and 6,
+    # whose yearly obligations (due 31 October) are overdue; not 4 and 5, whose only
+    # obligation (the monthly activities news, due on the month's last day) is merely due
     assert [w.pdf.name for w in written] == ["2569-11-office.pdf"] + [
-        f"2569-11-group{i:02d}.pdf" for i in range(1, len(demo_ws.work_groups) + 1)]
+        f"2569-11-group{i:02d}.pdf" for i in (1, 2, 3, 6)]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [w.pdf.name for w in written] + [w.xlsx.name for w in written])
     assert all(w.pdf.parent == folder and w.xlsx.is_file() for w in written)
     office = written[0]
     text = "".join(subprocess.run(["pdftotext", "-raw", str(office.pdf), "-"], check=True,

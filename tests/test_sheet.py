@@ -31,7 +31,9 @@ def test_blank_sheet_has_the_defined_names_lists_and_office_values(blank, demo_w
     assert set(wb.defined_names) >= NAMES
     ws = wb[blank_sheet.SHEET_TITLE]
     lists = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
-    assert set(lists.values()) == {"=list_work_group", "=list_category", "=list_obligation"}
+    assert set(lists.values()) == {"=list_work_group", "=list_category", "=list_provider_name",
+                                   "=list_obligation",
+                                   "DATE(1957,1,1)"}  # the request date: a date check
 
     def cell(name):
         title, ref = next(iter(wb.defined_names[name].destinations))

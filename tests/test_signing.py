@@ -63,10 +63,10 @@ def signed(tmp_path_factory: pytest.TempPathFactory, signers: dict[str, LoadedSi
 
 
 def test_fields_hang_below_the_bookmarks(signed: Signed) -> None:
-    assert signed.boxes == {
-        "provider": FieldBox(0, (55, 268, 265, 330)),
-        "director": FieldBox(0, (325, 268, 535, 330)),
-        "publisher": FieldBox(0, (55, 158, 265, 220)),
+    assert signed.boxes == {  # FIELD_WIDTH x FIELD_HEIGHT, centred below each bookmark
+        "provider": FieldBox(0, (47, 264, 273, 330)),
+        "director": FieldBox(0, (317, 264, 543, 330)),
+        "publisher": FieldBox(0, (47, 154, 273, 220)),
     }
     out = _run("pdfsig", str(signed.fields))
     for role in ("provider", "director", "publisher"):

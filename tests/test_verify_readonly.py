@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from seeding import archived_sample, power_cut_after_commit, with_webmaster_key
+from seeding import archived_sample, power_cut_after_commit
 
 from pipeline.bundles import bundle, publish
 
@@ -69,7 +69,7 @@ def _verdicts(document: dict) -> list[dict]:
 def test_verify_of_a_read_only_outbox_with_an_unfinished_update(processor, demo_ws, tmp_path,
                                                                  monkeypatch):
     outcome = archived_sample(processor, demo_ws, tmp_path)
-    cfg = with_webmaster_key(demo_ws)
+    cfg = demo_ws  # the demo names the webmaster's key
     folder = outcome.bundle
     # the webmaster signs: the new PDF (three signatures) and manifest are staged, committed
     with power_cut_after_commit(monkeypatch):

@@ -116,7 +116,8 @@ def _text_lines(reports: Sequence[Report]) -> Iterator[str]:
     info = summary(reports)
     counts = ", ".join(f"{k} {v}" for k, v in info["counts"].items())
     yield (f"สรุป (summary): {info['items']} รายการ (items), {info['signatures']} ลายมือชื่อ "
-           f"(signatures): {counts}; exit code {info['exit_code']}")
+           f"(signatures); ผลของแต่ละรายการ (items by result): {counts}; "
+           f"exit code {info['exit_code']}")
     for r in reports:  # what needs a look, again at the end of a long listing
         if r.error or r.indication is not Indication.PASSED:
             yield f"  {_verdict(r)}: {r.path}"
@@ -128,6 +129,27 @@ def _yes(value: bool) -> str:
 
 def _match(s: SignatureStatus) -> str:
     return {None: "not printed", True: "matches", False: "DIFFERS"}[s.name_matches]
+
+
+# The HTML page's values: Thai, then the English term the table and the JSON use.
+_THAI_YES = {True: "ใช่ (yes)", False: "ไม่ใช่ (no)"}
+_THAI_REVOCATION = {"good": "ไม่ถูกเพิกถอน (good)", "revoked": "ถูกเพิกถอน (revoked)",
+                    "unknown": "ไม่ทราบสถานะ (unknown)"}
+_THAI_MODIFICATION = {
+    "none": "ไม่มีการแก้ไข (none)",
+    "lta_updates": "เพิ่มข้อมูลตรวจสอบและตราประทับเวลาเท่านั้น (lta_updates)",
+    "form_filling": "กรอกแบบฟอร์มและลงนามเพิ่ม (form_filling)",
+    "annotations": "เพิ่มหมายเหตุประกอบ (annotations)",
+    "other": "แก้ไขอย่างอื่น (other)",
+    "unknown": "ไม่ทราบ (unknown)",
+}
+_THAI_PERMITTED = {True: "อนุญาต (permitted)", False: "ไม่อนุญาต (NOT permitted)"}
+_THAI_MATCH = {None: "ไม่ได้พิมพ์ชื่อไว้ (not printed)", True: "ตรงกัน (matches)",
+               False: "ไม่ตรงกัน (DIFFERS)"}
+
+
+def _thai(table: dict, value: object) -> str:
+    return table.get(value, str(value))
 
 
 def to_html(reports: Sequence[Report], trust: Trust) -> str:
@@ -145,7 +167,7 @@ def to_html(reports: Sequence[Report], trust: Trust) -> str:
         details.append(f"<section><h2>{e(str(r.path))} — {e(_verdict(r))}</h2>"
                        + (f"<p class='bad'>{e(r.error)}</p>" if r.error else "")
                        + (f"<ul>{extra}</ul>" if extra else "") + blocks + "</section>")
-    counts = ", ".join(f"{k}: {v}" for k, v in info["counts"].items())
+    counts = ", ".join(f"{_result_thai(k)} ({k}): {v}" for k, v in info["counts"].items())
     return f"""<!DOCTYPE html>
 <html lang="th"><head><meta charset="utf-8">
 <title>รายงานการตรวจสอบลายมือชื่อ (Validation report)</title>
@@ -158,14 +180,21 @@ h2,h3{{page-break-after:avoid}}section th{{width:28%}}</style></head><body>
 <h1>รายงานการตรวจสอบลายมือชื่ออิเล็กทรอนิกส์ (Signature validation report)</h1>
 <p>ตรวจเมื่อ (verified at): {e(_when(datetime.now(UTC)))} ·
 ใบรับรองหลักที่เชื่อถือ (trust roots): {e(', '.join(p.name for p in trust.roots))} ·
-CRL ที่นำมา (CRLs supplied): {len(trust.crls)} · ออนไลน์ (online): {_yes(trust.online)}</p>
-<h2>สรุป (Summary): {e(counts)} · exit code {info['exit_code']}</h2>
+CRL ที่นำมา (CRLs supplied): {len(trust.crls)} · ออนไลน์ (online): {_THAI_YES[trust.online]}</p>
+<h2>สรุป (Summary): {info['items']} รายการ (items), {info['signatures']} ลายมือชื่อ
+(signatures)</h2>
+<p>ผลของแต่ละรายการ (items by result): {e(counts)} · exit code {info['exit_code']}</p>
 <table><tr><th>รายการ (item)</th><th>ผล (indication)</th><th>ลายมือชื่อ (signatures)</th>
 <th>ปัญหา (problems)</th></tr>{rows}</table>
 {''.join(details)}
 <p>TOTAL_PASSED = ผ่าน · INDETERMINATE = ยังสรุปไม่ได้ (ข้อมูลไม่พอ) · TOTAL_FAILED = ไม่ผ่าน
 (ETSI EN 319 102-1)</p></body></html>
 """
+
+
+def _result_thai(key: str) -> str:
+    """The Thai of a summary's key: an indication, or UNREADABLE."""
+    return next((_THAI[i] for i in Indication if i == key), "อ่านไม่ได้")
 
 
 def _verdict(r: Report) -> str:
@@ -183,20 +212,24 @@ def _html_signature(s: SignatureStatus) -> str:
         ("ผล (indication)", f"{s.indication} / {_THAI[s.indication]} {s.subindication}".strip()),
         ("บทบาท (role)", f"{s.role} {ROLE_TITLES.get(s.role, '')}".strip()),
         ("ผู้ลงนาม (signer)", s.signer),
-        ("ชื่อบนแบบฟอร์ม (name on the form)", f"{s.printed_name or '-'} ({_match(s)})"),
+        ("ชื่อบนแบบฟอร์ม (name on the form)",
+         f"{s.printed_name or '-'} — {_THAI_MATCH[s.name_matches]}"),
         ("ใบรับรอง (certificate)",  # every part comes from the PDF: escaped
          "<br>".join(e(part) for part in (
-             c.subject, f"issuer: {c.issuer}", f"serial: {c.serial}",
-             f"valid {_when(c.not_before)} – {_when(c.not_after)}", f"SHA-256: {c.sha256}"))
+             c.subject, f"ผู้ออกใบรับรอง (issuer): {c.issuer}",
+             f"หมายเลข (serial): {c.serial}",
+             f"ใช้ได้ (valid) {_when(c.not_before)} – {_when(c.not_after)}",
+             f"SHA-256: {c.sha256}"))
          if c else "-"),
         ("เวลาลงนาม (signing time)", _when(s.signed_at)),
         ("เวลาประทับ (timestamp)", _when(s.timestamp_at)),
-        ("ความครบถ้วน (integrity)", _yes(s.intact)),
-        ("ความน่าเชื่อถือ (trust)", _yes(s.trusted)),
-        ("สถานะการเพิกถอน (revocation at signing)", s.revocation),
+        ("ความครบถ้วน (integrity)", _THAI_YES[s.intact]),
+        ("ความน่าเชื่อถือ (trust)", _THAI_YES[s.trusted]),
+        ("สถานะการเพิกถอน (revocation at signing)", _thai(_THAI_REVOCATION, s.revocation)),
         ("ระดับ (PAdES level)", s.level),
         ("การแก้ไขภายหลัง (changes after signing)",
-         f"{s.modification} ({'permitted' if s.changes_permitted else 'NOT permitted'})"),
+         f"{_thai(_THAI_MODIFICATION, s.modification)}, "
+         f"{_THAI_PERMITTED[bool(s.changes_permitted)]}"),
         ("หมายเหตุ (messages)", "<br>".join(e(m) for m in s.messages) or "-"),
     ]
     body = "".join(f"<tr><th>{e(k)}</th><td>{v if k.startswith(('ใบรับรอง', 'หมายเหตุ')) else e(v)}"

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPub
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from pipeline.audit import kit_readme
 from pipeline.audit.model import Trust, VerificationError
 from pipeline.audit.trust import crl_der, load_roots
 from pipeline.bundles import bundle
@@ -85,17 +86,18 @@ def write(config: Config, directory: Path, *, sources: Sequence[Path] | None = N
                     if _for_timestamping(c)]
         crls = _fetch_crls(chained, root_certs, fetch or _http_get, left_out)
     try:
-        return _write(config, directory, [pem.armor("CERTIFICATE", c.dump()) for c in trusted],
-                      tsa_pems, crls, left_out)
+        return _write(config, directory, trusted, tsa_pems, crls, left_out)
     except OSError as exc:
         raise VerificationError(f"cannot write the trust kit in {directory}: "
                                 f"{exc.strerror or exc}") from None
 
 
-def _write(config: Config, directory: Path, roots: list[bytes], tsa_pems: list[bytes],
-           crls: list[bytes], left_out: list[str]) -> TrustKit:
+def _write(config: Config, directory: Path, roots: Sequence[asn1_x509.Certificate],
+           tsa_pems: list[bytes], crls: list[bytes], left_out: list[str]) -> TrustKit:
     written: dict[str, list[Path]] = {}
-    for sub, stem, suffix, items in ((ROOTS, "root", ".pem", roots),
+    pems = [pem.armor("CERTIFICATE", c.dump()) for c in roots]
+    ders = [c.dump() for c in roots]  # the same, as .cer for Adobe Reader and Windows
+    for sub, stem, suffix, items in ((ROOTS, "root", ".pem", pems), (ROOTS, "root", ".cer", ders),
                                      (TSA, "tsa", ".pem", tsa_pems), (CRLS, "crl", ".crl", crls)):
         folder = directory / sub
         folder.mkdir(parents=True, exist_ok=True)
@@ -103,15 +105,18 @@ def _write(config: Config, directory: Path, roots: list[bytes], tsa_pems: list[b
             for old in folder.glob(f"{stem}-*{suffix}"):
                 if re.fullmatch(rf"{stem}-\d+{re.escape(suffix)}", old.name):
                     old.unlink()
-        written[sub] = [_put(folder / f"{stem}-{i + 1}{suffix}", data)
-                        for i, data in enumerate(items)]
+        written[sub + suffix] = [_put(folder / f"{stem}-{i + 1}{suffix}", data)
+                                 for i, data in enumerate(items)]
     made = datetime.now(UTC)
     missing = "".join(f"\nไม่ได้รวม (not included) {line}" for line in left_out)
-    fsutil.write_bytes(directory / README, _README.format(
-        unit=config.unit, made=f"{made:%Y-%m-%d %H:%M} UTC", crls=len(written[CRLS]),
-        missing=missing).encode("utf-8"))
-    return TrustKit(directory, tuple(written[ROOTS]), tuple(written[TSA]),
-                    tuple(written[CRLS]), tuple(left_out))
+    described = [kit_readme.Root(p.name, c.name, r.subject.human_friendly, r.dump())
+                 for p, c, r in zip(written[ROOTS + ".pem"], written[ROOTS + ".cer"], roots,
+                                    strict=True)]
+    fsutil.write_bytes(directory / README, kit_readme.text(
+        unit=config.unit, made=f"{made:%Y-%m-%d %H:%M} UTC", crls=len(written[CRLS + ".crl"]),
+        missing=missing, roots=described).encode("utf-8"))
+    return TrustKit(directory, tuple(written[ROOTS + ".pem"]), tuple(written[TSA + ".pem"]),
+                    tuple(written[CRLS + ".crl"]), tuple(left_out))
 
 
 def load(directory: Path) -> TrustKit:
@@ -315,21 +320,3 @@ def _http_get(url: str) -> bytes:
                 if len(body) > MAX_CRL_BYTES:
                     raise requests.RequestException(f"larger than {MAX_CRL_BYTES >> 20} MB")
             return bytes(body)
-
-
-_README = """ชุดข้อมูลความเชื่อถือ (trust kit) ของ {unit}
-ทำเมื่อ (made) {made}; CRL ปัจจุบัน (current CRLs): {crls}{missing}
-
-roots/  ใบรับรองหลักที่เชื่อถือ (trust roots, PEM)
-tsa/    ใบรับรองของหน่วยประทับเวลา (the timestamp authorities' certificates, for reference)
-crls/   รายการเพิกถอนใบรับรองปัจจุบัน (current CRLs, DER; valid until their next update)
-
-Verify a signed PDF, a bundle folder or a whole outbox with these roots and CRLs:
-
-    pipeline verify --trust-kit THIS-FOLDER PATH...            (add --html report.html, --json)
-
-Exit codes: 0 all TOTAL_PASSED; 1 any TOTAL_FAILED; 3 any INDETERMINATE and none failed;
-2 usage error or unreadable input. Long after signing, ETSI validation needs current
-revocation status for the timestamp authority: use a recently made kit, --crl FILE, or
---online.
-"""

@@ -229,9 +229,23 @@ def ascii_name(name: str, fallback: str) -> str:
     if not stem.strip(".") or not re.fullmatch(r"[A-Za-z0-9]{1,10}", suffix):
         stem, dot, suffix = name, "", ""
     text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-_")[:60].strip("-_")
+    text = re.sub(r"[^A-Za-z0-9_-]+", "-", text)
+    text = re.sub(r"([-_])[-_]+", r"\1", text).strip("-_")[:60].strip("-_")
     suffix = re.sub(r"[^A-Za-z0-9]", "", suffix)[:10].lower()
     return f"{text or fallback}{dot if suffix else ''}{suffix}"
+
+
+def upload_name(request_id: str, n: int, name: str) -> str:
+    """The name attachment ``n`` of ``request_id`` is uploaded under: the request ID, its
+    number, then what the original name has in ASCII (``poster2.jpg`` becomes
+    ``REQ-2569-00008-02-poster2.jpg``); a name with none keeps only ID and number
+    (``REQ-2569-00008-01.pdf``), so the same bundle always gives the same names."""
+    prefix = f"{request_id}-{n:02d}"
+    own = ascii_name(name, "")
+    stem, dot, suffix = own.rpartition(".") if "." in own else (own, "", "")
+    if not stem:  # nothing ASCII before the extension: ".pdf", or nothing at all
+        return f"{prefix}{dot}{suffix}"
+    return ascii_name(f"{prefix}-{own}", prefix)
 
 
 @dataclass(frozen=True)
@@ -308,7 +322,7 @@ def _upload(folder: Path, manifest: dict) -> Upload:
     request = from_dict(manifest["request"])
     names = []
     for n, name in enumerate(request.attachments, start=1):
-        safe = ascii_name(f"{request_id}-{n:02d}-{name}", f"{request_id}-{n:02d}")
+        safe = upload_name(request_id, n, name)
         files.append((safe, folder / bundle.ATTACHMENTS / name))
         names.append(f"  {safe}  <-  {name}")
     lines = [

@@ -10,6 +10,8 @@ import click
 
 from pipeline.cli.common import load, main, workspace_option
 
+GRACE = 30  # seconds the requests in hand get when the desk stops (then app.STOP_WAIT)
+
 
 @main.command()
 @workspace_option
@@ -48,7 +50,6 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
     except OSError as exc:
         raise click.ClickException(f"เปิดพอร์ต {host}:{port} ไม่ได้ / cannot listen on "
                                    f"{host}:{port}: {exc.strerror}") from None
-    sock.listen(128)  # connections made once the address is printed wait in the backlog
     bound = sock.getsockname()[1]
     scheme = "https" if certfile is not None else "http"
     # behind a proxy that terminates TLS (base_url https), cookies are Secure as well
@@ -57,7 +58,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, certfile: Path
     server = uvicorn.Server(uvicorn.Config(
         make_app(config, secure=secure), log_config=None, access_log=False,
         proxy_headers=False,  # client addresses: [web] trusted_proxies, in the desk
-        ssl_certfile=certfile, ssl_keyfile=keyfile, timeout_graceful_shutdown=60))
+        ssl_certfile=certfile, ssl_keyfile=keyfile, timeout_graceful_shutdown=GRACE))
     click.echo(f"โต๊ะงานเผยแพร่ข้อมูลพร้อมใช้ที่ / the desk is serving at "
                f"{scheme}://{shown}:{bound}/", err=False)
     # uvicorn shuts down gracefully on SIGTERM or SIGINT, then raises the signal again

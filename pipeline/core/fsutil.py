@@ -159,7 +159,15 @@ def file_mode() -> int:
 def temp_beside(target: Path) -> Path:
     """A new empty file beside ``target`` (hidden, ``.part``) with the mode ``open()`` would
     give it: ``mkstemp``'s 0600 would end up on the target when it is renamed over it."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    return temp_in(target.parent, f".{target.name}.")
+
+
+def temp_in(folder: Path, prefix: str) -> Path:
+    """A new empty file in ``folder`` named ``prefix``, random letters, ``.part``, with the
+    mode ``open()`` would give it (see :func:`temp_beside`). A short ``prefix`` keeps the
+    name short whatever the file will be called: a target's name may take all the 255 bytes
+    a file system allows, and ``.<name>.<random>.part`` would then be too long."""
+    fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".part")
     try:
         os.fchmod(fd, file_mode())
     finally:

@@ -64,6 +64,9 @@ def _is_control(c: str) -> bool:
 
 
 # -- request IDs -------------------------------------------------------------------------------
+ANY_ID = re.compile(r"[A-Za-z]+-\d{4}-\d{5,}")  # a request ID of any office, in free text
+
+
 def id_pattern(prefix: str) -> re.Pattern[str]:
     """``REQ-2569-00042``: the office's prefix, a Buddhist-Era year, a number of 5 digits or
     more (journal.claim)."""

@@ -122,23 +122,28 @@ class Rejected:
     (structured: never re-read from the clerk's report or a log message). ``by_director``:
     not approved by the director, with the reason as the one problem; otherwise returned to
     the clerk for correction. ``values``: what the sheet said (title, work_group, category,
-    request_date, provider_name, approver_name), as far as it could be read."""
+    request_date, provider_name, approver_name), as far as it could be read. ``files``: the
+    report and the highlighted copy written for the clerk, as (name, size, SHA-256): what the
+    web desk hands out is found by these, never by what a shared folder holds."""
 
     by_director: bool
     problems: tuple[Problem, ...]
     values: dict[str, str] = field(default_factory=dict)
+    files: tuple[tuple[str, int, str], ...] = ()
 
     def to_json(self) -> str:
         return json.dumps({"by_director": self.by_director,
                            "problems": [asdict(p) for p in self.problems],
-                           "values": self.values}, ensure_ascii=False)
+                           "values": self.values, "files": [list(f) for f in self.files]},
+                          ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Rejected:
         data = json.loads(text)
         return cls(bool(data["by_director"]),
                    tuple(Problem(**p) for p in data["problems"]),
-                   {str(k): str(v) for k, v in data.get("values", {}).items()})
+                   {str(k): str(v) for k, v in data.get("values", {}).items()},
+                   tuple((str(n), int(z), str(h)) for n, z, h in data.get("files", ())))
 
 
 @dataclass(frozen=True)

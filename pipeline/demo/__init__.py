@@ -78,7 +78,8 @@ def _demo_config(pki_files: pki.DemoPKI, root: Path) -> str:
         director={"name": PEOPLE["director"].name, "position": PEOPLE["director"].position,
                   **key("director")},
         auto_approve=True,
-        publisher={"name": PEOPLE["webmaster"].name, "position": PEOPLE["webmaster"].position},
+        publisher={"name": PEOPLE["webmaster"].name, "position": PEOPLE["webmaster"].position,
+                   **key("webmaster")},  # `published` signs the form's third block
         providers=[{"name": PEOPLE["provider"].name, "position": PEOPLE["provider"].position,
                     "work_group": WORK_GROUPS[2], **key("provider")}],
         trust_roots=[rel(pki_files.root_pem)],

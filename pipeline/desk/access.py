@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -64,9 +65,15 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def current(request: Request) -> Visitor | None:
+async def current(request: Request) -> Visitor | None:
     """The signed-in visitor, or None. Sessions end when idle too long, on sign-out, on a
-    password change and when the account is disabled (:class:`Sessions`)."""
+    password change and when the account is disabled (:class:`Sessions`). Looked up in a
+    worker thread: the session's row is written (its last use), which may wait for another
+    writer of the journal, and no page may stall the others meanwhile."""
+    return await run_in_threadpool(_current, request)
+
+
+def _current(request: Request) -> Visitor | None:
     desk = request.app.state.desk
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -80,10 +87,10 @@ def current(request: Request) -> Visitor | None:
     return Visitor(account, session, client_address(request))
 
 
-def need(request: Request, *roles: Role) -> Visitor:
+async def need(request: Request, *roles: Role) -> Visitor:
     """The visitor, who must hold one of ``roles`` (the admin is not implied: an admin
     runs the desk, not the office's decisions)."""
-    visitor = current(request)
+    visitor = await current(request)
     if visitor is None:
         raise SignInNeeded(expired=SESSION_COOKIE in request.cookies)
     request.scope["visitor"] = visitor

@@ -57,14 +57,18 @@ class SignInRefused(PipelineError):
     """A sign-in that did not succeed. ``retry_at``: attempts are refused until then (the
     page says when); ``needs_code``: the password was right and the account's one-time code
     is needed (or was wrong); ``needs_totp_setup``: the account must have a second factor
-    and has none yet. The message never says whether the login or the password was wrong."""
+    and has none yet. The message never says whether the login or the password was wrong,
+    nor that an account is disabled; ``disabled`` (the right password of a disabled
+    account) is for the audit log only, never for the page."""
 
     def __init__(self, message: str, *, retry_at: datetime | None = None,
-                 needs_code: bool = False, needs_totp_setup: bool = False) -> None:
+                 needs_code: bool = False, needs_totp_setup: bool = False,
+                 disabled: bool = False) -> None:
         super().__init__(message)
         self.retry_at = retry_at
         self.needs_code = needs_code
         self.needs_totp_setup = needs_totp_setup
+        self.disabled = disabled
 
 
 WRONG = ("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง ตรวจสอบทั้งสองอย่างแล้วลองใหม่ / wrong login or "
@@ -200,8 +204,11 @@ class Accounts(Tables):
     # -- signing in ---------------------------------------------------------------------------
     def sign_in(self, login: str, password: str, code: str | None, address: str,
                 now: datetime) -> Account:
-        """The account, when ``password`` (and ``code``, when the account has a second
-        factor) are right and no back-off is on; else SignInRefused."""
+        """The account, when it is not disabled, ``password`` (and ``code``, when the
+        account has a second factor) are right and no back-off is on; else SignInRefused.
+        A disabled account is refused as a wrong password is, with the same words, after
+        the same hash check and counted the same: the desk neither confirms a departed
+        user's old password nor that the login exists."""
         name = rules.login_name(login)[:64]
         rows = self.rows("SELECT password_hash, disabled, totp_secret, totp_last_step "
                          "FROM accounts WHERE login = ?", (name,))
@@ -210,11 +217,9 @@ class Accounts(Tables):
         retry_at = self._throttle.retry_at(counted, address, now)
         if retry_at:
             raise SignInRefused(_wait_message(retry_at), retry_at=retry_at)
-        if not (self._verify(stored, password) and rows):
-            self._refuse(counted, address, now, WRONG)
-        if disabled:
-            raise SignInRefused(f"บัญชี {name} ถูกระงับ ติดต่อผู้ดูแลระบบ / the account {name} "
-                                f"is disabled: ask the desk's administrator")
+        right = self._verify(stored, password) and bool(rows)
+        if not right or disabled:
+            self._refuse(counted, address, now, WRONG, disabled=right and bool(disabled))
         if self._hasher.check_needs_rehash(stored):
             self._update(name, "password_hash = ?",
                          (self._hasher.hash(unicodedata.normalize("NFC", password)),))
@@ -247,10 +252,11 @@ class Accounts(Tables):
                        (step, account.login))
 
     def _refuse(self, name: str, address: str, now: datetime, message: str,
-                needs_code: bool = False) -> NoReturn:
+                needs_code: bool = False, *, disabled: bool = False) -> NoReturn:
         retry_at = self._throttle.failed(name, address, now)
         raise SignInRefused(_wait_message(retry_at) if retry_at else message,
-                            retry_at=retry_at, needs_code=needs_code and not retry_at)
+                            retry_at=retry_at, needs_code=needs_code and not retry_at,
+                            disabled=disabled)
 
     def _verify(self, stored: str, password: str) -> bool:
         candidate = unicodedata.normalize("NFC", password[:MAX_PASSWORD + 1])

@@ -76,6 +76,8 @@ def sign_in(accounts: Accounts, log: AuditLog, login: str, password: str, code: 
 
 def _kind(refused: SignInRefused, code: str | None) -> str:
     """What kind of refusal, in words that hold nothing typed."""
+    if refused.disabled:  # its user was told "wrong login or password", as anyone is
+        return "account disabled (the password was right)"
     if refused.retry_at:
         return f"back-off until {refused.retry_at.isoformat(timespec='seconds')}"
     if refused.needs_totp_setup:

@@ -10,6 +10,7 @@ so there is one implementation of approving, refusing, publishing and verifying.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,10 @@ from pipeline.settings.config import Config
 # script-src 'none': the pages have no script at all; styles and pictures from the desk only
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-STOP_WAIT = 50.0  # seconds the jobs in hand get to finish when the desk stops
+log = logging.getLogger(__name__)
+# seconds the jobs in hand get to finish when the desk stops, after the requests in hand
+# (serve.py's GRACE): together within contrib/pipeline-desk.service's TimeoutStopSec
+STOP_WAIT = 30.0
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -89,21 +93,28 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+SMALL_BODY = 256 * 1024  # a form: a reason, a URL, a password
+UPLOADS = ("/staff/hand-in", "/auditor/verify")  # the only routes that take files
+
+
 class BodyLimit:
-    """No request body larger than ``limit`` bytes is read: a ``Content-Length`` above it
-    is answered 413 at once, and a body that streams past it is cut (413) before it fills
-    the disk where uploads are spooled."""
+    """No request body larger than its route's bound is read: ``limit`` bytes for the
+    routes that take files (:data:`UPLOADS`), :data:`SMALL_BODY` for every other (the
+    sign-in form included: an anonymous POST cannot make the desk hold megabytes). A
+    ``Content-Length`` above it is answered 413 at once, and a body that streams past it
+    is cut (413) before it fills the disk where uploads are spooled."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
-        self.limit = limit
+        self.big = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.big if scope.get("path") in UPLOADS else SMALL_BODY
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await Response("413", status_code=413)(scope, receive, send)
             return
         seen = 0
@@ -113,25 +124,33 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise HTTPException(413, "too_large")
             return message
 
         await self.app(scope, counted, send)
 
 
-def _refused(request: Request, exc: Exception) -> Response:
+async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if "visitor" not in request.scope:  # the page's header: who is signed in, sign-out
-        request.scope["visitor"] = access.current(request)
+        request.scope["visitor"] = await access.current(request)
     key = exc.detail if exc.detail in ("forbidden", "bad_form", "too_large") else {
         403: "forbidden", 404: "not_found", 413: "too_large"}.get(exc.status_code, "bad_form")
     return views.render(request, "refused.html", status_code=exc.status_code, message=key)
 
 
+def _failed(request: Request, exc: Exception) -> Response:
+    """Anything unforeseen: a page that says so (the traceback goes to pipeline.log)."""
+    log.error("desk: %s %s failed", request.method, request.url.path, exc_info=exc)
+    return views.render(request, "refused.html", status_code=500, message="failed")
+
+
 def _sign_in_first(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInNeeded)
     target = request.url.path if request.method == "GET" else "/"
+    if target != "/" and request.url.query:
+        target += f"?{request.url.query}"  # an auditor's search survives signing in again
     expired = "&expired=1" if exc.expired else ""
     return RedirectResponse(f"/signin?next={quote(target)}{expired}", status_code=303)
 
@@ -139,17 +158,15 @@ def _sign_in_first(request: Request, exc: Exception) -> Response:
 def _language(request: Request) -> Response:
     """The Thai/English switch: a preference cookie only, no state on the server."""
     chosen = request.query_params.get("to", "th")
-    back = request.query_params.get("next", "/")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"  # never an open redirect
-    response = RedirectResponse(back, status_code=303)
+    response = RedirectResponse(signin.safe_next(request.query_params.get("next", "/")),
+                                status_code=303)
     response.set_cookie(views.LANGUAGE_COOKIE, "en" if chosen == "en" else "th",
                         max_age=365 * 86400, httponly=True, samesite="strict",
                         secure=request.app.state.desk.secure)
     return response
 
 
-def make_app(config: Config, *, secure: bool = False) -> Starlette:
+def make_app(config: Config, *, secure: bool = False) -> ASGIApp:
     journal_file = config.workspace.journal_file
     desk = Desk(
         config=config,
@@ -182,14 +199,17 @@ def make_app(config: Config, *, secure: bool = False) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        # stopping (SIGTERM): approvals in hand are signed to the end, then the tables close
-        await run_in_threadpool(desk.jobs.wait, STOP_WAIT)
-        for tables in (desk.accounts, desk.sessions, desk.audit):
-            tables.disconnect()
+        # stopping (SIGTERM): approvals in hand get time to finish; the tables are closed
+        # only when no job can still write to them (else the process's end closes them)
+        if await run_in_threadpool(desk.jobs.wait, STOP_WAIT):
+            for tables in (desk.accounts, desk.sessions, desk.audit):
+                tables.disconnect()
 
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: _refused, SignInNeeded: _sign_in_first})
+                    exception_handlers={HTTPException: _refused, SignInNeeded: _sign_in_first,
+                                        Exception: _failed})
     app.state.desk = desk
     app.add_middleware(BodyLimit, limit=desk.max_body)
-    app.add_middleware(SecurityHeaders)
-    return app
+    # outside everything Starlette adds (its server-error page included): every answer,
+    # a 500 too, carries the headers
+    return SecurityHeaders(app)

@@ -56,18 +56,22 @@ class Jobs:
 
         thread = threading.Thread(target=run, name=f"desk-job-{job_id}", daemon=True)
         with self._lock:
-            self._threads.append(thread)
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
         return job_id
 
-    def wait(self, timeout: float) -> None:
-        """Let the running jobs finish (the desk is stopping): an approval being signed is
-        completed rather than cut, within ``timeout`` seconds in all."""
+    def wait(self, timeout: float) -> bool:
+        """Give the running jobs up to ``timeout`` seconds in all to finish (the desk is
+        stopping); whether they all did. A job still running when the process ends is cut
+        between two approvals or inside one: the journal finishes that one on the next
+        decision (nothing is signed twice or lost), and each approval already signed is in
+        the audit log, written as it was signed."""
         with self._lock:
-            threads, self._threads = self._threads, []
+            threads = list(self._threads)
         deadline = time.monotonic() + timeout
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in threads)
 
     def get(self, job_id: str, owner: str) -> Job | None:
         with self._lock:

@@ -120,6 +120,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "not_found": ("ไม่พบหน้าที่ต้องการ", "There is no such page"),
     "expired": ("หมดเวลาการใช้งาน กรุณาเข้าสู่ระบบใหม่", "Your session ended; sign in again"),
     "too_large": ("ไฟล์ใหญ่เกินกำหนด", "The upload is too large"),
+    "not_the_publisher": ("บันทึกการเผยแพร่ได้เฉพาะบัญชีของผู้นำข้อมูลขึ้นเผยแพร่ที่ลงนามด้วยกุญแจของตน",
+                          "Only the publisher's own account records publications (its key "
+                          "signs them)"),
+    "failed": ("เกิดข้อผิดพลาดในระบบ ผู้ดูแลระบบดูรายละเอียดได้ใน pipeline.log",
+               "Something went wrong; the admin finds the details in pipeline.log"),
     "bad_form": ("แบบฟอร์มไม่ถูกต้อง กรุณาเปิดหน้านี้ใหม่แล้วลองอีกครั้ง",
                  "The form was not accepted; reload the page and try again"),
     "my_requests": ("คำขอของฉัน", "My requests"),
@@ -134,6 +139,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "corrected_sheet": ("แบบคำขอที่ทำเครื่องหมายจุดที่ต้องแก้", "The sheet with what to fix marked"),
     "signed_pdf": ("แบบฟอร์มที่ลงนามแล้ว (PDF)", "The signed form (PDF)"),
     "following": ("ติดตามแบบคำขอ", "Following the sheet"),
+    "follow_given_up": ("ระบบยังไม่รับแบบคำขอ (ตัวเฝ้ากล่องรับอาจหยุดอยู่) แจ้งผู้ดูแลระบบ "
+                        "แล้วดูผลใน \"คำขอของฉัน\"",
+                        "The pipeline has not taken the sheet yet (is the watcher stopped?): "
+                        "tell the admin, and see \"My requests\" later"),
     "waiting_watcher": ("รอระบบรับแบบคำขอ…", "Waiting for the pipeline to take the sheet…"),
     "state_received": ("รับแล้ว กำลังตรวจ", "received, being checked"),
     "state_validated": ("ตรวจแล้ว กำลังจัดทำแบบฟอร์ม", "checked, the form is being made"),
@@ -169,6 +178,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "INDETERMINATE": ("ยังสรุปไม่ได้", "Indeterminate"),
     "TOTAL_FAILED": ("ไม่ผ่าน: อย่าอนุมัติ ตรวจสอบกับผู้ให้ข้อมูล",
                      "Failed: do not approve; ask the provider"),
+    "pages_broken": ("หน้าที่เผยแพร่แล้วแต่หายไปหรือไม่ตรงกับที่อนุมัติ",
+                     "Published pages gone or not what was approved"),
     "obligations": ("ภาระการเผยแพร่ตามกำหนด", "Publication obligations"),
     "month": ("เดือน (พ.ศ.)", "Month (BE)"),
     "show": ("แสดง", "Show"),

@@ -13,7 +13,11 @@ from pipeline.core.errors import PipelineError
 from pipeline.settings.config import Config
 
 MIN_PASSWORD = 10  # characters
-MAX_PASSWORD = 1024  # characters: hashing is linear in the length; no one types more
+# The longest password an account may have, in characters (after NFC): hashing is linear in
+# the length, and no one types more. Every form or prompt that reads a password must accept
+# this many characters (the command line's prompt, the desk's sign-in page), or an account
+# given a longer one than the form reads could never sign in there.
+MAX_PASSWORD = 1024
 MAX_EMAIL = 254
 _LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

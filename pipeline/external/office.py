@@ -176,9 +176,11 @@ class _Office:
             source.as_uri(), "_blank", 0, _props(Hidden=True, ReadOnly=True))
         if document is None:
             raise ConversionError(f"LibreOffice could not open {source}")
-        try:
+        sheet = document.supportsService("com.sun.star.sheet.SpreadsheetDocument")
+        try:  # a spreadsheet (the blank request sheet, printed) through Calc's export
             document.storeToURL(target.as_uri(), _props(
-                FilterName="writer_pdf_Export", FilterData=filter_data, Overwrite=True))
+                FilterName="calc_pdf_Export" if sheet else "writer_pdf_Export",
+                FilterData=filter_data, Overwrite=True))
         except BaseException:
             # Closing fails too when soffice has died, and with an error ("illegal object
             # given") that would hide the DisposedException saying so.

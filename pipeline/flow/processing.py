@@ -27,7 +27,13 @@ from pipeline.flow.attachments import AwaitingAttachments
 from pipeline.flow.outcome import Outcome, PendingRequest, Refused
 from pipeline.form.render import RenderError
 from pipeline.intake import receipt
-from pipeline.intake.rejection import Rejection, not_a_file_problem, reject_entry
+from pipeline.intake.rejection import (
+    Rejection,
+    not_a_file_problem,
+    recorded,
+    reject_entry,
+    tidy,
+)
 from pipeline.notify import build, events
 from pipeline.records import index_files
 from pipeline.records.journal import FINAL_STATES, Entry, Journal, State
@@ -37,7 +43,9 @@ from pipeline.signatures.signing import SigningError
 
 log = logging.getLogger(__name__)
 
-DECISION_LOCK = "decision.lock"  # in .pipeline/: one director's decision at a time
+# in .pipeline/: one director's decision at a time, held exclusively by the approver (the
+# desk, `pipeline approve`); others archive a signed request only while they can hold it shared
+DECISION_LOCK = "decision.lock"
 
 
 def _now() -> datetime:
@@ -54,6 +62,7 @@ class Processor:
         self._own_converter = converter is None
         self.converter = converter or Converter(timeout=config.office_timeout)
         self._signers = steps.Signers(config)
+        self._deciding = False  # inside deciding(): this processor holds the decision lock
 
     def close(self) -> None:
         self._signers.close()
@@ -169,6 +178,8 @@ class Processor:
         watcher outlives any one request."""
         entry = self.journal.get(request_id)
         assert entry is not None
+        if entry.state in FINAL_STATES:  # finished meanwhile (by the approver): nothing to do
+            return self._finished(entry)
         try:
             low = faults.low_space((self.ws.state, self.ws.outbox), self.config.min_free_mb)
             return self._held(entry, low) if low else self._run(entry)
@@ -218,11 +229,15 @@ class Processor:
                         or steps.validate_sheet(entry, work, self.config, self._signers))
             if problems:
                 return self._reject(entry, problems)
+            if entry.taken:  # the sheet's earlier rejections are superseded: moved aside
+                tidy(self.ws.rejected, entry.source_name, _now())
             self._advance(entry, State.VALIDATED)
         request = steps.read_request(work)
         current = self.journal.get(request_id)
         assert current is not None  # recorded before any step
         state = current.state
+        if state == State.SIGNED:
+            return self._finish_signed(entry, None)
         if state == State.VALIDATED:
             steps.render_form(entry, request, work, self.config, self.converter)
             state = self._advance(entry, State.RENDERED)
@@ -238,7 +253,30 @@ class Processor:
             state = self._sign_director(entry)
         if state == State.AWAITING_DIRECTOR:
             return Outcome(entry.source_path, request_id, state)
-        return self._archive(entry, request)
+        return self._finish_signed(entry, request)
+
+    def _finish_signed(self, entry: Entry, request: Request | None) -> Outcome:
+        """Archive a request the director has signed, under the decision lock: the approver
+        (the desk, ``pipeline approve``) holds it while it archives what it has just signed,
+        and a second writer of ``outbox/<ID>`` beside it, or one removing the work folder
+        under it, must not run. Anyone else (the watcher, its workers) only tries the lock:
+        when it is held, the request stays SIGNED for the approver to finish, or for the
+        watcher's next pass. The state is read again under the lock, since the approver
+        may have finished it in the meantime."""
+        with self._decision_lock_if_free() as free:
+            if not free:
+                return Outcome(entry.source_path, entry.id, State.SIGNED,
+                               problems=(steps.being_decided_problem(),))
+            current = self.journal.get(entry.id)
+            assert current is not None
+            if current.state != State.SIGNED:
+                return self._finished(current)
+            return self._archive(entry, request or steps.read_request(self._work(entry.id)))
+
+    def _finished(self, entry: Entry) -> Outcome:
+        """A request already where it ends, as the outcome says it."""
+        bundle = self.ws.outbox / entry.id if entry.state == State.ARCHIVED else None
+        return Outcome(entry.source_path, entry.id, entry.state, bundle=bundle)
 
     # -- the director -------------------------------------------------------------------
     def pending(self) -> list[PendingRequest]:
@@ -265,15 +303,43 @@ class Processor:
         """Hold the workspace's decision lock (``.pipeline/decision.lock``): a second
         ``approve`` or ``reject`` of the same requests waits, then finds them decided,
         instead of racing for the same work folder. Callers hold it around reading
-        :meth:`pending` and calling :meth:`approve` or :meth:`refuse`."""
-        self.ws.state.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.ws.state / DECISION_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                     0o644)
+        :meth:`pending` and calling :meth:`approve` or :meth:`refuse`; meanwhile the
+        watcher leaves the requests it signs alone (:meth:`_finish_signed`)."""
+        fd = self._open_decision_lock()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._deciding = True
             yield
         finally:
+            self._deciding = False
             os.close(fd)  # releases the lock
+
+    @contextmanager
+    def _decision_lock_if_free(self) -> Iterator[bool]:
+        """Whether no approver is deciding for the ``with`` block: this processor is the
+        approver (inside :meth:`deciding`), or it holds the lock now, taken without waiting
+        on a descriptor of its own. Never a blocking take: flock belongs to the open file,
+        so an approver opening the lock file again would wait for itself. Taken shared: the
+        watcher's workers archiving other requests at once do not keep each other out,
+        only an approver's exclusive hold does (and the approver waits for them)."""
+        if self._deciding:
+            yield True
+            return
+        fd = self._open_decision_lock()
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+            else:
+                yield True
+        finally:
+            os.close(fd)  # releases the lock, when taken here
+
+    def _open_decision_lock(self) -> int:
+        self.ws.state.mkdir(parents=True, exist_ok=True)
+        return os.open(self.ws.state / DECISION_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                       0o644)
 
     def approve(self, request_id: str) -> Outcome:
         """The director signs a waiting request; it is archived as a bundle."""
@@ -347,8 +413,9 @@ class Processor:
         rejection = steps.give_back(entry, work, held, self.ws.rejected, problems,
                                     refused=bool(refusal))
         said = steps.said(work, held)
-        self._record_rejection(entry, Rejected(bool(refusal), problems, said), rejection,
-                               refusal=refusal)
+        self._record_rejection(
+            entry, Rejected(bool(refusal), problems, said, recorded(rejection)),
+            rejection, refusal=refusal)
         steps.discard(self.ws, entry.id)
         return Outcome(entry.source_path, entry.id, State.REJECTED, rejection=rejection,
                        problems=problems)

@@ -95,6 +95,13 @@ def vanished_problem() -> Problem:
                    "the sheet was removed from the inbox before it could be taken")
 
 
+def being_decided_problem() -> Problem:
+    """A signed request left to the approver who holds the decision lock."""
+    return Problem("", "", "ผู้อนุมัติกำลังจัดเก็บคำขอนี้ ระบบจะตรวจอีกครั้งในรอบถัดไป",
+                   "the approver is archiving this request; it is looked at again on the "
+                   "next pass")
+
+
 def validate_sheet(entry: Entry, work: Path, config: Config,
                    signers: Signers) -> tuple[Problem, ...]:
     """Every problem of the sheet at once (``sheet.read_sheet``, which also checks that

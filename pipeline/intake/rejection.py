@@ -3,7 +3,10 @@ beside a report in Thai then English and a copy with the offending cells highlig
 
 from __future__ import annotations
 
+import glob
 import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,9 +65,11 @@ def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem,
            refused: bool = False) -> Rejection:
     """Write the highlighted copy and the report (UTF-8 with a BOM, CRLF, so that Windows
     Notepad shows the Thai); with ``give_back`` (the pipeline took the sheet from the inbox)
-    also put the sheet beside them under the clerk's own ``name``, byte for byte.
-    Doing it again after a crash rewrites the same files: nothing is doubled."""
+    also put the sheet beside them under the clerk's own ``name``, byte for byte. The
+    sheet's earlier rejections are moved aside first (:func:`tidy`). Doing it again after a
+    crash writes the same files again: nothing is lost, and the clerk sees one report."""
     guard.real_folder(rejected_dir)
+    tidy(rejected_dir, name, when)  # the sheet's earlier rejections: only the newest stays
     target = (fsutil.copy_unique(source, rejected_dir, name) if give_back
               else fsutil.unique_path(rejected_dir, name))
     corrected = rejected_dir / f"{target.stem}.corrected.xlsx"
@@ -75,6 +80,24 @@ def reject(source: Path, name: str, rejected_dir: Path, problems: tuple[Problem,
                        refused=refused)
     fsutil.write_bytes(report, b"\xef\xbb\xbf" + text.encode("utf-8"))
     return Rejection(target if give_back else source, report, annotated)
+
+
+_COPY_MARK = re.compile(r"(?:\s*\(\d+\)|\.corrected|\s+-\s+copy|\s+-\s+สำเนา)$",
+                        re.IGNORECASE)
+
+
+def sheet_key(name: str) -> str:
+    """The name a sheet keeps through its corrections: ``ข่าว.xlsx``, the highlighted copy
+    ``ข่าว.corrected.xlsx`` a clerk fixes and drops back, ``ข่าว (2).xlsx`` or
+    ``ข่าว.corrected (2).xlsx`` (names made unique) and a Windows ``ข่าว - Copy.xlsx`` all give
+    ``ข่าว``: how a resubmission is matched with the sheet it replaces."""
+    stem = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    if stem.lower().endswith(".xlsx"):
+        stem = stem[:-5]
+    stem = " ".join(stem.split())
+    while (shorter := _COPY_MARK.sub("", stem)) != stem:
+        stem = shorter
+    return stem.casefold()
 
 
 SPREADSHEET_SUFFIXES = (".xls", ".xlsm", ".xlsb", ".ods", ".csv")
@@ -134,23 +157,92 @@ def reject_stray(path: Path, rejected_dir: Path, when: datetime) -> Rejection:
 REPORT_SUFFIX = ".error.txt"
 
 
-def find(rejected_dir: Path, request_id: str) -> Rejection | None:
-    """The rejection written for ``request_id`` (its report names the ID in its first
-    lines), for the desk's "my requests"; None when there is none (any more)."""
-    wanted = f"เลขที่คำขอ / request ID: {request_id}\r\n".encode()
+SUPERSEDED_PREFIX = "superseded-"  # + the day moved, Buddhist Era: superseded-2569-11-05
+
+
+def _reports(folder: Path) -> list[Path]:
     try:
-        reports = sorted(rejected_dir.glob(f"*{REPORT_SUFFIX}"))
+        return sorted(p for p in folder.glob(f"*{REPORT_SUFFIX}") if not p.is_symlink())
+    except OSError:
+        return []
+
+
+def _set_of(report: Path) -> tuple[Path, Path, Path]:
+    """A rejection's files: the sheet as the clerk gave it, its highlighted copy, the report
+    (in the order they are moved: the report last, so a set half moved is still found)."""
+    target = report.with_name(report.name[:-len(REPORT_SUFFIX)])
+    return target, report.with_name(f"{Path(target.name).stem}.corrected.xlsx"), report
+
+
+def tidy(rejected_dir: Path, name: str, when: datetime) -> Path | None:
+    """Move the rejections of the sheet ``name`` (and of its copies and corrected copies:
+    sheet_key) out of the way, into ``superseded-<day>/`` inside ``rejected_dir``, when it
+    comes back (rejected again, or accepted): the clerk sees only the newest report per
+    sheet, and nothing is deleted. Each file is renamed
+    (never overwriting: fsutil.unique_path), the report last; running it again after a crash
+    moves what is left. Returns the folder moved into, if anything moved."""
+    key = sheet_key(name)
+    moved = None
+    for report in _reports(rejected_dir):
+        target, corrected, _ = files = _set_of(report)
+        if sheet_key(target.name) != key:
+            continue
+        if moved is None:
+            day = when.astimezone(thai.BANGKOK).date()
+            moved = rejected_dir / f"{SUPERSEDED_PREFIX}{thai.be_year(day)}-{day:%m-%d}"
+            guard.real_folder(moved)  # never moved into a link planted there
+        for path in files:
+            if os.path.lexists(path):
+                os.rename(path, fsutil.unique_path(moved, path.name))
+    if moved is not None:
+        fsutil.fsync_dir(moved)
+        fsutil.fsync_dir(rejected_dir)
+    return moved
+
+
+def recorded(rejection: Rejection) -> tuple[tuple[str, int, str], ...]:
+    """The report and the highlighted copy as the journal keeps them: (name, size, SHA-256)."""
+    return tuple((path.name, path.stat().st_size, fsutil.sha256_file(path))
+                 for path in (rejection.annotated, rejection.report) if path is not None)
+
+
+def find(rejected_dir: Path, wanted: tuple[str, int, str]) -> Path | None:
+    """The file the pipeline wrote, as ``wanted`` (:func:`recorded`) says it: in
+    ``rejected_dir``, else among the superseded ones :func:`tidy` moved aside (under its name
+    or the ``name (2)`` a move may have given it), a regular file with those exact bytes.
+    A file planted in the shared folder under that name, or the file changed since, is not
+    it: None."""
+    name, size, sha256 = wanted
+    stem, suffix = Path(name).stem, Path(name).suffix
+    try:
+        older = sorted((p for p in rejected_dir.glob(f"{SUPERSEDED_PREFIX}*")
+                        if p.is_dir() and not p.is_symlink()), reverse=True)
     except OSError:
         return None
-    for report in reports:
+    for folder in (rejected_dir, *older):
         try:
-            with guard.open_regular(report) as (fd, _):
-                head = os.read(fd, 4096)
-        except (OSError, guard.NotAFile):
+            candidates = sorted(folder.glob(f"{glob.escape(stem)}*{glob.escape(suffix)}"))
+        except OSError:
             continue
-        if wanted in head:
-            target = report.name[:-len(REPORT_SUFFIX)]
-            corrected = rejected_dir / f"{Path(target).stem}.corrected.xlsx"
-            return Rejection(rejected_dir / target, report,
-                             corrected if corrected.is_file() else None)
+        for path in candidates:
+            if path.name != name and not re.fullmatch(
+                    rf"{re.escape(stem)} \(\d+\){re.escape(suffix)}", path.name):
+                continue
+            try:
+                with guard.open_regular(path) as (fd, st):
+                    if st.st_size == size and fsutil.sha256_fd(fd) == sha256:
+                        return path
+            except (OSError, guard.NotAFile):
+                continue
+    return None
+    for folder in (rejected_dir, *older):
+        for report in _reports(folder):
+            try:
+                with guard.open_regular(report) as (fd, _):
+                    head = os.read(fd, 4096)
+            except (OSError, guard.NotAFile):
+                continue
+            if wanted in head:
+                target, corrected, _ = _set_of(report)
+                return Rejection(target, report, corrected if corrected.is_file() else None)
     return None

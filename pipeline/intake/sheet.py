@@ -254,7 +254,7 @@ def annotate(path: Path, out: Path, problems: tuple[Problem, ...],
 
 
 SUMMARY_FIELDS = ("title", "work_group", "category", "request_date", "provider_name",
-                  "approver_name")
+                  "approver_name", "note")  # the note may name the request a sheet replaces
 
 
 def summary(path: Path) -> dict[str, str]:

@@ -394,8 +394,11 @@ def _links(problems: _Problems, raw: RawCell, value: str) -> str:
 
 # -- attachments ---------------------------------------------------------------------------
 
-def attachment_name_problem(name: str) -> tuple[str, str] | None:
-    """Why ``name`` cannot be an attachment's file name (Thai, English), or None."""
+def file_name_problem(name: str) -> tuple[str, str] | None:
+    """Why ``name`` cannot be the name of a file the clerk hands in (Thai, English), or
+    None: one plain name that Linux and Windows shares can hold and the inbox does not
+    ignore. Attachments obey it (:func:`attachment_name_problem`), and so do sheets handed
+    in at the desk (:mod:`pipeline.intake.upload`)."""
     if name in (".", "..") or "/" in name or "\\" in name or re.match(r"^[A-Za-z]:", name):
         return ("ต้องเป็นชื่อไฟล์อย่างเดียว ไม่มีโฟลเดอร์หรือไดรฟ์ (เช่น ../ หรือ C:\\): "
                 "วางไฟล์ไว้ในโฟลเดอร์ inbox คู่กับแบบคำขอ แล้วใส่เฉพาะชื่อไฟล์",
@@ -414,6 +417,13 @@ def attachment_name_problem(name: str) -> tuple[str, str] | None:
     if len(name.encode("utf-8")) > _FILE_NAME_BYTES:
         return ("ชื่อไฟล์ยาวเกินไป: เปลี่ยนชื่อไฟล์ให้สั้นลง",
                 "is too long for a file name: rename the file to something shorter")
+    return None
+
+
+def attachment_name_problem(name: str) -> tuple[str, str] | None:
+    """Why ``name`` cannot be an attachment's file name (Thai, English), or None."""
+    if why := file_name_problem(name):
+        return why
     if name.lower().endswith((".xlsx", ".xlsm", ".xls")):
         return ("ไฟล์ Excel แนบไม่ได้ เพราะระบบจะถือเป็นแบบคำขออีกฉบับ: บันทึกเป็น PDF หรือบีบอัดเป็น .zip",
                 "an Excel file cannot be attached, as the inbox would take it for another "

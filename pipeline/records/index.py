@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.bundles import bundle, proof, publish
-from pipeline.core import thai, workfolder
+from pipeline.core import inputs, thai, workfolder
 from pipeline.core.folders import Workspace
 from pipeline.core.request import request_id_key
+from pipeline.intake.rejection import sheet_key
 from pipeline.records import index_cache
 from pipeline.records.journal import Entry, Journal, State
 
@@ -95,10 +96,33 @@ class Row:
     closed_at: datetime | None = None  # when it was returned or refused
     journal_state: str = ""  # the journal's state; "" for a bundle the journal does not know
     manifest_sha256: str = ""  # of the manifest.json the row was read from; "" if none
+    sheet_note: str = ""  # the sheet's own note (หมายเหตุ): it may name the request replaced
+    replaces: str = ""  # the returned or refused request this one is a resubmission of
+    replaced_by: str = ""  # the resubmission that replaces this returned or refused request
     obligation: str = ""  # the obligation the clerk picked on the sheet (its ID), if any
     # the newest check of the published address (bundles/proof.py), and its day
     check_verdict: proof.Verdict | None = None
     checked_on: date | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.status in (Status.RETURNED, Status.NOT_APPROVED)
+
+    @property
+    def resubmission(self) -> str:
+        """The links between a sheet sent again and the one it replaces, in Thai: what the
+        index's note and the report show beside the request."""
+        return "; ".join(
+            [f"ส่งใหม่แทนคำขอ {self.replaces}"] * bool(self.replaces)
+            + [f"ส่งใหม่แล้วเป็นคำขอ {self.replaced_by}"] * bool(self.replaced_by))
+
+    @property
+    def remarks(self) -> str:
+        """The index's note: the row's own, then the resubmission links (Thai / English)."""
+        english = "; ".join([f"resubmission of {self.replaces}"] * bool(self.replaces)
+                            + [f"sent again as {self.replaced_by}"] * bool(self.replaced_by))
+        return "; ".join(p for p in (self.note, self.resubmission and
+                                     f"{self.resubmission} / {english}") if p)
 
     @property
     def approved_at(self) -> datetime | None:
@@ -124,7 +148,36 @@ def gather(ws: Workspace) -> list[Row]:
                                    source_name=known.source_name or entry.source_name)
         else:
             rows[entry.id] = _journal_row(ws, entry)
-    return sorted(rows.values(), key=lambda r: request_id_key(r.request_id))
+    return link_resubmissions(sorted(rows.values(), key=lambda r: request_id_key(r.request_id)))
+
+
+
+
+def link_resubmissions(rows: list[Row]) -> list[Row]:
+    """Each returned or refused request linked with the sheet sent again in its place: the
+    next one (in the order received) whose sheet names it in its note, or else whose file
+    name is the same once the marks of a copy are dropped (rejection.sheet_key: the
+    highlighted ``….corrected.xlsx`` a clerk fixed, ``… (2).xlsx``). A request replaced
+    once stays replaced; a resubmission rejected again can itself be replaced. ``rows`` are
+    in ID order; the links are set on copies, in the same order."""
+    by_id = {r.request_id: r for r in rows}
+    open_by_name: dict[str, str] = {}  # the latest rejected, not yet replaced, per sheet name
+    for row in sorted(rows, key=lambda r: (r.received_at, request_id_key(r.request_id))):
+        key = sheet_key(row.source_name) if row.source_name else ""
+        named = [i for i in inputs.ANY_ID.findall(row.sheet_note)
+                 if i in by_id and by_id[i].rejected and not by_id[i].replaced_by
+                 and by_id[i].received_at < row.received_at]
+        old = named[0] if named else open_by_name.get(key) if key else None
+        if old is not None:
+            by_id[old] = replace(by_id[old], replaced_by=row.request_id)
+            by_id[row.request_id] = replace(by_id[row.request_id], replaces=old)
+            if open_by_name.get(key) == old:
+                del open_by_name[key]
+        if key and by_id[row.request_id].rejected:
+            open_by_name[key] = row.request_id
+        elif key:
+            open_by_name.pop(key, None)  # taken: a later sheet of that name is a new request
+    return [by_id[r.request_id] for r in rows]
 
 
 # -- a bundle's row kept between gatherings (index_cache.py) -----------------------------------
@@ -210,6 +263,7 @@ def bundle_row(outbox: Path, folder: Path) -> Row | None:
             bundle=f"{folder.name}/",
             signed_pdf=f"{folder.name}/{pdf}",
             manifest_sha256=hashlib.sha256(raw).hexdigest(),
+            sheet_note=req.get("note") or "",
             obligation=req.get("obligation", ""),
             check_verdict=checked[0] if checked else None,
             checked_on=checked[1].astimezone(thai.BANGKOK).date() if checked else None,
@@ -251,7 +305,7 @@ def _journal_row(ws: Workspace, entry: Entry) -> Row:
     return _with(row, request_date=request.request_date, work_group=request.work_group,
                  category=request.category, title=request.title,
                  provider=request.provider.name, approver=request.approver.name,
-                 obligation=request.obligation)
+                 sheet_note=request.note or "", obligation=request.obligation)
 
 
 def _rejected_row(base: Row, entry: Entry) -> Row:
@@ -274,5 +328,6 @@ def _rejected_row(base: Row, entry: Entry) -> Row:
         provider=values.get("provider_name", ""),
         approver=values.get("approver_name", ""),
         request_date=thai.parse_date(values.get("request_date", "")),
+        sheet_note=values.get("note", ""),
     )
 

@@ -250,7 +250,7 @@ def cells(row: Row) -> tuple[object, ...]:
         row.bundle,
         row.signed_pdf,
         row.source_name,
-        row.note,
+        row.remarks,
         publication_check(row),
         row.manifest_sha256,
     )

@@ -6,16 +6,22 @@ signed by the director as acknowledged: report_files.py).
 A report is computed from the same rows as the index (index.gather: the manifests and the
 journal), so it says what the archive says. The period's rules, in Bangkok time:
 
-- requested: received in the period;
+- requested: received in the period, a request once: a sheet returned or refused and sent
+  again (index.link_resubmissions) counts as its resubmission only;
 - approved: signed by the director in the period;
 - published: published (the webmaster's date) in the period;
-- not passed: returned for correction or refused in the period, with the reasons;
+- not passed: returned for correction (and not sent again corrected) or refused in the
+  period, with the reasons;
 - still waiting: at the end of the period (or now, for a period not over), received and
   neither published nor returned: waiting for the director, or approved and waiting to be
   put on the website; with the days waited.
 
-Problems and obstacles are pre-filled from the reasons for returns and refusals and from
-delays beyond DIRECTOR_DAYS and PUBLISH_DAYS, for the work group to complete.
+Problems and obstacles are pre-filled from the reasons for returns and refusals (each
+request once, its reasons in plain Thai, without cell references) and from delays beyond
+DIRECTOR_DAYS and PUBLISH_DAYS, for the work group to complete. Counts per category are of
+the office's categories only (a returned sheet's category typed as its number counts under
+that category; anything else under none).
+
 """
 
 from __future__ import annotations
@@ -37,7 +43,6 @@ from pipeline.settings.obligations import Obligations
 
 TITLE = "รายงานผลการเผยแพร่ข้อมูลต่อสาธารณะผ่านเว็บไซต์ และสรุปปัญหาอุปสรรค"
 WHOLE_OFFICE = "ทุกกลุ่มงาน"
-UNKNOWN = "ไม่ระบุ"
 DIRECTOR_DAYS = 3  # days a request may wait for the director before it counts as a delay
 PUBLISH_DAYS = 7  # days an approved item may wait to go on the website
 DIRECTOR_WAIT = "รอผู้อนุมัติลงนาม"
@@ -157,6 +162,17 @@ class Report:
     def whole_office(self) -> bool:
         return self.scope == WHOLE_OFFICE
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to report: no request in any list, no published address gone or changed,
+        no obligation overdue (a work group's report is then not written). An obligation
+        merely due is not enough: one every group shares each month would make every group's
+        report every month."""
+        overdue = any(o.state == obligations_mod.State.OVERDUE
+                      for group in self.obligations for o in group.occurrences)
+        return not (self.requested or self.approved or self.published or self.not_passed
+                    or self.waiting or self.checks or overdue)
+
 
 def match_group(value: str, groups: Sequence[str]) -> str | None:
     """The configured work group meant by ``value``: its name (spacing ignored) or number."""
@@ -165,6 +181,24 @@ def match_group(value: str, groups: Sequence[str]) -> str | None:
         return groups[int(number) - 1]
     key = "".join(thai.normalize_text(value).split())
     return next((g for g in groups if "".join(g.split()) == key), None)
+
+
+def match_category(value: str, categories: Sequence[str]) -> str | None:
+    """The office's category meant by ``value``: its name (spacing ignored) or its number in
+    the list (what the sheet's hint allows)."""
+    return match_group(value, categories)
+
+
+def _counted(row: Row) -> bool:
+    """Whether ``row`` is a request of its own: not a sheet that a resubmission replaced."""
+    return not row.replaced_by
+
+
+def _not_passed(row: Row) -> bool:
+    """Returned and never sent again, or refused by the director (a refusal stays one even
+    when the request is sent again)."""
+    return row.status == Status.NOT_APPROVED or (row.status == Status.RETURNED
+                                                 and not row.replaced_by)
 
 
 def build(rows: Sequence[Row], *, unit: str, categories: Sequence[str], period: Period,
@@ -178,20 +212,19 @@ def build(rows: Sequence[Row], *, unit: str, categories: Sequence[str], period: 
     # a returned sheet may name its work group by number or with other spacing
     rows = [replace(r, work_group=match_group(r.work_group, groups) or r.work_group)
             if r.work_group and groups else r for r in rows]
+    # likewise its category, by number; one that is none of the office's is counted under none
+    rows = [replace(r, category=match_category(r.category, categories) or r.category)
+            if r.category and r.rejected else r for r in rows]
     if work_group is not None:
         rows = [r for r in rows if r.work_group == work_group]
-    requested = tuple(r for r in rows if r.received_at in period)
+    requested = tuple(r for r in rows if r.received_at in period and _counted(r))
     approved = tuple(r for r in rows if r.approved_at in period)
     published = tuple(sorted((r for r in rows if r.published_on in period),
                              key=lambda r: (r.published_on, request_id_key(r.request_id))))
-    not_passed = tuple(r for r in rows if r.status in (Status.RETURNED, Status.NOT_APPROVED)
-                       and r.closed_at in period)
+    not_passed = tuple(r for r in rows if _not_passed(r) and r.closed_at in period)
     waiting = tuple(w for r in rows if (w := _waiting(r, cutoff)) is not None)
-    names = list(categories)
-    seen = {r.category or UNKNOWN for r in (*requested, *approved, *published, *not_passed)}
-    names += sorted(seen - set(names))
-    counts = tuple(_counts(name, period, [r for r in rows if (r.category or UNKNOWN) == name])
-                   for name in names)
+    counts = tuple(_counts(name, period, [r for r in rows if r.category == name])
+                   for name in categories)
     months = tuple(_counts(m.label.removeprefix("เดือน"), m, rows) for m in months_of(period)
                    ) if period.fiscal else ()
     as_of = min(period.last_day, cutoff.date())
@@ -224,11 +257,10 @@ def build(rows: Sequence[Row], *, unit: str, categories: Sequence[str], period: 
 def _counts(name: str, period: Period, rows: Sequence[Row]) -> Counts:
     return Counts(
         name,
-        sum(r.received_at in period for r in rows),
+        sum(r.received_at in period and _counted(r) for r in rows),
         sum(r.approved_at in period for r in rows),
         sum(r.published_on in period for r in rows),
-        sum(r.status in (Status.RETURNED, Status.NOT_APPROVED) and r.closed_at in period
-            for r in rows),
+        sum(_not_passed(r) and r.closed_at in period for r in rows),
     )
 
 
@@ -254,16 +286,25 @@ def _waiting(row: Row, cutoff: datetime) -> Waiting | None:
 
 def _problems(not_passed: Sequence[Row], waiting: Sequence[Waiting],
               published: Sequence[Row], checks: Sequence[Row]) -> tuple[str, ...]:
-    """Pre-filled problems and obstacles: why requests did not pass (the same reason once,
-    with the requests it hit), the delays, and the published addresses gone or changed."""
+    """Pre-filled problems and obstacles: each refusal once, with the director's reason;
+    the returns (the same reasons once, with the requests they hit); the delays; and the
+    published addresses gone or changed. Reasons are the plain Thai of the problems as
+    recorded (Problem.plain_thai), never split."""
     found = []
+    for row in not_passed:
+        if row.status == Status.NOT_APPROVED:
+            title = f" เรื่อง {row.title}" if row.title else ""
+            again = f" (ส่งใหม่เป็น {row.replaced_by})" if row.replaced_by else ""
+            reason = "; ".join(row.reasons) or "ผู้อนุมัติไม่อนุมัติ (ไม่ระบุเหตุผล)"
+            found.append(f"{row.request_id}{title}: {reason}{again}")
     reasons: dict[str, list[str]] = {}
     for row in not_passed:
-        for reason in row.reasons or ("ไม่ระบุเหตุผล",):  # as recorded: never split text
-            reasons.setdefault(reason.strip(), []).append(row.request_id)
+        if row.status == Status.RETURNED:
+            reasons.setdefault("; ".join(r.strip() for r in row.reasons) or "ไม่ระบุเหตุผล",
+                               []).append(row.request_id)
     for reason, ids in reasons.items():
-        found.append(f"ไม่ผ่าน {thai.thai_digits(len(ids))} เรื่อง เพราะ {reason} "
-                     f"({', '.join(dict.fromkeys(ids))})")
+        found.append(f"ส่งกลับแก้ไขและยังไม่ได้ส่งใหม่ {thai.thai_digits(len(ids))} เรื่อง "
+                     f"เพราะ {reason} ({', '.join(ids)})")
     director = [w for w in waiting if w.waiting_for == DIRECTOR_WAIT
                 and w.days > DIRECTOR_DAYS]
     if director:
@@ -293,7 +334,8 @@ def _problems(not_passed: Sequence[Row], waiting: Sequence[Waiting],
 
 def reports(config: Config, period: Period, work_group: str | None = None,
             now: datetime | None = None) -> list[Report]:
-    """The office's report and each work group's (or only ``work_group``'s)."""
+    """The office's report and each work group's that has something in the period (or only
+    ``work_group``'s, asked for by name, even if empty)."""
     groups = list(config.work_groups)
     if work_group is not None:
         chosen = match_group(work_group, groups)
@@ -306,7 +348,7 @@ def reports(config: Config, period: Period, work_group: str | None = None,
                             obligations=config.obligations)
     if work_group is not None:
         return [one(work_group=chosen)]
-    return [one()] + [one(work_group=g) for g in groups]
+    return [one()] + [r for r in (one(work_group=g) for g in groups) if not r.empty]
 
 
 def summary_counts(report: Report) -> Counter:

@@ -17,7 +17,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pipeline.core import fsutil, scratch, thai
+from pipeline.core import fsutil, inputs, scratch, thai
 from pipeline.external.office import Converter
 from pipeline.form import render
 from pipeline.records import index_files, report_obligations
@@ -85,10 +85,10 @@ def write_xlsx(report: Report, path: Path) -> None:
         return (r.request_id, _local(when), r.work_group, r.category, r.title,
                 r.published_url, note)
 
-    items("ขอเผยแพร่", [item(r, r.received_at) for r in report.requested])
+    items("ขอเผยแพร่", [item(r, r.received_at, r.resubmission) for r in report.requested])
     items("อนุมัติ", [item(r, r.approved_at) for r in report.approved])
     items("เผยแพร่แล้ว", [item(r, r.published_on) for r in report.published])
-    items("ไม่ผ่าน", [item(r, r.closed_at, f"{r.status}: {r.note}") for r in report.not_passed])
+    items("ไม่ผ่าน", [item(r, r.closed_at, _why(r)) for r in report.not_passed])
     items("รอดำเนินการ", [item(w.row, w.since, f"{w.waiting_for} {w.days} วัน")
                           for w in report.waiting])
     ws = wb.create_sheet("ปัญหาอุปสรรค")
@@ -98,6 +98,12 @@ def write_xlsx(report: Report, path: Path) -> None:
     ws.column_dimensions["B"].width = 120
     report_obligations.add_sheets(wb, report, _table)
     fsutil.write_via(path, lambda partial: wb.save(partial))
+
+
+def _why(row: Row) -> str:
+    """Why a request did not pass, for the head of the office: its status and reasons in
+    plain Thai (no cell references: those are for the clerk's report)."""
+    return f"{row.status}: {'; '.join(row.reasons) or row.note}"
 
 
 def _totals(counts: Sequence[Counts]) -> tuple[int, int, int, int]:
@@ -141,6 +147,16 @@ def _local(moment: date | datetime | None) -> date | datetime | None:
 
 
 # -- writing: the document ---------------------------------------------------------------------
+NO_BREAK_HYPHEN = "\u2011"  # LibreOffice draws it as the font's hyphen and never breaks there
+
+
+def _text(value: str) -> Markup:
+    """``value`` as template text, every request ID in it unbreakable: a line never ends
+    inside ``REQ-2569-00006`` (the template's Latin text follows English line breaking, which
+    breaks only at spaces and hyphens; these hyphens do not break)."""
+    return render.text(inputs.ANY_ID.sub(lambda m: m[0].replace("-", NO_BREAK_HYPHEN), value))
+
+
 def _n(value: int) -> Markup:
     return render.text(thai.thai_digits(value))
 
@@ -160,10 +176,10 @@ def context(report: Report, director_name: str, director_position: str) -> dict:
         if report.whole_office and r.work_group:
             lines.append(r.work_group)
         lines += [e for e in extra if e]
-        return render.text("\n".join(lines))
+        return _text("\n".join(lines))
 
     def items(rows: Sequence[tuple[Row, date | datetime | None, tuple[str, ...]]]) -> list:
-        return [{"no": _n(i), "id": render.text(r.request_id), "subject": subject(r, *extra),
+        return [{"no": _n(i), "id": _text(r.request_id), "subject": subject(r, *extra),
                  "date": render.text(_day(when))}
                 for i, (r, when, extra) in enumerate(rows, start=1)]
 
@@ -191,16 +207,16 @@ def context(report: Report, director_name: str, director_position: str) -> dict:
         "months": counts(report.months),
         "month_totals": dict(zip(("requested", "approved", "published", "not_passed"),
                                  map(_n, _totals(report.months)), strict=True)),
-        "requested": items([(r, r.received_at, ()) for r in report.requested]),
+        "requested": items([(r, r.received_at, (r.resubmission,)) for r in report.requested]),
         "approved": items([(r, r.approved_at, ()) for r in report.approved]),
         "published": items([(r, r.published_on, (r.published_url, index_files.publication_check(r)
                                                   if r in report.checks else ""))
                             for r in report.published]),
-        "not_passed": items([(r, r.closed_at, (f"{r.status}: {r.note}",))
+        "not_passed": items([(r, r.closed_at, (_why(r),))
                              for r in report.not_passed]),
         "waiting": items([(w.row, w.since, (f"{w.waiting_for} {thai.thai_digits(w.days)} วัน",))
                           for w in report.waiting]),
-        "problems": [render.text(p) for p in report.problems],
+        "problems": [_text(p) for p in report.problems],
         "director_name": render.text(director_name),
         "director_position": render.text(director_position),
         **report_obligations.context(report, _day),

@@ -23,7 +23,10 @@ from pipeline.signatures.model import SigningError, open_incremental
 # Template contract: a Word bookmark per role, exported by LibreOffice as a named destination
 # [page /XYZ left top zoom] in the catalog's /Dests; the field hangs below it, centred on left.
 BOOKMARKS = {"provider": "SigProvider", "director": "SigDirector", "publisher": "SigPublisher"}
-FIELD_WIDTH, FIELD_HEIGHT = 210, 62
+# The stamp area the form leaves (measured on the rendered form with pdftotext -bbox and the
+# bookmarks: 68 pt from the block's heading to its signature line, a column of 238 pt inside
+# its cell; the report's acknowledgement column, 231 pt): the field fills it.
+FIELD_WIDTH, FIELD_HEIGHT = 226, 66
 
 
 class TemplateError(SigningError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pkcs11
+from fontTools.ttLib import TTFont
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -33,7 +35,7 @@ from pyhanko_certvalidator.errors import ValidationError
 from pipeline.core import fsutil, thai
 from pipeline.core.request import Person
 from pipeline.signatures import datefield
-from pipeline.signatures.fields import TemplateError, field_box
+from pipeline.signatures.fields import FIELD_HEIGHT, FIELD_WIDTH, TemplateError, field_box
 from pipeline.signatures.keys import LoadedSigner, pkcs11_reason
 from pipeline.signatures.model import (
     B_B_ONLY,
@@ -44,11 +46,16 @@ from pipeline.signatures.model import (
     open_incremental,
 )
 
-# 9 pt Laksaman (TH Sarabun metrics) is the smallest size legible at 100 %; a leading of about
-# 1.5 x keeps the marks stacked above one line off the marks below the previous one. pyHanko
-# writes both with %d, so both are integers; 4 lines x 14 pt + margins fill the 62 pt box.
-STAMP_FONT_SIZE, STAMP_LEADING = 9, 14
-_STAMP_MARGINS = layout.Margins(left=5, right=5, top=0, bottom=6)
+# The stamp's text is as large as its box allows (fields.FIELD_WIDTH x FIELD_HEIGHT, the
+# stamp area the form leaves between a block's heading and its signature line): its four
+# lines at a leading of LEADING_RATIO x the size (which keeps the marks stacked above one
+# line off those below the previous one), the widest line within the width. pyHanko writes
+# size and leading with %d, so both are integers. 9 pt Laksaman (TH Sarabun metrics) is the
+# smallest legible at 100 %: a longer text never goes below it (pyHanko shrinks it to fit).
+STAMP_MIN_SIZE, STAMP_MAX_SIZE = 9, 16
+LEADING_RATIO = 1.5
+_STAMP_MARGINS = layout.Margins(left=4, right=4, top=2, bottom=4)
+_WIDTH_SLACK = 0.97  # the time signed differs by seconds from the time measured
 
 
 # Subsetting the stamp font warns at every signature about a table it drops (FFTM: FontForge's
@@ -114,6 +121,8 @@ def _sign_field(
     if not font.is_file():
         raise SigningError(f"stamp font {font} not found")
     datefield.fill(writer, field, datetime.now(thai.BANGKOK).date(), font)  # in this revision
+    size = stamp_size(_stamp_text(person, title, datetime.now(thai.BANGKOK)), font,
+                      FIELD_WIDTH, FIELD_HEIGHT)  # the largest its box holds
     pdf_signer = signers.PdfSigner(
         signers.PdfSignatureMetadata(
             field_name=field,
@@ -129,7 +138,7 @@ def _sign_field(
                                 else None),
         ),
         signer.backend,
-        stamp_style=_stamp_style(font),
+        stamp_style=_stamp_style(font, size),
         timestamper=evidence.timestamper if level.reaches(Level.B_T) else None,
     )
     stamp = functools.partial(_stamp_text, person, title)
@@ -211,8 +220,42 @@ def _check_signer(signer: LoadedSigner, person: Person) -> None:
                            f"{signer.name}: check the signer's name or key in the configuration")
 
 
+def leading(size: int) -> int:
+    """The line spacing for ``size``: never less than LEADING_RATIO times it."""
+    return math.ceil(size * LEADING_RATIO)
+
+
 @functools.cache
-def _stamp_style(font: Path) -> TextStampStyle:
+def _advances(font: Path) -> tuple[dict[int, int], float]:
+    """Each character's advance width in the font's units, and the units per point of size."""
+    with TTFont(str(font), lazy=True) as face:
+        cmap, metrics = face.getBestCmap(), face["hmtx"].metrics
+        widths = {code: metrics[glyph][0] for code, glyph in cmap.items() if glyph in metrics}
+        return widths, float(face["head"].unitsPerEm)
+
+
+def text_width(text: str, font: Path, size: float) -> float:
+    """The width of one line of ``text`` in points, from the font's advances (Thai marks
+    advance nothing; the shaping pyHanko does moves them only)."""
+    widths, per_em = _advances(font)
+    return sum(widths.get(ord(c), per_em / 2) for c in text) * size / per_em
+
+
+def stamp_size(text: str, font: Path, width: float, height: float) -> int:
+    """The largest font size (whole points) at which ``text``'s lines fill a stamp of
+    ``width`` x ``height`` points, between STAMP_MIN_SIZE and STAMP_MAX_SIZE."""
+    lines = text.splitlines() or [""]
+    room_w = (width - _STAMP_MARGINS.left - _STAMP_MARGINS.right) * _WIDTH_SLACK
+    room_h = height - _STAMP_MARGINS.top - _STAMP_MARGINS.bottom
+    for size in range(STAMP_MAX_SIZE, STAMP_MIN_SIZE, -1):
+        if (len(lines) * leading(size) <= room_h
+                and max(text_width(line, font, size) for line in lines) <= room_w):
+            return size
+    return STAMP_MIN_SIZE
+
+
+@functools.cache
+def _stamp_style(font: Path, size: int = STAMP_MIN_SIZE) -> TextStampStyle:
     thai_font = GlyphAccumulatorFactory(
         str(font), ot_script_tag="thai", ot_language_tag="THA ", bcp47_lang_code="th"
     )
@@ -221,8 +264,8 @@ def _stamp_style(font: Path) -> TextStampStyle:
         border_width=1,
         text_box_style=TextBoxStyle(
             font=thai_font,
-            font_size=STAMP_FONT_SIZE,
-            leading=STAMP_LEADING,
+            font_size=size,
+            leading=leading(size),
             box_layout_rule=layout.SimpleBoxLayoutRule(
                 x_align=layout.AxisAlignment.ALIGN_MIN,
                 y_align=layout.AxisAlignment.ALIGN_MID,

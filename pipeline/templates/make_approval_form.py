@@ -12,8 +12,8 @@ The form is generated, not drawn by hand, so that the rules it must keep are wri
 - each signature block has an empty, centred stamp paragraph exactly ``STAMP_HEIGHT`` high that
   carries a bookmark (``SigProvider``, ``SigDirector``, ``SigPublisher``). LibreOffice exports the
   bookmark as a PDF named destination at the top centre of that paragraph, and the signing step
-  places a 210 x 62 pt signature field below that point, so the column must be wider than the
-  field and the paragraph must stay empty;
+  places a 226 x 66 pt signature field below that point (fields.FIELD_WIDTH, FIELD_HEIGHT),
+  so the column must be wider than the field and the paragraph must stay empty;
 - Laksaman 16 pt throughout (metric compatible with TH Sarabun PSK, the official face).
 
 A detail too long for the box goes on over a page of its own, headed รายละเอียดเพิ่มเติม: the

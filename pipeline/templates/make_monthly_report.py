@@ -9,7 +9,13 @@ It keeps the form's conventions (make_approval_form.py, whose helpers it uses): 
 only ``{%tr for ... %}``, the repeated row, a row holding only ``{%tr endfor %}``; a list that
 may be empty sits between ``{%p if ... %}`` and ``{%p endif %}`` paragraphs. The director's
 acknowledgement box is an empty paragraph exactly ``STAMP_HEIGHT`` high carrying the bookmark
-``SigAcknowledged``, in a column wider than the 210 pt signature field: keep it when editing.
+``SigAcknowledged``, in a column wider than the 226 pt signature field: keep it when editing.
+
+Two rules of its own: Latin text is English (``w:lang w:val``; Thai stays th-TH as the
+complex script), so a request ID breaks only where English breaks, and the report's
+hyphens in IDs are non-breaking (report_files); and the last section and the signatures
+are one table row that cannot split (the signature table nested in it), so the signature
+block never stands alone on a page.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import sys
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.table import Table
 from make_approval_form import (
@@ -53,6 +60,7 @@ COUNT_HEADS = ("คำขอ", "อนุมัติ", "เผยแพร่",
 def build() -> DocxDocument:
     doc = Document()
     _setup_page_and_font(doc)
+    _latin_in_english(doc)
     section = doc.sections[0]
     section.top_margin, section.bottom_margin = Mm(20), Mm(15)
     section.left_margin, section.right_margin = Mm(20), Mm(15)
@@ -116,11 +124,7 @@ def build() -> DocxDocument:
     _paragraph(doc.add_paragraph(), "{%p if not problems %}")
     _paragraph(doc.add_paragraph(), "- ไม่พบปัญหาอุปสรรคจากข้อมูลในระบบ")
     _paragraph(doc.add_paragraph(), "{%p endif %}")
-    _heading(doc, "๑๐. ข้อเสนอแนะ / แนวทางแก้ไข")
-    for _ in range(2):
-        _paragraph(doc.add_paragraph(), DOTS * 3)
-
-    _signatures(doc, width)
+    _closing(doc, width)
 
     props = doc.core_properties
     props.title = "รายงานผลการเผยแพร่ข้อมูลต่อสาธารณะผ่านเว็บไซต์ และสรุปปัญหาอุปสรรค"
@@ -128,6 +132,15 @@ def build() -> DocxDocument:
     props.comments = props.keywords = props.category = ""
     props.language = "th-TH"
     return doc
+
+
+def _latin_in_english(doc: DocxDocument) -> None:
+    """Latin text (request IDs, URLs) in English: with the Thai language LibreOffice breaks
+    a line anywhere inside ``REQ-2569-00006``; Thai text keeps th-TH (``w:bidi``, the
+    complex script's language)."""
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    lang = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr")).find(qn("w:lang"))
+    lang.set(qn("w:val"), "en-US")
 
 
 def _heading(doc: DocxDocument, text: str) -> None:
@@ -188,12 +201,31 @@ def _obligations_table(doc: DocxDocument, width: int) -> None:
     _loop(table, 3, "{%tr endfor %}")
 
 
-def _signatures(doc: DocxDocument, width: int) -> None:
+def _closing(doc: DocxDocument, width: int) -> None:
+    """The last section and the signatures, in one borderless table row that cannot split:
+    LibreOffice does not keep a paragraph with the table after it, so the block never
+    stands alone on a page only because it sits in the same row as its text."""
+    outer = _table(doc, rows=1, widths=(width,))
+    outer.rows[0]._tr.get_or_add_trPr().append(_element("w:cantSplit"))
+    cell = outer.rows[0].cells[0]
+    heading = _paragraph(cell.paragraphs[0], "๑๐. ข้อเสนอแนะ / แนวทางแก้ไข", bold=True)
+    heading.paragraph_format.space_before = Pt(8)
+    for _ in range(2):
+        _paragraph(cell.add_paragraph(), DOTS * 3)
+    cell.add_paragraph().paragraph_format.space_before = Pt(12)
+    inner = cell.add_table(rows=1, cols=2)
+    inner.autofit = False
+    half = (width - Mm(4)) // 2  # the outer cell's own margins
+    for column in inner.columns:
+        column.width = half
+        for c in column.cells:
+            c.width = half
+    _signatures(inner)
+
+
+def _signatures(table: Table) -> None:
     """The reporter on the left (signed by hand); the head of the office on the right, whose
     acknowledgement the pipeline can sign into the SigAcknowledged box."""
-    doc.add_paragraph().paragraph_format.space_before = Pt(12)
-    table = _table(doc, rows=1, widths=(width // 2, width - width // 2))
-    table.rows[0]._tr.get_or_add_trPr().append(_element("w:cantSplit"))
     left, right = table.rows[0].cells
     center = WD_ALIGN_PARAGRAPH.CENTER
     for i, text in enumerate(("ผู้รายงาน", None, f"(ลงชื่อ){DOTS}", f"({DOTS})",

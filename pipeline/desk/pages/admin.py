@@ -13,8 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pipeline.core.errors import PipelineError
-from pipeline.desk import access, actions, views
-from pipeline.desk.accounts import Role
+from pipeline.desk import access, actions, rules, views
+from pipeline.desk.accounts import AccountError, Role
 from pipeline.external import tools
 from pipeline.flow import health
 from pipeline.notify import queue as notify_queue
@@ -47,7 +47,7 @@ def _status(config: Config) -> dict[str, Any]:
 
 
 async def status(request: Request) -> Response:
-    access.need(request, *ADMIN)
+    await access.need(request, *ADMIN)
     found = await run_in_threadpool(_status, request.app.state.desk.config)
     return views.render(request, "admin.html", **found)
 
@@ -60,7 +60,7 @@ def _people(config: Config) -> list[str]:
 
 
 async def accounts(request: Request) -> Response:
-    visitor = access.need(request, *ADMIN)
+    visitor = await access.need(request, *ADMIN)
     desk = request.app.state.desk
     return views.render(request, "accounts.html", accounts=desk.accounts.all(),
                         roles=list(Role), people=_people(desk.config),
@@ -70,7 +70,7 @@ async def accounts(request: Request) -> Response:
 async def change(request: Request) -> Response:
     """Add an account, set a password or disable one: each audit-logged, none undoable
     from a crafted request of another role (checked here, on the server)."""
-    visitor = access.need(request, *ADMIN)
+    visitor = await access.need(request, *ADMIN)
     desk = request.app.state.desk
     data = await access.form(request, visitor)
     what = request.path_params["what"]
@@ -78,17 +78,26 @@ async def change(request: Request) -> Response:
     by = actions.Actor(visitor.login, visitor.address)
     now = access.now()
     try:  # the same operations as `pipeline user`, each with its audit entry
+        target = desk.accounts.get(login)
+        if what in ("add", "password") and (
+                access.text(data, "role", 20) == Role.DIRECTOR
+                or (target is not None and desk.accounts.can_sign(target))):
+            # an admin who could set a signer's password could sign in as the signer:
+            # signing accounts are made and changed only at the server (`pipeline user`)
+            raise AccountError("บัญชีที่ลงนามได้ ให้เพิ่มหรือตั้งรหัสผ่านที่เครื่องแม่ข่ายด้วยคำสั่ง "
+                               "pipeline user / an account that signs is added or given a "
+                               "password only at the server, with `pipeline user`")
         if what == "add":
             role = access.text(data, "role", 20)
             if role not in set(Role):
                 raise HTTPException(400, "bad_form")
             actions.add(desk.accounts, desk.audit, by, now, login, Role(role),
-                        access.text(data, "password", 1000),
+                        access.text(data, "password", rules.MAX_PASSWORD),
                         person=access.text(data, "person", 200),
                         email=access.text(data, "email", 200).strip())
         elif what == "password":
             actions.set_password(desk.accounts, desk.audit, by, now, login,
-                                 access.text(data, "password", 1000))
+                                 access.text(data, "password", rules.MAX_PASSWORD))
         elif what == "disable":
             actions.disable(desk.accounts, desk.audit, by, now, login)
         else:

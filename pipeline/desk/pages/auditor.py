@@ -73,7 +73,7 @@ def _query(request: Request, config: Config) -> tuple[archive.Query, list[str]]:
 
 
 async def search(request: Request) -> Response:
-    access.need(request, *AUDITORS)
+    await access.need(request, *AUDITORS)
     config = request.app.state.desk.config
     query, problems = _query(request, config)
     snapshot = await run_in_threadpool(archive.of(config.workspace).snapshot)
@@ -94,7 +94,7 @@ def _bundle(config: Config, value: str) -> Path:
 
 async def report(request: Request) -> Response:
     """The bundle's report, exactly as ``pipeline verify --html outbox/<ID>`` writes it."""
-    access.need(request, *AUDITORS)
+    await access.need(request, *AUDITORS)
     config = request.app.state.desk.config
     folder = await run_in_threadpool(_bundle, config, request.path_params["rid"])
     checked = trust(config)
@@ -106,7 +106,7 @@ async def report(request: Request) -> Response:
 
 async def verify_upload(request: Request) -> Response:
     """Verify an uploaded PDF: kept in a scratch folder for the check, then removed."""
-    visitor = access.need(request, *AUDITORS)
+    visitor = await access.need(request, *AUDITORS)
     desk = request.app.state.desk
     config = desk.config
     checked = trust(config)
@@ -121,16 +121,15 @@ async def verify_upload(request: Request) -> Response:
     # the report names the file as the auditor sent it, never the scratch folder
     found = replace(found, path=Path(name), error=found.error.replace(str(got.path), name))
     verdict = "UNREADABLE" if found.error else str(found.indication)
-    desk.audit.append(access.now(), visitor.login, visitor.address,
-                                       Action.VERIFY_UPLOAD, "",
-                                       f"{name} {got.size} B sha256:{digest} {verdict}")
+    desk.audit.append(access.now(), visitor.login, visitor.address, Action.VERIFY_UPLOAD, "",
+                      f"{name} {got.size} B sha256:{digest} {verdict}")
     return views.render(request, "verdict.html", report=found, name=name, size=got.size,
                         sha256=digest, verdict=verdict)
 
 
 async def trust_kit(request: Request) -> Response:
     """What ``pipeline trust-kit DIR`` writes, as one zip."""
-    visitor = access.need(request, *AUDITORS)
+    visitor = await access.need(request, *AUDITORS)
     desk = request.app.state.desk
     ws = desk.config.workspace
 
@@ -146,13 +145,13 @@ async def trust_kit(request: Request) -> Response:
     except model.VerificationError as exc:
         return views.render(request, "refused.html", status_code=409, message="no_trust_kit",
                             detail=str(exc))
-    desk.audit.append(access.now(), visitor.login, visitor.address,
-                                       Action.DOWNLOAD, "", "trust-kit.zip")
+    desk.audit.append(access.now(), visitor.login, visitor.address, Action.DOWNLOAD, "",
+                      "trust-kit.zip")
     return answer
 
 
 async def audit_log(request: Request) -> Response:
-    access.need(request, *LOG_READERS)
+    await access.need(request, *LOG_READERS)
     entries = await run_in_threadpool(
         request.app.state.desk.audit.entries, None, LOG_SHOWN)
     return views.render(request, "audit_log.html", entries=list(reversed(entries)))
@@ -160,7 +159,7 @@ async def audit_log(request: Request) -> Response:
 
 async def audit_log_csv(request: Request) -> Response:
     """The whole log (or from ``?since=``) as CSV, every value inert in a spreadsheet."""
-    visitor = access.need(request, *LOG_READERS)
+    visitor = await access.need(request, *LOG_READERS)
     desk = request.app.state.desk
     since_text = request.query_params.get("since", "").strip()[:40]
     since = thai.parse_date(since_text) if since_text else None

@@ -11,8 +11,9 @@ put in the environment, and the page never sends it back.
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 from collections import OrderedDict
-from dataclasses import replace
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -25,12 +26,13 @@ from pipeline.audit import verify
 from pipeline.audit.model import Trust
 from pipeline.core import inputs
 from pipeline.desk import access, files, views
+from pipeline.desk.access import Visitor
 from pipeline.desk.accounts import Role
 from pipeline.desk.audit_log import Action
 from pipeline.desk.jobs import Job
 from pipeline.external import page_images
 from pipeline.flow import decisions
-from pipeline.flow.outcome import PendingRequest
+from pipeline.flow.outcome import Outcome, PendingRequest
 from pipeline.records.journal import State
 from pipeline.settings.config import MB, Config
 from pipeline.signatures import evidence
@@ -38,34 +40,42 @@ from pipeline.signatures import evidence
 DECIDERS = (Role.DIRECTOR,)
 _IMAGES: OrderedDict[tuple[str, int], bytes] = OrderedDict()  # (PDF SHA-256, page) -> PNG
 _IMAGES_KEPT = 64
+_IMAGES_LOCK = threading.Lock()  # pages are made in the server's worker threads
+log = logging.getLogger(__name__)
 
 
-def _waiting_one(config: Config, value: str) -> PendingRequest:
-    """The waiting request named in the URL; 404 for anything else (checked by pattern
-    first, so no path is built from a crafted value)."""
+def _mine(config: Config, visitor: Visitor) -> list[PendingRequest]:
+    """What waits for this account: the requests whose sheet names the account's person
+    (the director, or an acting director) as approver, oldest first."""
+    return [item for item in decisions.waiting(config)
+            if decisions.addressed_to(item, visitor.account.person)]
+
+
+def _waiting_one(config: Config, visitor: Visitor, value: str) -> PendingRequest:
+    """The waiting request named in the URL, addressed to this account; 404 for anything
+    else (checked by pattern first, so no path is built from a crafted value)."""
     try:
         request_id = inputs.request_id(value, config.id_prefix)
     except inputs.InputError:
         raise HTTPException(404, "not_found") from None
-    for item in decisions.waiting(config):
+    for item in _mine(config, visitor):
         if item.request_id == request_id:
             return item
     raise HTTPException(404, "not_waiting")
 
 
 async def queue(request: Request) -> Response:
-    access.need(request, *DECIDERS)
-    desk = request.app.state.desk
-    waiting = await run_in_threadpool(decisions.waiting, desk.config)
-    return views.render(request, "queue.html", waiting=waiting,
-                        csrf=request.scope["visitor"].session.csrf,
-                        secret_needed=desk.config.director.secret_needed())
+    visitor = await access.need(request, *DECIDERS)
+    config = request.app.state.desk.config
+    waiting = await run_in_threadpool(_mine, config, visitor)
+    return views.render(request, "queue.html", waiting=waiting, csrf=visitor.session.csrf,
+                        secret_needed=decisions.secret_needed(config, visitor.account.person))
 
 
 async def show(request: Request) -> Response:
-    visitor = access.need(request, *DECIDERS)
+    visitor = await access.need(request, *DECIDERS)
     config = request.app.state.desk.config
-    item = await run_in_threadpool(_waiting_one, config, request.path_params["rid"])
+    item = await run_in_threadpool(_waiting_one, config, visitor, request.path_params["rid"])
     pdf = await run_in_threadpool(files.read, item.pdf)
     pages = page_images.page_count(pdf)
     verdict = await run_in_threadpool(verify.verify_path, item.pdf, _office_trust(config))
@@ -74,7 +84,7 @@ async def show(request: Request) -> Response:
     return views.render(request, "request.html", item=item, r=item.request,
                         pages=range(1, min(pages, page_images.MAX_PAGES) + 1),
                         verdict=verdict, attachments=attachments, csrf=visitor.session.csrf,
-                        secret_needed=config.director.secret_needed())
+                        secret_needed=decisions.secret_needed(config, visitor.account.person))
 
 
 def _office_trust(config: Config) -> Trust:
@@ -89,35 +99,41 @@ def _office_trust(config: Config) -> Trust:
 
 
 def _page_png(pdf: Path, page: int) -> bytes:
+    """One page as a picture, kept for the next view (keyed by the PDF's exact bytes)."""
     data = files.read(pdf)
     key = (hashlib.sha256(data).hexdigest(), page)
-    if key not in _IMAGES:
-        if not 1 <= page <= min(page_images.page_count(data), page_images.MAX_PAGES):
-            raise HTTPException(404, "not_found")
-        _IMAGES[key] = page_images.render(data, page)
+    with _IMAGES_LOCK:
+        kept = _IMAGES.get(key)
+    if kept is not None:
+        return kept
+    if not 1 <= page <= min(page_images.page_count(data), page_images.MAX_PAGES):
+        raise HTTPException(404, "not_found")
+    png = page_images.render(data, page)  # outside the lock: pages render side by side
+    with _IMAGES_LOCK:
+        _IMAGES[key] = png
         while len(_IMAGES) > _IMAGES_KEPT:
             _IMAGES.popitem(last=False)
-    return _IMAGES[key]
+    return png
 
 
 async def page_image(request: Request) -> Response:
-    access.need(request, *DECIDERS)
-    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config,
+    visitor = await access.need(request, *DECIDERS)
+    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config, visitor,
                                    request.path_params["rid"])
     png = await run_in_threadpool(_page_png, item.pdf, request.path_params["page"])
     return Response(png, media_type="image/png")
 
 
 async def form_pdf(request: Request) -> Response:
-    visitor = access.need(request, *DECIDERS)
-    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config,
+    visitor = await access.need(request, *DECIDERS)
+    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config, visitor,
                                    request.path_params["rid"])
     return files.download(request, visitor, item.pdf, f"{item.request_id}.pdf", item.request_id)
 
 
 async def attachment(request: Request) -> Response:
-    visitor = access.need(request, *DECIDERS)
-    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config,
+    visitor = await access.need(request, *DECIDERS)
+    item = await run_in_threadpool(_waiting_one, request.app.state.desk.config, visitor,
                                    request.path_params["rid"])
     n = request.path_params["n"]
     if not 1 <= n <= len(item.attachments):
@@ -126,48 +142,51 @@ async def attachment(request: Request) -> Response:
     return files.download(request, visitor, path, path.name, item.request_id)
 
 
-def _with_secret(config: Config, secret: str) -> Config:
-    if not secret or config.director.secret_needed() is None:
-        return config
-    return replace(config, director=config.director.with_secret(secret))
-
-
 async def approve(request: Request) -> Response:
-    """Start signing the chosen requests; the page that follows shows the progress."""
-    visitor = access.need(request, *DECIDERS)
+    """Start signing the chosen requests; the page that follows shows the progress. Each
+    approval is written to the audit log as it is signed, so a batch cut short leaves the
+    record of every one it signed."""
+    visitor = await access.need(request, *DECIDERS)
     desk = request.app.state.desk
+    person = visitor.account.person
     data = await access.form(request, visitor)
     ids = [i for i in data.getlist("id") if isinstance(i, str)][:500]
     if not ids:
         raise HTTPException(400, "bad_form")
-    config = _with_secret(desk.config, access.text(data, "secret", 1000))
-    del data  # the secret is in config only from here on
-    log = desk.audit
+    secret = access.text(data, "secret", 1000)
+    config = desk.config
+    if secret and decisions.secret_needed(config, person) is not None:
+        config = decisions.with_secret(config, person, secret)
+    del secret
 
     def work(job: Job) -> None:
+        def progress(done: int, of: int, outcome: Outcome) -> None:
+            job.done, job.current = done, outcome.request_id or ""
+            job.outcomes.append(outcome)
+            if outcome.state == State.ARCHIVED and outcome.request_id:
+                desk.audit.append(access.now(), visitor.login, visitor.address,
+                                  Action.APPROVE, outcome.request_id)
+
         try:
             with decisions.deciding(config) as decision:
-                chosen = decision.choose(ids)
+                job.outcomes.extend(decision.finished)
+                chosen = decision.choose(ids, approver=person)
                 job.total = len(chosen)
-
-                def progress(done: int, of: int, request_id: str) -> None:
-                    job.done, job.current = done, request_id
-
-                approved = decision.approve(chosen, progress)
-            job.outcomes = [*approved.finished, *approved.outcomes]
-            for outcome in approved.outcomes:
-                if outcome.state == State.ARCHIVED and outcome.request_id:
-                    log.append(access.now(), visitor.login, visitor.address, Action.APPROVE,
-                               outcome.request_id)
+                decision.approve(chosen, progress)
         except (decisions.NotWaiting, inputs.InputError) as exc:
             job.error = str(exc)
+        except Exception:  # noqa: BLE001 - the director is told; the log has the rest
+            log.exception("desk: approving %s failed", ", ".join(ids[:10]))
+            job.error = ("การลงนามหยุดกลางคัน รายการที่แสดงด้านล่างลงนามแล้ว ผู้ดูแลระบบดูสาเหตุ"
+                         "ได้ใน pipeline.log / signing stopped; those listed below were signed; "
+                         "the admin finds why in pipeline.log")
 
     job_id = desk.jobs.start(visitor.login, len(ids), work)
     return RedirectResponse(f"/director/jobs/{job_id}", status_code=303)
 
 
 async def job_page(request: Request) -> Response:
-    visitor = access.need(request, *DECIDERS)
+    visitor = await access.need(request, *DECIDERS)
     job = request.app.state.desk.jobs.get(request.path_params["job"], visitor.login)
     if job is None:
         raise HTTPException(404, "not_found")
@@ -175,7 +194,7 @@ async def job_page(request: Request) -> Response:
 
 
 async def reject(request: Request) -> Response:
-    visitor = access.need(request, *DECIDERS)
+    visitor = await access.need(request, *DECIDERS)
     desk = request.app.state.desk
     data = await access.form(request, visitor)
     reason = access.text(data, "reason", 2000)
@@ -183,10 +202,10 @@ async def reject(request: Request) -> Response:
 
     def refuse() -> str:
         with decisions.deciding(desk.config) as decision:
-            outcome = decision.refuse(value, reason)
+            outcome = decision.refuse(value, reason, approver=visitor.account.person)
         assert outcome.request_id is not None
-        desk.audit.append(access.now(), visitor.login, visitor.address,
-                                           Action.REJECT, outcome.request_id, reason)
+        desk.audit.append(access.now(), visitor.login, visitor.address, Action.REJECT,
+                          outcome.request_id, reason)
         return outcome.request_id
 
     try:

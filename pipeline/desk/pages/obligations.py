@@ -16,7 +16,7 @@ from pipeline.records import obligations, report
 
 
 async def page(request: Request) -> Response:
-    access.need(request, Role.DIRECTOR, Role.ADMIN)
+    await access.need(request, Role.DIRECTOR, Role.ADMIN)
     config = request.app.state.desk.config
     asked = request.query_params.get("month", "")
     try:

@@ -52,16 +52,18 @@ def _secret_needed(config: Config) -> bool:
 
 
 async def listing(request: Request) -> Response:
-    visitor = access.need(request, *PUBLISHERS)
+    visitor = await access.need(request, *PUBLISHERS)
     desk = request.app.state.desk
     snapshot = await run_in_threadpool(archive.of(desk.config.workspace).snapshot)
     rows = snapshot.to_publish
+    # published addresses the daily check (pipeline check-published) found gone or changed
+    broken = [r for r in snapshot.rows if r.check_verdict is not None and not r.check_verdict.ok]
     return views.render(request, "webmaster.html", rows=rows[:SHOWN], total=len(rows),
-                        csrf=visitor.session.csrf)
+                        broken=broken[:SHOWN], csrf=visitor.session.csrf)
 
 
 async def show(request: Request) -> Response:
-    visitor = access.need(request, *PUBLISHERS)
+    visitor = await access.need(request, *PUBLISHERS)
     config = request.app.state.desk.config
     upload = await run_in_threadpool(_upload, config, request.path_params["rid"])
     snapshot = await run_in_threadpool(archive.of(config.workspace).snapshot)
@@ -74,7 +76,7 @@ async def show(request: Request) -> Response:
 async def upload_zip(request: Request) -> Response:
     """The upload files of the chosen requests (``?id=…&id=…``), as one zip with a folder
     per request, as ``pipeline collect`` lays them out."""
-    visitor = access.need(request, *PUBLISHERS)
+    visitor = await access.need(request, *PUBLISHERS)
     desk = request.app.state.desk
     ids = request.query_params.getlist("id")
     if not ids or len(ids) > MAX_ZIP:
@@ -112,13 +114,19 @@ def _record(config: Config, request_id: str, url: str, day_text: str,
 async def published(request: Request) -> Response:
     """Record the publication, as ``pipeline published`` does (the same function, then the
     index), and audit-log it."""
-    visitor = access.need(request, *PUBLISHERS)
+    visitor = await access.need(request, *PUBLISHERS)
     desk = request.app.state.desk
     data = await access.form(request, visitor)
+    if desk.config.publisher_key is not None and thai.name_key(
+            visitor.account.person) != thai.name_key(desk.config.publisher.name):
+        # the publisher's key signs the third block: only the publisher's own account
+        # (which [web] require_2fa_for_signing holds to a second factor) may use it
+        return views.render(request, "refused.html", status_code=403,
+                            message="not_the_publisher")
     url = access.text(data, "url", 2100)
     day_text = access.text(data, "date", 100)
     secret = access.text(data, "secret", 1000)
-    del data  # the secret is in this call's config only from here on
+    del data  # the form is released with the request; the secret goes into this call only
     upload = await run_in_threadpool(_upload, desk.config, request.path_params["rid"])
     try:
         done = await run_in_threadpool(_record, desk.config, upload.request_id, url,
@@ -126,8 +134,8 @@ async def published(request: Request) -> Response:
     except publish.PublishError as exc:
         return views.render(request, "refused.html", status_code=409,
                             message="not_published", detail=str(exc))
-    desk.audit.append(access.now(), visitor.login, visitor.address,
-                                       Action.PUBLISH, upload.request_id, done.url)
+    desk.audit.append(access.now(), visitor.login, visitor.address, Action.PUBLISH,
+                      upload.request_id, done.url)
     await run_in_threadpool(index_files.refresh, desk.config.workspace)
     await run_in_threadpool(archive.of(desk.config.workspace).replace, upload.request_id)
     return views.render(request, "published.html", request_id=upload.request_id,
