@@ -12,6 +12,13 @@ the journal's rows, the workbook rewritten as often as keeps it under 5 % of a c
 flow/reindex.py) shows in its CPU; its start-up (the index checked) does not, nor do the
 processes' start-ups (the warm-up sheets). Processes are sampled every 0.1 s: the rewrite
 that starts when the last bundle is archived shows for at most that long.
+
+Measured on 2 shared cores (-n 60, B-LTA, load 1.4-4), CPU per request at 0 / 10,000 /
+100,000 bundles: before the kept rows and the journal's open-state queries, 314 / 284 /
+313 ms, of which the watcher 11 / 14 / 54 ms (the journal scanned every request at every
+turn of the loop); after, 279 / 298 / 294 ms, the watcher 10 / 9 / 12 ms. What still
+varies between sizes is the workers' and LibreOffice's share, which nothing here touches
+(their run-to-run noise on this machine is about 10 %).
 """
 
 from __future__ import annotations
