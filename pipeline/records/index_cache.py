@@ -124,6 +124,9 @@ def _load(path: Path, version: str) -> dict[str, tuple[Key, str]]:
                     for name, k, value in db.execute("SELECT name, key, value FROM rows")}
         finally:
             db.close()
+    except sqlite3.OperationalError as exc:  # busy or locked by another process: not damage
+        log.info("index: %s not read now (%s); every manifest is read", path.name, exc)
+        return {}
     except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
         log.warning("index: %s cannot be read (%s); every manifest is read again",
                     path.name, exc)
