@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from pipeline.core import inputs
 from pipeline.desk.accounts import Account, Role
 from pipeline.desk.sessions import Session
 
@@ -123,6 +124,15 @@ def text(data: FormData, name: str, limit: int = 2000) -> str:
     if len(value) > limit:
         raise HTTPException(400, "bad_form")
     return value
+
+
+def request_id(value: str, prefix: str) -> str:
+    """A request ID from a URL, checked by pattern before anything is looked up or a path
+    is built from it; 404 for anything else (a crafted ``../`` included)."""
+    try:
+        return inputs.request_id(value, prefix)
+    except inputs.InputError:
+        raise HTTPException(404, "not_found") from None
 
 
 def new_token() -> str:

@@ -54,10 +54,7 @@ def _mine(config: Config, visitor: Visitor) -> list[PendingRequest]:
 def _waiting_one(config: Config, visitor: Visitor, value: str) -> PendingRequest:
     """The waiting request named in the URL, addressed to this account; 404 for anything
     else (checked by pattern first, so no path is built from a crafted value)."""
-    try:
-        request_id = inputs.request_id(value, config.id_prefix)
-    except inputs.InputError:
-        raise HTTPException(404, "not_found") from None
+    request_id = access.request_id(value, config.id_prefix)
     for item in _mine(config, visitor):
         if item.request_id == request_id:
             return item

@@ -149,10 +149,7 @@ async def blank(request: Request) -> Response:
 
 
 def _own_row(config: Config, visitor: Visitor, value: str) -> index.Row:
-    try:
-        request_id = inputs.request_id(value, config.id_prefix)
-    except inputs.InputError:
-        raise HTTPException(404, "not_found") from None
+    request_id = access.request_id(value, config.id_prefix)
     for row in _mine(config, visitor):
         if row.request_id == request_id:
             return row

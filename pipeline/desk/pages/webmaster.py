@@ -36,10 +36,7 @@ MAX_ZIP = 100  # requests in one zip
 def _upload(config: Config, value: str) -> publish.Upload:
     """One request still to publish; 404 for anything else (the ID is checked by pattern
     before any path is made of it)."""
-    try:
-        request_id = inputs.request_id(value, config.id_prefix)
-    except inputs.InputError:
-        raise HTTPException(404, "not_found") from None
+    request_id = access.request_id(value, config.id_prefix)
     try:
         return publish.upload_of(config, request_id)
     except publish.PublishError:
