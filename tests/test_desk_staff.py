@@ -39,6 +39,18 @@ def _sheet(cfg, folder: Path, name: str, **values: object) -> Path:
     return path
 
 
+def _hand_in(browser, desk, sheet: Path, *attachments: Path) -> str:
+    """The clerk signs in, hands the sheet in (with its attachments) and follows it until
+    it settles: its state then."""
+    sign_in(browser, desk, "clerk")
+    wait_for(browser, "#hand-in")
+    browser.find_element(By.NAME, "sheet").send_keys(str(sheet))
+    for attachment in attachments:
+        browser.find_element(By.NAME, "attachments").send_keys(str(attachment))
+    browser.find_element(By.ID, "hand-in").click()
+    return _follow(browser)
+
+
 def _follow(browser) -> str:
     WebDriverWait(browser, 180).until(
         lambda b: b.find_elements(By.ID, "mine-link"))  # the page stops refreshing
@@ -50,12 +62,7 @@ def test_a_clerk_hands_in_a_sheet_with_an_attachment_and_follows_it(
     poster = tmp_path / "โปสเตอร์ รณรงค์.pdf"
     poster.write_bytes(b"%PDF-1.4\n% a poster\n")
     sheet = _sheet(desk_ws, tmp_path, "ขอเผยแพร่ข่าว.xlsx", attachments=poster.name)
-    sign_in(browser, desk, "clerk")
-    wait_for(browser, "#hand-in")
-    browser.find_element(By.NAME, "sheet").send_keys(str(sheet))
-    browser.find_element(By.NAME, "attachments").send_keys(str(poster))
-    browser.find_element(By.ID, "hand-in").click()
-    assert _follow(browser) == "awaiting-director"
+    assert _hand_in(browser, desk, sheet, poster) == "awaiting-director"
     request_id = browser.find_element(By.ID, "state").text.split(":")[0]
     pending = desk_ws.workspace.pending
     assert (pending / f"{request_id}.pdf").is_file()
@@ -68,11 +75,7 @@ def test_a_clerk_hands_in_a_sheet_with_an_attachment_and_follows_it(
 def test_a_returned_sheet_shows_its_reasons_and_the_highlighted_copy(
         desk, desk_ws, watcher, browser, tmp_path):
     sheet = _sheet(desk_ws, tmp_path, "ผิด.xlsx", category="หมวดที่ไม่มีจริง")
-    sign_in(browser, desk, "clerk")
-    wait_for(browser, "#hand-in")
-    browser.find_element(By.NAME, "sheet").send_keys(str(sheet))
-    browser.find_element(By.ID, "hand-in").click()
-    assert _follow(browser) == "rejected"
+    assert _hand_in(browser, desk, sheet) == "rejected"
     browser.find_element(By.ID, "mine-link").click()
     mine = wait_for(browser, "#mine")
     assert "ส่งกลับแก้ไข" in mine.text and "หมวด" in mine.text
@@ -131,11 +134,7 @@ def test_a_sheet_planted_in_the_shared_folder_is_not_handed_out(desk, desk_ws, w
     into inbox/rejected/ (a shared folder): the desk hands out only the file the pipeline
     wrote, found by the name, size and SHA-256 the journal recorded."""
     sheet = _sheet(desk_ws, tmp_path, "ผิดอีก.xlsx", category="หมวดที่ไม่มีจริง")
-    sign_in(browser, desk, "clerk")
-    wait_for(browser, "#hand-in")
-    browser.find_element(By.NAME, "sheet").send_keys(str(sheet))
-    browser.find_element(By.ID, "hand-in").click()
-    assert _follow(browser) == "rejected"
+    assert _hand_in(browser, desk, sheet) == "rejected"
     request_id = browser.find_element(By.ID, "state").text.split(":")[0]
     rejected = desk_ws.workspace.rejected
     (rejected / "aaa.xlsx.error.txt").write_text(
